@@ -1,0 +1,316 @@
+/* coproc-message.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <math.h>
+
+#include "coproc-enums.h"
+#include "coproc-message-private.h"
+
+/**
+ * CoprocMessage:
+ *
+ * One data message as it was received: its payload, the channel it came on,
+ * its priority, and whether it is a request or a reply.
+ *
+ * Messages are immutable. They are handed out by
+ * [method@Coproc.Messenger.receive_message_blocking] and
+ * [signal@Coproc.Messenger::message-received].
+ *
+ * Since: 1.0
+ */
+
+struct _CoprocMessage
+{
+  GObject            parent_instance;
+
+  /* Owned, never NULL. */
+  GVariant          *payload;
+  /* Owned; NULL is the default channel. */
+  GVariant          *channel_id;
+  gdouble            priority;
+  CoprocMessageKind  kind;
+};
+
+G_DEFINE_FINAL_TYPE (CoprocMessage, coproc_message, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_PAYLOAD,
+  PROP_CHANNEL_ID,
+  PROP_PRIORITY,
+  PROP_REQUEST_REPLY,
+  PROP_IS_REPLY,
+  PROP_KIND,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+CoprocMessage *
+_coproc_message_new (CoprocMessageKind  kind,
+                     GVariant          *payload,
+                     GVariant          *channel_id,
+                     gdouble            priority)
+{
+  CoprocMessage *self = g_object_new (COPROC_TYPE_MESSAGE, NULL);
+
+  self->kind = kind;
+  self->payload = g_variant_ref_sink (payload);
+  self->channel_id = channel_id ? g_variant_ref_sink (channel_id) : NULL;
+  self->priority = priority;
+
+  return self;
+}
+
+static void
+coproc_message_finalize (GObject *object)
+{
+  CoprocMessage *self = (CoprocMessage *) object;
+
+  g_clear_pointer (&self->payload, g_variant_unref);
+  g_clear_pointer (&self->channel_id, g_variant_unref);
+
+  G_OBJECT_CLASS (coproc_message_parent_class)->finalize (object);
+}
+
+static void
+coproc_message_get_property (GObject    *object,
+                             guint       prop_id,
+                             GValue     *value,
+                             GParamSpec *pspec)
+{
+  CoprocMessage *self = COPROC_MESSAGE (object);
+
+  switch (prop_id)
+    {
+    case PROP_PAYLOAD:
+      g_value_set_variant (value, self->payload);
+      break;
+
+    case PROP_CHANNEL_ID:
+      g_value_set_variant (value, self->channel_id);
+      break;
+
+    case PROP_PRIORITY:
+      g_value_set_double (value, self->priority);
+      break;
+
+    case PROP_REQUEST_REPLY:
+      g_value_set_boolean (value, coproc_message_get_request_reply (self));
+      break;
+
+    case PROP_IS_REPLY:
+      g_value_set_boolean (value, coproc_message_get_is_reply (self));
+      break;
+
+    case PROP_KIND:
+      g_value_set_enum (value, self->kind);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+coproc_message_class_init (CoprocMessageClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = coproc_message_finalize;
+  object_class->get_property = coproc_message_get_property;
+
+  /**
+   * CoprocMessage:payload: (getter get_payload)
+   *
+   * The payload of the message. Never `NULL`.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_PAYLOAD] =
+    g_param_spec_variant ("payload", NULL, NULL,
+                          G_VARIANT_TYPE_ANY, NULL,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * CoprocMessage:channel-id: (getter get_channel_id)
+   *
+   * The channel the message came on; `NULL` is the default channel.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_CHANNEL_ID] =
+    g_param_spec_variant ("channel-id", NULL, NULL,
+                          G_VARIANT_TYPE_ANY, NULL,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * CoprocMessage:priority: (getter get_priority)
+   *
+   * The priority the sender gave the message; lower is more important.
+   * `+inf` when the sender gave none.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_PRIORITY] =
+    g_param_spec_double ("priority", NULL, NULL,
+                         -G_MAXDOUBLE, G_MAXDOUBLE, 0.0,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+  /* Priorities are often infinite: widen the range past the finite doubles. */
+  G_PARAM_SPEC_DOUBLE (properties[PROP_PRIORITY])->minimum = -INFINITY;
+  G_PARAM_SPEC_DOUBLE (properties[PROP_PRIORITY])->maximum = INFINITY;
+
+  /**
+   * CoprocMessage:request-reply: (getter get_request_reply)
+   *
+   * Whether the message is a request that expects a reply.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_REQUEST_REPLY] =
+    g_param_spec_boolean ("request-reply", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * CoprocMessage:is-reply: (getter get_is_reply)
+   *
+   * Whether the message is a reply to a request.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_IS_REPLY] =
+    g_param_spec_boolean ("is-reply", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * CoprocMessage:kind: (getter get_kind)
+   *
+   * The kind of the message: plain, request or reply.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_KIND] =
+    g_param_spec_enum ("kind", NULL, NULL,
+                       COPROC_TYPE_MESSAGE_KIND, COPROC_MESSAGE_KIND_NOREQUEST,
+                       G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+}
+
+static void
+coproc_message_init (CoprocMessage *self)
+{
+}
+
+/**
+ * coproc_message_get_payload:
+ * @self: a message
+ *
+ * Gets the payload of the message.
+ *
+ * Returns: (transfer none): the payload, never `NULL`
+ *
+ * Since: 1.0
+ */
+GVariant *
+coproc_message_get_payload (CoprocMessage *self)
+{
+  g_return_val_if_fail (COPROC_IS_MESSAGE (self), NULL);
+
+  return self->payload;
+}
+
+/**
+ * coproc_message_get_channel_id:
+ * @self: a message
+ *
+ * Gets the channel the message came on.
+ *
+ * Returns: (transfer none) (nullable): the channel id, or `NULL` for the
+ *   default channel
+ *
+ * Since: 1.0
+ */
+GVariant *
+coproc_message_get_channel_id (CoprocMessage *self)
+{
+  g_return_val_if_fail (COPROC_IS_MESSAGE (self), NULL);
+
+  return self->channel_id;
+}
+
+/**
+ * coproc_message_get_priority:
+ * @self: a message
+ *
+ * Gets the priority of the message; lower is more important.
+ *
+ * Returns: the priority, `+inf` when the sender gave none
+ *
+ * Since: 1.0
+ */
+gdouble
+coproc_message_get_priority (CoprocMessage *self)
+{
+  g_return_val_if_fail (COPROC_IS_MESSAGE (self), 0.0);
+
+  return self->priority;
+}
+
+/**
+ * coproc_message_get_request_reply:
+ * @self: a message
+ *
+ * Whether the message is a request that expects a reply.
+ *
+ * Returns: `TRUE` for a request
+ *
+ * Since: 1.0
+ */
+gboolean
+coproc_message_get_request_reply (CoprocMessage *self)
+{
+  g_return_val_if_fail (COPROC_IS_MESSAGE (self), FALSE);
+
+  return self->kind == COPROC_MESSAGE_KIND_REQUEST;
+}
+
+/**
+ * coproc_message_get_is_reply:
+ * @self: a message
+ *
+ * Whether the message is a reply to a request.
+ *
+ * Returns: `TRUE` for a reply
+ *
+ * Since: 1.0
+ */
+gboolean
+coproc_message_get_is_reply (CoprocMessage *self)
+{
+  g_return_val_if_fail (COPROC_IS_MESSAGE (self), FALSE);
+
+  return self->kind == COPROC_MESSAGE_KIND_REPLY;
+}
+
+/**
+ * coproc_message_get_kind:
+ * @self: a message
+ *
+ * Gets the kind of the message.
+ *
+ * Returns: the kind
+ *
+ * Since: 1.0
+ */
+CoprocMessageKind
+coproc_message_get_kind (CoprocMessage *self)
+{
+  g_return_val_if_fail (COPROC_IS_MESSAGE (self), COPROC_MESSAGE_KIND_NOREQUEST);
+
+  return self->kind;
+}

@@ -1,0 +1,56 @@
+/* coproc-message.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#if !defined (COPROC_INSIDE) && !defined (COPROC_COMPILATION)
+# error "Only <coproc.h> can be included directly."
+#endif
+
+#include <glib-object.h>
+
+#include "coproc-version-macros.h"
+
+G_BEGIN_DECLS
+
+/**
+ * CoprocMessageKind:
+ * @COPROC_MESSAGE_KIND_NOREQUEST: a plain message; no reply is expected
+ * @COPROC_MESSAGE_KIND_REQUEST: a request: the sender counts one more request
+ *   sent on its channel and expects a reply
+ * @COPROC_MESSAGE_KIND_REPLY: a reply: the receiver counts one more reply
+ *   received on its channel
+ *
+ * The kinds of data message, as given to
+ * [method@Coproc.Messenger.send_with_priority].
+ *
+ * Since: 1.0
+ */
+typedef enum
+{
+  COPROC_MESSAGE_KIND_NOREQUEST,
+  COPROC_MESSAGE_KIND_REQUEST,
+  COPROC_MESSAGE_KIND_REPLY,
+} CoprocMessageKind;
+
+#define COPROC_TYPE_MESSAGE (coproc_message_get_type ())
+
+COPROC_AVAILABLE_IN_ALL
+G_DECLARE_FINAL_TYPE (CoprocMessage, coproc_message, COPROC, MESSAGE, GObject)
+
+COPROC_AVAILABLE_IN_ALL
+GVariant          *coproc_message_get_payload       (CoprocMessage *self);
+COPROC_AVAILABLE_IN_ALL
+GVariant          *coproc_message_get_channel_id    (CoprocMessage *self);
+COPROC_AVAILABLE_IN_ALL
+gdouble            coproc_message_get_priority      (CoprocMessage *self);
+COPROC_AVAILABLE_IN_ALL
+gboolean           coproc_message_get_request_reply (CoprocMessage *self);
+COPROC_AVAILABLE_IN_ALL
+gboolean           coproc_message_get_is_reply      (CoprocMessage *self);
+COPROC_AVAILABLE_IN_ALL
+CoprocMessageKind  coproc_message_get_kind          (CoprocMessage *self);
+
+G_END_DECLS

@@ -1,0 +1,22 @@
+/* coproc-messenger-private.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "coproc-error.h"
+#include "coproc-messenger.h"
+
+G_BEGIN_DECLS
+
+/* The environment variable naming the host's socket in a worker. */
+#define COPROC_ENV_FD "COPROC_FD"
+
+/* How receive calls report the peer hanging up. WorkerResource sets
+ * COPROC_ERROR_WORKER_DIED with a message naming the process. */
+void _coproc_messenger_set_hangup_error (CoprocMessenger *self,
+                                         CoprocError      code,
+                                         const char      *message);
+
+G_END_DECLS

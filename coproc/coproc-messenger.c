@@ -1,0 +1,3026 @@
+/* coproc-messenger.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gio/gio.h>
+
+#include "coproc-enums.h"
+#include "coproc-error.h"
+#include "coproc-message-private.h"
+#include "coproc-messenger-private.h"
+#include "coproc-queue-private.h"
+#include "coproc-wire-private.h"
+
+/**
+ * CoprocMessenger:
+ *
+ * One end of a message pipe between a host and a worker.
+ *
+ * A messenger owns one end of a bidirectional stream (normally a socket
+ * pair), the queues of messages that arrived on it, and per-channel counters.
+ * Messages are `GVariant` payloads sent on *channels* (any `GVariant`, or
+ * `NULL` for the default channel), as plain messages, requests or replies;
+ * errors and close requests travel beside them and are raised by the peer's
+ * next receive call.
+ *
+ * `CoprocMessenger` is abstract: use [class@Coproc.PriorityMessenger], where
+ * each channel is a priority queue, or [class@Coproc.MultiMessenger], where
+ * each channel is a plain FIFO. Subclasses decide how a message is queued by
+ * overriding [vfunc@Coproc.Messenger.queue_message].
+ *
+ * A messenger watches its stream from the `GMainContext` that was the
+ * thread-default one when it was made. While that context runs, arriving
+ * messages are offered to [signal@Coproc.Messenger::message-received]; a
+ * handler that returns `TRUE` consumes the message, otherwise it stays queued
+ * for the receive calls. The blocking calls never iterate that context.
+ *
+ * Sends never block while the socket has room: the frame is in the kernel
+ * when the call returns. When the peer lags, frames wait in an outgoing
+ * buffer and leave in large writes; past 16 MiB of buffered output a send
+ * waits, reading what the peer sends meanwhile so that two peers sending
+ * to each other cannot deadlock.
+ *
+ * A messenger is not thread-safe: use it from the thread that owns its
+ * context.
+ *
+ * Since: 1.0
+ */
+
+#define READ_CHUNK_SIZE      (128 * 1024)
+#define FLUSH_BATCH_SIZE     (64 * 1024)
+#define SEND_HIGH_WATER      (16 * 1024 * 1024)
+#define WBUF_KEEP_SIZE       (256 * 1024)
+#define MAX_NEW_DOMAINS      64
+#define DISPATCH_MAX_READS   4
+#define RECEIVE_MAX_READS    256
+
+typedef struct
+{
+  /* Owned; NULL for the default channel. */
+  GVariant    *channel_id;
+  /* Of CoprocMessage, owned, ranked by the class's queue_message. */
+  CoprocQueue  queue;
+  guint        requests_sent;
+  guint        replies_received;
+  guint        messages_sent;
+  guint        messages_received;
+} ChannelState;
+
+typedef struct
+{
+  CoprocMessenger *self;           /* borrowed: the task holds a reference */
+  GTask           *task;           /* owned */
+  ChannelState    *channel;        /* borrowed: channel states live as long as the messenger */
+  GSource         *cancel_source;  /* owned, may be NULL */
+  guint            want_message : 1;
+} PendingReceive;
+
+typedef struct
+{
+  GSource          parent;
+  CoprocMessenger *messenger;      /* borrowed: the messenger destroys us in dispose */
+  gpointer         tag;            /* fd tag, or NULL for the pollable-stream form */
+  GSource         *in_child;       /* pollable-stream form only */
+  GSource         *out_child;      /* pollable-stream form only */
+} WatchSource;
+
+typedef enum
+{
+  IO_OK,
+  IO_WOULD_BLOCK,
+  IO_EOF,
+  IO_ERROR,
+} IOResult;
+
+typedef enum
+{
+  PARSE_NEED_MORE,
+  PARSE_FRAME,
+  PARSE_DROPPED,   /* a frame was consumed but could not be used: error set, not fatal */
+  PARSE_FATAL,     /* framing is lost: error set, the connection is unusable */
+} ParseResult;
+
+typedef struct
+{
+  CoprocWireKind  kind;
+  gdouble         priority;
+  GVariant       *channel_id;
+  GVariant       *payload;
+} Frame;
+
+typedef struct
+{
+  /* All of this is touched only from the thread owning @context. */
+
+  GIOStream     *stream;            /* owned; the end of the pipe we own */
+  GInputStream  *input;             /* borrowed from @stream */
+  GOutputStream *output;            /* borrowed from @stream */
+  int            fd;                /* socket fd when @stream is a GSocketConnection, else -1 */
+  GMainContext  *context;           /* owned; thread-default at construction */
+  GSource       *watch;             /* owned; WatchSource attached to @context while open */
+  GSource       *closed_idle;       /* owned; pending emission of ::closed */
+
+  /* Incoming bytes are [rbuf_start, rbuf_end) of @rbuf (@rbuf_size bytes).
+   * Once a payload references the buffer, @rchunk owns it and nothing before
+   * @rbuf_end is ever written again; the next growth starts a new buffer. */
+  guint8        *rbuf;
+  gsize          rbuf_size;
+  gsize          rbuf_start;
+  gsize          rbuf_end;
+  gsize          rbuf_need;         /* bytes the current partial frame still lacks */
+  GBytes        *rchunk;
+  guint64        skip_bytes;        /* body bytes of a dropped, oversized frame still to discard */
+
+  /* Outgoing bytes are [wbuf_start, wbuf_end) of @wbuf. */
+  guint8        *wbuf;
+  gsize          wbuf_size;
+  gsize          wbuf_start;
+  gsize          wbuf_end;
+  gsize          unflushed;         /* bytes appended since the last write attempt */
+
+  ChannelState   default_channel;
+  GHashTable    *channels;          /* GVariant → ChannelState, both owned */
+  guint          total_queued;
+
+  GQueue         pending;           /* of PendingReceive, in call order */
+  GError        *pending_special;   /* a remote error or close request not yet surfaced */
+  GError        *closed_error;      /* once closed: what receives fail with when dry */
+  GError        *closed_signal_error; /* once closed: for ::closed, NULL for a clean hang-up */
+
+  CoprocError    hangup_code;
+  char          *hangup_message;
+
+  guint          max_message_size;
+  guint32        peer_max_message_size; /* from the handshake; 0 until known */
+  guint          new_domains;       /* error domains interned for the peer */
+
+  guint          handshake_done : 1;
+  guint          eof : 1;
+  guint          closed : 1;
+  guint          closed_emitted : 1;
+  guint          disposed : 1;
+} CoprocMessengerPrivate;
+
+static void coproc_messenger_initable_iface_init (GInitableIface *iface);
+
+G_DEFINE_ABSTRACT_TYPE_WITH_CODE (CoprocMessenger, coproc_messenger, G_TYPE_OBJECT,
+                                  G_ADD_PRIVATE (CoprocMessenger)
+                                  G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE,
+                                                         coproc_messenger_initable_iface_init))
+
+enum {
+  PROP_0,
+  PROP_STREAM,
+  PROP_MAX_MESSAGE_SIZE,
+  N_PROPS
+};
+
+enum {
+  MESSAGE_RECEIVED,
+  ERROR_RECEIVED,
+  CLOSE_REQUESTED,
+  CLOSED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+static void process_input    (CoprocMessenger *self,
+                              gboolean         emit,
+                              guint            max_reads);
+static void complete_pending (CoprocMessenger *self);
+static void update_watch     (CoprocMessenger *self);
+
+/* Channels ---------------------------------------------------------------- */
+
+static guint
+channel_hash (gconstpointer key)
+{
+  GVariant *value = (GVariant *) key;
+  const guint8 *data;
+  gsize size;
+  guint hash;
+
+  if (g_variant_type_is_basic (g_variant_get_type (value)))
+    return g_variant_hash (value);
+
+  /* Consistent with g_variant_equal(), which compares serialized data. */
+  hash = g_str_hash (g_variant_get_type_string (value));
+  data = g_variant_get_data (value);
+  size = g_variant_get_size (value);
+  for (gsize i = 0; i < size; i++)
+    hash = hash * 33 + data[i];
+
+  return hash;
+}
+
+static void
+channel_state_free (gpointer data)
+{
+  ChannelState *cs = data;
+
+  coproc_queue_clear (&cs->queue, g_object_unref);
+  g_clear_pointer (&cs->channel_id, g_variant_unref);
+  g_free (cs);
+}
+
+static ChannelState *
+lookup_channel (CoprocMessenger *self,
+                GVariant        *channel_id,
+                gboolean         create)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+  ChannelState *cs;
+
+  if (channel_id == NULL)
+    return &priv->default_channel;
+
+  cs = g_hash_table_lookup (priv->channels, channel_id);
+  if (cs == NULL && create)
+    {
+      cs = g_new0 (ChannelState, 1);
+      cs->channel_id = g_variant_ref_sink (channel_id);
+      coproc_queue_init (&cs->queue);
+      g_hash_table_insert (priv->channels, cs->channel_id, cs);
+    }
+
+  return cs;
+}
+
+static void
+account_received (ChannelState  *cs,
+                  CoprocMessage *message)
+{
+  cs->messages_received++;
+
+  /* An unsolicited reply is delivered but not counted. */
+  if (coproc_message_get_is_reply (message) && cs->replies_received < cs->requests_sent)
+    cs->replies_received++;
+}
+
+static CoprocMessage *
+take_message (CoprocMessenger *self,
+              ChannelState    *cs)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+  CoprocMessage *message;
+
+  message = coproc_queue_pop (&cs->queue);
+  if (message == NULL)
+    return NULL;
+
+  priv->total_queued--;
+  account_received (cs, message);
+
+  return message;
+}
+
+/* Buffers ----------------------------------------------------------------- */
+
+/* Makes room for @need bytes after rbuf_end, keeping [rbuf_start, rbuf_end). */
+static void
+rbuf_reserve (CoprocMessengerPrivate *priv,
+              gsize                   need)
+{
+  gsize used = priv->rbuf_end - priv->rbuf_start;
+  gsize size;
+
+  if (priv->rbuf_size - priv->rbuf_end >= need)
+    return;
+
+  if (priv->rchunk == NULL && priv->rbuf_size - used >= need)
+    {
+      memmove (priv->rbuf, priv->rbuf + priv->rbuf_start, used);
+      priv->rbuf_start = 0;
+      priv->rbuf_end = used;
+      return;
+    }
+
+  size = MAX (READ_CHUNK_SIZE, used + need);
+  size = coproc_wire_pad8 (size);
+
+  if (priv->rchunk == NULL)
+    {
+      if (priv->rbuf_start > 0)
+        memmove (priv->rbuf, priv->rbuf + priv->rbuf_start, used);
+      priv->rbuf = g_realloc (priv->rbuf, size);
+    }
+  else
+    {
+      guint8 *fresh = g_malloc (size);
+
+      /* Payloads still reference the old buffer through the chunk. */
+      memcpy (fresh, priv->rbuf + priv->rbuf_start, used);
+      g_clear_pointer (&priv->rchunk, g_bytes_unref);
+      priv->rbuf = fresh;
+    }
+
+  priv->rbuf_size = size;
+  priv->rbuf_start = 0;
+  priv->rbuf_end = used;
+}
+
+static GBytes *
+rbuf_slice (CoprocMessengerPrivate *priv,
+            gsize                   offset,
+            gsize                   size)
+{
+  if (priv->rchunk == NULL)
+    priv->rchunk = g_bytes_new_with_free_func (priv->rbuf, priv->rbuf_size, g_free, priv->rbuf);
+
+  return g_bytes_new_from_bytes (priv->rchunk, offset, size);
+}
+
+static void
+rbuf_free (CoprocMessengerPrivate *priv)
+{
+  if (priv->rchunk != NULL)
+    g_clear_pointer (&priv->rchunk, g_bytes_unref);
+  else
+    g_free (priv->rbuf);
+
+  priv->rbuf = NULL;
+  priv->rbuf_size = priv->rbuf_start = priv->rbuf_end = 0;
+}
+
+static guint8 *
+wbuf_reserve (CoprocMessengerPrivate *priv,
+              gsize                   need)
+{
+  gsize used = priv->wbuf_end - priv->wbuf_start;
+
+  if (priv->wbuf_size - priv->wbuf_end < need)
+    {
+      if (priv->wbuf_start > 0)
+        {
+          memmove (priv->wbuf, priv->wbuf + priv->wbuf_start, used);
+          priv->wbuf_start = 0;
+          priv->wbuf_end = used;
+        }
+      if (priv->wbuf_size - used < need)
+        {
+          gsize size = MAX (MAX (priv->wbuf_size * 2, 64 * 1024), used + need);
+
+          priv->wbuf = g_realloc (priv->wbuf, size);
+          priv->wbuf_size = size;
+        }
+    }
+
+  return priv->wbuf + priv->wbuf_end;
+}
+
+static inline gsize
+wbuf_pending (CoprocMessengerPrivate *priv)
+{
+  return priv->wbuf_end - priv->wbuf_start;
+}
+
+/* Raw I/O ----------------------------------------------------------------- */
+
+static IOResult
+read_some (CoprocMessenger  *self,
+           GError          **error)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+  gssize n;
+
+  rbuf_reserve (priv, MAX (priv->rbuf_need, READ_CHUNK_SIZE / 2));
+
+  if (priv->fd >= 0)
+    {
+      do
+        n = recv (priv->fd, priv->rbuf + priv->rbuf_end,
+                  priv->rbuf_size - priv->rbuf_end, MSG_DONTWAIT);
+      while (n < 0 && errno == EINTR);
+
+      if (n < 0)
+        {
+          int errsv = errno;
+
+          if (errsv == EAGAIN || errsv == EWOULDBLOCK)
+            return IO_WOULD_BLOCK;
+
+          g_set_error (error, COPROC_ERROR, COPROC_ERROR_CLOSED,
+                       "Error reading from the peer: %s", g_strerror (errsv));
+          return IO_ERROR;
+        }
+    }
+  else
+    {
+      GError *local_error = NULL;
+
+      n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (priv->input),
+                                                    priv->rbuf + priv->rbuf_end,
+                                                    priv->rbuf_size - priv->rbuf_end,
+                                                    NULL, &local_error);
+      if (n < 0)
+        {
+          if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            {
+              g_error_free (local_error);
+              return IO_WOULD_BLOCK;
+            }
+
+          g_set_error (error, COPROC_ERROR, COPROC_ERROR_CLOSED,
+                       "Error reading from the peer: %s", local_error->message);
+          g_error_free (local_error);
+          return IO_ERROR;
+        }
+    }
+
+  if (n == 0)
+    return IO_EOF;
+
+  priv->rbuf_end += n;
+  return IO_OK;
+}
+
+static IOResult
+write_some (CoprocMessenger  *self,
+            GError          **error)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+  gssize n;
+
+  if (priv->fd >= 0)
+    {
+      /* MSG_NOSIGNAL: a dead peer is an error, never a SIGPIPE. */
+      do
+        n = send (priv->fd, priv->wbuf + priv->wbuf_start, wbuf_pending (priv),
+                  MSG_DONTWAIT | MSG_NOSIGNAL);
+      while (n < 0 && errno == EINTR);
+
+      if (n < 0)
+        {
+          int errsv = errno;
+
+          if (errsv == EAGAIN || errsv == EWOULDBLOCK)
+            return IO_WOULD_BLOCK;
+
+          g_set_error (error, COPROC_ERROR, COPROC_ERROR_CLOSED,
+                       "Error writing to the peer: %s", g_strerror (errsv));
+          return IO_ERROR;
+        }
+    }
+  else
+    {
+      GError *local_error = NULL;
+
+      n = g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (priv->output),
+                                                      priv->wbuf + priv->wbuf_start,
+                                                      wbuf_pending (priv),
+                                                      NULL, &local_error);
+      if (n < 0)
+        {
+          if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+            {
+              g_error_free (local_error);
+              return IO_WOULD_BLOCK;
+            }
+
+          g_set_error (error, COPROC_ERROR, COPROC_ERROR_CLOSED,
+                       "Error writing to the peer: %s", local_error->message);
+          g_error_free (local_error);
+          return IO_ERROR;
+        }
+    }
+
+  priv->wbuf_start += n;
+  if (priv->wbuf_start == priv->wbuf_end)
+    {
+      priv->wbuf_start = priv->wbuf_end = 0;
+      if (priv->wbuf_size > WBUF_KEEP_SIZE)
+        {
+          g_clear_pointer (&priv->wbuf, g_free);
+          priv->wbuf_size = 0;
+        }
+    }
+
+  return IO_OK;
+}
+
+static gboolean
+wait_pollable_cb (GObject  *stream,
+                  gpointer  user_data)
+{
+  gboolean *fired = user_data;
+
+  *fired = TRUE;
+  return G_SOURCE_CONTINUE;
+}
+
+/* Blocks until the stream is readable (or writable, with @want_write),
+ * the peer hangs up, or @cancellable is cancelled. Never touches the
+ * owner's context. */
+static gboolean
+wait_io (CoprocMessenger  *self,
+         gboolean          want_write,
+         GCancellable     *cancellable,
+         GError          **error)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
+
+  if (priv->fd >= 0)
+    {
+      GPollFD fds[2];
+      guint n_fds = 1;
+      int r;
+
+      fds[0].fd = priv->fd;
+      fds[0].events = G_IO_IN | G_IO_HUP | G_IO_ERR | (want_write ? G_IO_OUT : 0);
+      fds[0].revents = 0;
+      if (g_cancellable_make_pollfd (cancellable, &fds[1]))
+        n_fds = 2;
+
+      do
+        r = g_poll (fds, n_fds, -1);
+      while (r < 0 && errno == EINTR);
+
+      if (n_fds == 2)
+        g_cancellable_release_fd (cancellable);
+    }
+  else
+    {
+      g_autoptr(GMainContext) context = g_main_context_new ();
+      g_autoptr(GSource) in_source = NULL;
+      g_autoptr(GSource) out_source = NULL;
+      gboolean fired = FALSE;
+
+      in_source = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (priv->input),
+                                                         cancellable);
+      g_source_set_callback (in_source, G_SOURCE_FUNC (wait_pollable_cb), &fired, NULL);
+      g_source_attach (in_source, context);
+
+      if (want_write)
+        {
+          out_source = g_pollable_output_stream_create_source (G_POLLABLE_OUTPUT_STREAM (priv->output),
+                                                               cancellable);
+          g_source_set_callback (out_source, G_SOURCE_FUNC (wait_pollable_cb), &fired, NULL);
+          g_source_attach (out_source, context);
+        }
+
+      while (!fired)
+        g_main_context_iteration (context, TRUE);
+
+      g_source_destroy (in_source);
+      if (out_source != NULL)
+        g_source_destroy (out_source);
+    }
+
+  return !g_cancellable_set_error_if_cancelled (cancellable, error);
+}
+
+/* Closing ----------------------------------------------------------------- */
+
+static gboolean
+emit_closed_cb (gpointer user_data)
+{
+  CoprocMessenger *self = user_data;
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  g_clear_pointer (&priv->closed_idle, g_source_unref);
+
+  if (!priv->closed_emitted && !priv->disposed)
+    {
+      priv->closed_emitted = TRUE;
+      g_signal_emit (self, signals[CLOSED], 0, priv->closed_signal_error);
+    }
+
+  return G_SOURCE_REMOVE;
+}
+
+/* The one path for losing the peer: records why, releases the stream, and
+ * schedules ::closed on the owner's context. Pending receives fail once the
+ * queue they wait on is dry. */
+static void
+mark_closed (CoprocMessenger *self,
+             GError          *receive_error,
+             GError          *signal_error)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  if (priv->closed)
+    {
+      g_clear_error (&receive_error);
+      g_clear_error (&signal_error);
+      return;
+    }
+
+  priv->closed = TRUE;
+  priv->closed_error = receive_error;
+  priv->closed_signal_error = signal_error;
+
+  /* Unsent output can no longer leave. */
+  priv->wbuf_start = priv->wbuf_end = 0;
+
+  if (priv->watch != NULL)
+    {
+      g_source_destroy (priv->watch);
+      g_clear_pointer (&priv->watch, g_source_unref);
+    }
+
+  if (priv->stream != NULL)
+    g_io_stream_close (priv->stream, NULL, NULL);
+
+  if (!priv->disposed && !priv->closed_emitted && priv->closed_idle == NULL)
+    {
+      priv->closed_idle = g_idle_source_new ();
+      g_source_set_static_name (priv->closed_idle, "[coproc] messenger closed");
+      g_source_set_callback (priv->closed_idle, emit_closed_cb,
+                             g_object_ref (self), g_object_unref);
+      g_source_attach (priv->closed_idle, priv->context);
+    }
+}
+
+static void
+mark_failed (CoprocMessenger *self,
+             GError          *error)
+{
+  mark_closed (self, g_error_copy (error), error);
+}
+
+static GError *
+hangup_error (CoprocMessenger *self)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  return g_error_new_literal (COPROC_ERROR, priv->hangup_code,
+                              priv->hangup_message ? priv->hangup_message
+                                                   : "The peer closed the connection");
+}
+
+static void
+finish_eof (CoprocMessenger *self)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  if (priv->rbuf_end > priv->rbuf_start || priv->skip_bytes > 0)
+    {
+      g_autoptr(GError) cause = hangup_error (self);
+
+      mark_failed (self, g_error_new (COPROC_ERROR, priv->hangup_code,
+                                      "%s in the middle of a message", cause->message));
+    }
+  else
+    mark_closed (self, hangup_error (self), NULL);
+}
+
+/* Parsing ----------------------------------------------------------------- */
+
+static void
+frame_clear (Frame *frame)
+{
+  g_clear_pointer (&frame->channel_id, g_variant_unref);
+  g_clear_pointer (&frame->payload, g_variant_unref);
+}
+
+static guint32
+effective_max_size (CoprocMessengerPrivate *priv)
+{
+  return priv->max_message_size;
+}
+
+static ParseResult
+parse_one (CoprocMessenger  *self,
+           Frame            *frame,
+           GError          **error)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+  CoprocWireHeader header;
+  const guint8 *start;
+  gsize avail;
+  guint64 frame_size;
+  g_autoptr(GError) header_error = NULL;
+
+  priv->rbuf_need = 0;
+  avail = priv->rbuf_end - priv->rbuf_start;
+  start = priv->rbuf + priv->rbuf_start;
+
+  if (!priv->handshake_done)
+    {
+      CoprocWireHandshake handshake;
+
+      if (avail < COPROC_WIRE_HANDSHAKE_SIZE)
+        {
+          priv->rbuf_need = COPROC_WIRE_HANDSHAKE_SIZE - avail;
+          return PARSE_NEED_MORE;
+        }
+      if (!coproc_wire_read_handshake (start, &handshake, error))
+        return PARSE_FATAL;
+
+      priv->handshake_done = TRUE;
+      priv->peer_max_message_size = handshake.max_message_size;
+      priv->rbuf_start += COPROC_WIRE_HANDSHAKE_SIZE;
+      avail -= COPROC_WIRE_HANDSHAKE_SIZE;
+      start += COPROC_WIRE_HANDSHAKE_SIZE;
+    }
+
+  if (priv->skip_bytes > 0)
+    {
+      gsize n = MIN (priv->skip_bytes, avail);
+
+      priv->skip_bytes -= n;
+      priv->rbuf_start += n;
+      if (priv->skip_bytes > 0)
+        {
+          /* Discard what we have; read on into an empty buffer. */
+          priv->rbuf_start = priv->rbuf_end = priv->rchunk ? priv->rbuf_end : 0;
+          return PARSE_NEED_MORE;
+        }
+      avail -= n;
+      start += n;
+    }
+
+  if (avail < COPROC_WIRE_HEADER_SIZE)
+    {
+      priv->rbuf_need = COPROC_WIRE_HEADER_SIZE - avail;
+      return PARSE_NEED_MORE;
+    }
+
+  if (!coproc_wire_read_header (start, &header, &header_error) &&
+      !g_error_matches (header_error, COPROC_ERROR, COPROC_ERROR_MESSAGE_NOT_RECOGNIZED))
+    {
+      g_propagate_error (error, g_steal_pointer (&header_error));
+      return PARSE_FATAL;
+    }
+
+  frame_size = coproc_wire_frame_size (&header);
+
+  if ((guint64) header.channel_size + header.payload_size > effective_max_size (priv))
+    {
+      /* Framing is intact: drop the frame without ever holding it. */
+      priv->rbuf_start += COPROC_WIRE_HEADER_SIZE;
+      priv->skip_bytes = frame_size - COPROC_WIRE_HEADER_SIZE;
+      g_set_error (error, COPROC_ERROR, COPROC_ERROR_MESSAGE_TOO_LARGE,
+                   "Dropped a message of %" G_GUINT64_FORMAT " bytes from the peer: "
+                   "the maximum is %u bytes",
+                   (guint64) header.channel_size + header.payload_size,
+                   effective_max_size (priv));
+      return PARSE_DROPPED;
+    }
+
+  if (avail < frame_size)
+    {
+      priv->rbuf_need = frame_size - avail;
+      return PARSE_NEED_MORE;
+    }
+
+  if (header_error != NULL)
+    {
+      /* An unknown kind: skip it, report it, go on. */
+      priv->rbuf_start += frame_size;
+      g_propagate_error (error, g_steal_pointer (&header_error));
+      return PARSE_DROPPED;
+    }
+
+  frame->kind = header.kind;
+  frame->priority = header.priority;
+
+  if (header.channel_size > 0)
+    {
+      g_autoptr(GBytes) bytes = rbuf_slice (priv, priv->rbuf_start + COPROC_WIRE_HEADER_SIZE,
+                                            header.channel_size);
+
+      frame->channel_id = coproc_wire_load_variant (bytes, error);
+      if (frame->channel_id == NULL)
+        goto malformed;
+    }
+
+  if (header.payload_size > 0)
+    {
+      gsize offset = priv->rbuf_start + COPROC_WIRE_HEADER_SIZE
+                     + coproc_wire_pad8 (header.channel_size);
+      g_autoptr(GBytes) bytes = rbuf_slice (priv, offset, header.payload_size);
+
+      frame->payload = coproc_wire_load_variant (bytes, error);
+      if (frame->payload == NULL)
+        goto malformed;
+    }
+
+  priv->rbuf_start += frame_size;
+  return PARSE_FRAME;
+
+malformed:
+  priv->rbuf_start += frame_size;
+  frame_clear (frame);
+  return PARSE_DROPPED;
+}
+
+static gboolean
+has_handler (CoprocMessenger *self,
+             guint            signal_id,
+             gboolean         class_handler)
+{
+  return class_handler || g_signal_has_handler_pending (self, signals[signal_id], 0, FALSE);
+}
+
+/* Handles one frame; returns FALSE when parsing must stop (a special is pending). */
+static gboolean
+handle_frame (CoprocMessenger *self,
+              Frame           *frame,
+              gboolean         emit)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+  CoprocMessengerClass *klass = COPROC_MESSENGER_GET_CLASS (self);
+  gboolean handled = FALSE;
+
+  switch (frame->kind)
+    {
+    case COPROC_WIRE_KIND_NOREQUEST:
+    case COPROC_WIRE_KIND_REQUEST:
+    case COPROC_WIRE_KIND_REPLY:
+      {
+        g_autoptr(CoprocMessage) message = NULL;
+        CoprocMessageKind kind = frame->kind == COPROC_WIRE_KIND_REQUEST ? COPROC_MESSAGE_KIND_REQUEST
+                               : frame->kind == COPROC_WIRE_KIND_REPLY ? COPROC_MESSAGE_KIND_REPLY
+                               : COPROC_MESSAGE_KIND_NOREQUEST;
+
+        message = _coproc_message_new (kind, g_steal_pointer (&frame->payload),
+                                       g_steal_pointer (&frame->channel_id),
+                                       isnan (frame->priority) ? INFINITY : frame->priority);
+
+        if (emit && has_handler (self, MESSAGE_RECEIVED, klass->message_received != NULL))
+          {
+            g_signal_emit (self, signals[MESSAGE_RECEIVED], 0, message, &handled);
+            if (handled)
+              {
+                account_received (lookup_channel (self, coproc_message_get_channel_id (message), TRUE),
+                                  message);
+                return !priv->disposed;
+              }
+            if (priv->disposed)
+              return FALSE;
+          }
+
+        klass->queue_message (self, message);
+        return TRUE;
+      }
+
+    case COPROC_WIRE_KIND_ERROR:
+      {
+        g_autoptr(GError) remote = NULL;
+        g_autoptr(GError) local_error = NULL;
+
+        remote = coproc_wire_error_from_variant (frame->payload,
+                                                 priv->new_domains < MAX_NEW_DOMAINS,
+                                                 &local_error);
+        if (remote == NULL)
+          remote = g_steal_pointer (&local_error);
+        else if (g_quark_to_string (remote->domain) != NULL &&
+                 remote->domain != COPROC_ERROR)
+          priv->new_domains++;
+
+        if (emit && has_handler (self, ERROR_RECEIVED, klass->error_received != NULL))
+          {
+            g_signal_emit (self, signals[ERROR_RECEIVED], 0, remote, &handled);
+            if (handled || priv->disposed)
+              return !priv->disposed;
+          }
+
+        priv->pending_special = g_steal_pointer (&remote);
+        return FALSE;
+      }
+
+    case COPROC_WIRE_KIND_CLOSE:
+      if (emit && has_handler (self, CLOSE_REQUESTED, klass->close_requested != NULL))
+        {
+          g_signal_emit (self, signals[CLOSE_REQUESTED], 0, &handled);
+          if (handled || priv->disposed)
+            return !priv->disposed;
+        }
+
+      priv->pending_special = g_error_new_literal (COPROC_ERROR, COPROC_ERROR_CLOSE_REQUESTED,
+                                                   "The peer requested that this side close");
+      return FALSE;
+
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* Moves what has arrived into the queues, emitting signals when @emit.
+ * Stops at a special message, at a would-block, or after @max_reads reads. */
+static void
+process_input (CoprocMessenger *self,
+               gboolean         emit,
+               guint            max_reads)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+  guint reads = 0;
+
+  g_object_ref (self);
+
+  while (!priv->closed && !priv->disposed && priv->pending_special == NULL)
+    {
+      Frame frame = { 0 };
+      GError *error = NULL;
+      IOResult r;
+
+      switch (parse_one (self, &frame, &error))
+        {
+        case PARSE_FRAME:
+          handle_frame (self, &frame, emit);
+          frame_clear (&frame);
+          continue;
+
+        case PARSE_DROPPED:
+          priv->pending_special = error;
+          continue;
+
+        case PARSE_FATAL:
+          mark_failed (self, error);
+          continue;
+
+        case PARSE_NEED_MORE:
+        default:
+          break;
+        }
+
+      if (priv->eof)
+        {
+          finish_eof (self);
+          break;
+        }
+
+      if (reads >= max_reads)
+        break;
+      reads++;
+
+      r = read_some (self, &error);
+      if (r == IO_WOULD_BLOCK)
+        break;
+      else if (r == IO_EOF)
+        priv->eof = TRUE;
+      else if (r == IO_ERROR)
+        {
+          /* A reset is how a crashed peer often looks: treat it as a
+           * hang-up, after what was already read. */
+          g_clear_error (&error);
+          priv->eof = TRUE;
+        }
+    }
+
+  complete_pending (self);
+
+  g_object_unref (self);
+}
+
+/* Reads into the buffer without parsing; used while a send waits and a
+ * special message holds up parsing, so the peer never blocks on us. */
+static void
+drain_input (CoprocMessenger *self)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  if (priv->pending_special == NULL)
+    {
+      process_input (self, FALSE, 1);
+      return;
+    }
+
+  if (!priv->eof && !priv->closed)
+    {
+      IOResult r = read_some (self, NULL);
+
+      if (r == IO_EOF || r == IO_ERROR)
+        priv->eof = TRUE;
+    }
+}
+
+/* Output ------------------------------------------------------------------ */
+
+static gboolean
+flush_nonblocking (CoprocMessenger  *self,
+                   GError          **error)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  priv->unflushed = 0;
+
+  while (wbuf_pending (priv) > 0)
+    {
+      GError *local_error = NULL;
+      IOResult r = write_some (self, &local_error);
+
+      if (r == IO_WOULD_BLOCK)
+        break;
+      if (r == IO_ERROR)
+        {
+          g_propagate_error (error, g_error_copy (local_error));
+          mark_failed (self, local_error);
+          return FALSE;
+        }
+    }
+
+  return TRUE;
+}
+
+/* Writes until at most @target bytes are pending, reading meanwhile. */
+static gboolean
+flush_until (CoprocMessenger  *self,
+             gsize             target,
+             GCancellable     *cancellable,
+             GError          **error)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  for (;;)
+    {
+      if (!flush_nonblocking (self, error))
+        return FALSE;
+      if (wbuf_pending (priv) <= target)
+        break;
+      if (!wait_io (self, TRUE, cancellable, error))
+        return FALSE;
+      drain_input (self);
+      if (priv->closed)
+        {
+          g_propagate_error (error, g_error_copy (priv->closed_error));
+          return FALSE;
+        }
+    }
+
+  update_watch (self);
+  return TRUE;
+}
+
+static gboolean
+check_open (CoprocMessenger  *self,
+            GError          **error)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  if (priv->closed)
+    {
+      g_propagate_error (error, g_error_copy (priv->closed_error));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+send_frame (CoprocMessenger  *self,
+            CoprocWireKind    kind,
+            GVariant         *payload,
+            GVariant         *channel_id,
+            gdouble           priority,
+            GError          **error)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+  CoprocWireHeader header = { 0 };
+  guint64 limit;
+  gsize payload_size = 0;
+  gsize channel_size = 0;
+  gsize frame_size;
+  gboolean was_empty;
+  guint8 *out;
+
+  if (!check_open (self, error))
+    return FALSE;
+
+  if (payload != NULL)
+    payload_size = coproc_wire_variant_size (payload);
+  if (channel_id != NULL)
+    channel_size = coproc_wire_variant_size (channel_id);
+
+  limit = priv->max_message_size;
+  if (priv->peer_max_message_size != 0)
+    limit = MIN (limit, priv->peer_max_message_size);
+
+  if ((guint64) payload_size + channel_size > limit)
+    {
+      g_set_error (error, COPROC_ERROR, COPROC_ERROR_MESSAGE_TOO_LARGE,
+                   "A message of %" G_GSIZE_FORMAT " bytes is larger than the maximum of %"
+                   G_GUINT64_FORMAT " bytes", payload_size + channel_size, limit);
+      return FALSE;
+    }
+
+  header.kind = kind;
+  header.payload_size = payload_size;
+  header.channel_size = channel_size;
+  header.priority = priority;
+  frame_size = coproc_wire_frame_size (&header);
+
+  was_empty = wbuf_pending (priv) == 0;
+  out = wbuf_reserve (priv, frame_size);
+
+  coproc_wire_write_header (out, &header);
+  out += COPROC_WIRE_HEADER_SIZE;
+  if (channel_id != NULL)
+    {
+      coproc_wire_store_variant (channel_id, out);
+      memset (out + channel_size, 0, coproc_wire_pad8 (channel_size) - channel_size);
+      out += coproc_wire_pad8 (channel_size);
+    }
+  if (payload != NULL)
+    {
+      coproc_wire_store_variant (payload, out);
+      memset (out + payload_size, 0, coproc_wire_pad8 (payload_size) - payload_size);
+    }
+
+  priv->wbuf_end += frame_size;
+  priv->unflushed += frame_size;
+
+  if (was_empty || priv->unflushed >= FLUSH_BATCH_SIZE)
+    {
+      if (!flush_nonblocking (self, error))
+        return FALSE;
+    }
+
+  if (wbuf_pending (priv) > SEND_HIGH_WATER)
+    return flush_until (self, SEND_HIGH_WATER, NULL, error);
+
+  if (was_empty && wbuf_pending (priv) > 0)
+    update_watch (self);
+
+  return TRUE;
+}
+
+static gdouble
+payload_priority (GVariant *payload)
+{
+  g_autoptr(GVariant) value = NULL;
+
+  if (!g_variant_type_is_subtype_of (g_variant_get_type (payload), G_VARIANT_TYPE ("a{s*}")))
+    return INFINITY;
+
+  value = g_variant_lookup_value (payload, "priority", NULL);
+  if (value == NULL)
+    return INFINITY;
+
+  if (g_variant_is_of_type (value, G_VARIANT_TYPE_VARIANT))
+    {
+      GVariant *inner = g_variant_get_variant (value);
+      g_variant_unref (value);
+      value = inner;
+    }
+
+  switch (g_variant_classify (value))
+    {
+    case G_VARIANT_CLASS_BYTE:    return g_variant_get_byte (value);
+    case G_VARIANT_CLASS_INT16:   return g_variant_get_int16 (value);
+    case G_VARIANT_CLASS_UINT16:  return g_variant_get_uint16 (value);
+    case G_VARIANT_CLASS_INT32:   return g_variant_get_int32 (value);
+    case G_VARIANT_CLASS_UINT32:  return g_variant_get_uint32 (value);
+    case G_VARIANT_CLASS_INT64:   return g_variant_get_int64 (value);
+    case G_VARIANT_CLASS_UINT64:  return g_variant_get_uint64 (value);
+    case G_VARIANT_CLASS_DOUBLE:  return g_variant_get_double (value);
+    default:                      return INFINITY;
+    }
+}
+
+static gboolean
+send_data (CoprocMessenger    *self,
+           CoprocMessageKind   kind,
+           GVariant           *payload,
+           GVariant           *channel_id,
+           gboolean            explicit_priority,
+           gdouble             priority,
+           GError            **error)
+{
+  ChannelState *cs;
+  CoprocWireKind wire_kind;
+
+  g_variant_ref_sink (payload);
+  if (channel_id != NULL)
+    g_variant_ref_sink (channel_id);
+
+  if (!explicit_priority)
+    priority = payload_priority (payload);
+
+  wire_kind = kind == COPROC_MESSAGE_KIND_REQUEST ? COPROC_WIRE_KIND_REQUEST
+            : kind == COPROC_MESSAGE_KIND_REPLY ? COPROC_WIRE_KIND_REPLY
+            : COPROC_WIRE_KIND_NOREQUEST;
+
+  if (!send_frame (self, wire_kind, payload, channel_id, priority, error))
+    {
+      g_variant_unref (payload);
+      g_clear_pointer (&channel_id, g_variant_unref);
+      return FALSE;
+    }
+
+  cs = lookup_channel (self, channel_id, TRUE);
+  cs->messages_sent++;
+  if (kind == COPROC_MESSAGE_KIND_REQUEST)
+    cs->requests_sent++;
+
+  g_variant_unref (payload);
+  g_clear_pointer (&channel_id, g_variant_unref);
+  return TRUE;
+}
+
+/* The watch source -------------------------------------------------------- */
+
+static gboolean
+watch_child_cb (gpointer user_data)
+{
+  /* The parent dispatches whenever a child fires. */
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+watch_dispatch (GSource     *source,
+                GSourceFunc  callback,
+                gpointer     user_data)
+{
+  WatchSource *ws = (WatchSource *) source;
+  CoprocMessenger *self = ws->messenger;
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+  GIOCondition cond = G_IO_IN | G_IO_OUT;
+  gboolean keep;
+
+  if (ws->tag != NULL)
+    cond = g_source_query_unix_fd (source, ws->tag);
+
+  g_object_ref (self);
+
+  if ((cond & G_IO_OUT) && wbuf_pending (priv) > 0)
+    flush_nonblocking (self, NULL);
+
+  if (!priv->closed && (cond & (G_IO_IN | G_IO_HUP | G_IO_ERR)))
+    process_input (self, TRUE, DISPATCH_MAX_READS);
+
+  keep = !priv->closed && !priv->disposed;
+  if (keep)
+    update_watch (self);
+
+  g_object_unref (self);
+
+  return keep ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+static void
+watch_finalize (GSource *source)
+{
+  WatchSource *ws = (WatchSource *) source;
+
+  g_clear_pointer (&ws->in_child, g_source_unref);
+  g_clear_pointer (&ws->out_child, g_source_unref);
+}
+
+static GSourceFuncs watch_funcs = {
+  .dispatch = watch_dispatch,
+  .finalize = watch_finalize,
+};
+
+static void
+set_child (GSource  *parent,
+           GSource **child,
+           GSource  *(*create) (CoprocMessengerPrivate *),
+           CoprocMessengerPrivate *priv,
+           gboolean  want)
+{
+  if (want && *child == NULL)
+    {
+      *child = create (priv);
+      g_source_set_callback (*child, watch_child_cb, NULL, NULL);
+      g_source_add_child_source (parent, *child);
+    }
+  else if (!want && *child != NULL)
+    {
+      g_source_remove_child_source (parent, *child);
+      g_clear_pointer (child, g_source_unref);
+    }
+}
+
+static GSource *
+create_in_child (CoprocMessengerPrivate *priv)
+{
+  return g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (priv->input), NULL);
+}
+
+static GSource *
+create_out_child (CoprocMessengerPrivate *priv)
+{
+  return g_pollable_output_stream_create_source (G_POLLABLE_OUTPUT_STREAM (priv->output), NULL);
+}
+
+/* Polls for input unless a special message waits to be surfaced (then the
+ * kernel holds the peer back), and for output while some is buffered. */
+static void
+update_watch (CoprocMessenger *self)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+  WatchSource *ws = (WatchSource *) priv->watch;
+  gboolean want_in;
+  gboolean want_out;
+
+  if (ws == NULL || priv->closed)
+    return;
+
+  want_in = priv->pending_special == NULL || !g_queue_is_empty (&priv->pending);
+  want_out = wbuf_pending (priv) > 0;
+
+  if (ws->tag != NULL)
+    {
+      GIOCondition events = (want_in ? G_IO_IN : 0) | (want_out ? G_IO_OUT : 0) | G_IO_HUP | G_IO_ERR;
+
+      if (!want_in)
+        events &= ~(G_IO_HUP | G_IO_ERR);
+      g_source_modify_unix_fd (priv->watch, ws->tag, events);
+    }
+  else
+    {
+      set_child (priv->watch, &ws->in_child, create_in_child, priv, want_in);
+      set_child (priv->watch, &ws->out_child, create_out_child, priv, want_out);
+    }
+}
+
+static void
+start_watch (CoprocMessenger *self)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+  WatchSource *ws;
+
+  priv->watch = g_source_new (&watch_funcs, sizeof (WatchSource));
+  g_source_set_static_name (priv->watch, "[coproc] messenger watch");
+  ws = (WatchSource *) priv->watch;
+  ws->messenger = self;
+
+  if (priv->fd >= 0)
+    ws->tag = g_source_add_unix_fd (priv->watch, priv->fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
+
+  update_watch (self);
+  g_source_attach (priv->watch, priv->context);
+}
+
+/* Async receives ---------------------------------------------------------- */
+
+static void
+pending_receive_free (PendingReceive *p)
+{
+  if (p->cancel_source != NULL)
+    {
+      g_source_destroy (p->cancel_source);
+      g_source_unref (p->cancel_source);
+    }
+  g_clear_object (&p->task);
+  g_free (p);
+}
+
+static void
+pending_return_message (PendingReceive *p,
+                        CoprocMessage  *message)
+{
+  if (p->want_message)
+    g_task_return_pointer (p->task, message, g_object_unref);
+  else
+    {
+      GVariant *payload = g_variant_ref (coproc_message_get_payload (message));
+
+      g_object_unref (message);
+      g_task_return_pointer (p->task, payload, (GDestroyNotify) g_variant_unref);
+    }
+}
+
+/* Resolves pending receives in call order. Returning a task can run its
+ * callback right here, which may add receives or dispose us: so each step
+ * unlinks its entry first and starts over from the head. */
+static void
+complete_pending (CoprocMessenger *self)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+  gboolean progress = TRUE;
+
+  if (g_queue_is_empty (&priv->pending))
+    return;
+
+  g_object_ref (self);
+
+  while (progress && !priv->disposed)
+    {
+      progress = FALSE;
+
+      for (GList *l = priv->pending.head; l != NULL; l = l->next)
+        {
+          PendingReceive *p = l->data;
+          CoprocMessage *message;
+
+          if (priv->pending_special != NULL)
+            {
+              GError *error = g_steal_pointer (&priv->pending_special);
+
+              g_queue_delete_link (&priv->pending, l);
+              g_task_return_error (p->task, error);
+              pending_receive_free (p);
+              progress = TRUE;
+              break;
+            }
+
+          message = take_message (self, p->channel);
+          if (message != NULL)
+            {
+              g_queue_delete_link (&priv->pending, l);
+              pending_return_message (p, message);
+              pending_receive_free (p);
+              progress = TRUE;
+              break;
+            }
+
+          if (priv->closed)
+            {
+              g_queue_delete_link (&priv->pending, l);
+              g_task_return_error (p->task, g_error_copy (priv->closed_error));
+              pending_receive_free (p);
+              progress = TRUE;
+              break;
+            }
+        }
+    }
+
+  g_object_unref (self);
+}
+
+static gboolean
+receive_cancelled_cb (GCancellable *cancellable,
+                      gpointer      user_data)
+{
+  PendingReceive *p = user_data;
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (p->self);
+  GList *link = g_queue_find (&priv->pending, p);
+
+  if (link != NULL)
+    {
+      g_queue_delete_link (&priv->pending, link);
+      g_task_return_new_error (p->task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                               "The receive was cancelled");
+      g_clear_pointer (&p->cancel_source, g_source_unref);
+      pending_receive_free (p);
+    }
+
+  return G_SOURCE_REMOVE;
+}
+
+static void
+receive_async_common (CoprocMessenger     *self,
+                      GVariant            *channel_id,
+                      gboolean             want_message,
+                      gpointer             source_tag,
+                      GCancellable        *cancellable,
+                      GAsyncReadyCallback  callback,
+                      gpointer             user_data)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+  g_autoptr(GTask) task = NULL;
+  g_autoptr(GVariant) channel = NULL;
+  PendingReceive *p;
+
+  if (channel_id != NULL)
+    channel = g_variant_ref_sink (channel_id);
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, source_tag);
+  g_task_set_name (task, "[coproc] receive");
+  /* A message taken for this call is delivered even if the cancellable
+   * fires afterwards: cancelling never loses a message. */
+  g_task_set_check_cancellable (task, FALSE);
+
+  if (g_task_return_error_if_cancelled (task))
+    return;
+
+  p = g_new0 (PendingReceive, 1);
+  p->self = self;
+  p->task = g_steal_pointer (&task);
+  p->channel = lookup_channel (self, channel, TRUE);
+  p->want_message = !!want_message;
+
+  if (cancellable != NULL)
+    {
+      p->cancel_source = g_cancellable_source_new (cancellable);
+      g_source_set_static_name (p->cancel_source, "[coproc] receive cancelled");
+      g_source_set_callback (p->cancel_source, G_SOURCE_FUNC (receive_cancelled_cb), p, NULL);
+      g_source_attach (p->cancel_source, priv->context);
+    }
+
+  g_queue_push_tail (&priv->pending, p);
+
+  if (!priv->closed)
+    flush_nonblocking (self, NULL);
+  if (!priv->closed)
+    process_input (self, FALSE, RECEIVE_MAX_READS);
+  else
+    complete_pending (self);
+
+  update_watch (self);
+}
+
+/* Receive helpers --------------------------------------------------------- */
+
+/* What every receive call does first: push out pending output and move
+ * whatever has arrived into the queues. */
+static void
+prepare_receive (CoprocMessenger *self)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  if (!priv->closed && wbuf_pending (priv) > 0)
+    flush_nonblocking (self, NULL);
+  if (!priv->closed)
+    process_input (self, FALSE, RECEIVE_MAX_READS);
+}
+
+static gboolean
+take_special (CoprocMessenger  *self,
+              GError          **error)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  if (priv->pending_special == NULL)
+    return FALSE;
+
+  g_propagate_error (error, g_steal_pointer (&priv->pending_special));
+  update_watch (self);
+  return TRUE;
+}
+
+/* GObject ----------------------------------------------------------------- */
+
+static void
+coproc_messenger_real_queue_message (CoprocMessenger *self,
+                                     CoprocMessage   *message)
+{
+  coproc_messenger_enqueue (self, message, coproc_message_get_priority (message));
+}
+
+static void
+fail_all_pending (CoprocMessenger *self,
+                  const GError    *error)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+  PendingReceive *p;
+
+  while ((p = g_queue_pop_head (&priv->pending)) != NULL)
+    {
+      g_task_return_error (p->task, g_error_copy (error));
+      pending_receive_free (p);
+    }
+}
+
+static void
+coproc_messenger_dispose (GObject *object)
+{
+  CoprocMessenger *self = (CoprocMessenger *) object;
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  if (!priv->disposed)
+    {
+      g_autoptr(GError) error = g_error_new_literal (COPROC_ERROR, COPROC_ERROR_CLOSED,
+                                                     "The messenger was disposed");
+
+      /* Last chance for buffered output; never block here. */
+      if (!priv->closed && wbuf_pending (priv) > 0)
+        flush_nonblocking (self, NULL);
+
+      priv->disposed = TRUE;
+      mark_closed (self, g_error_copy (error), NULL);
+      fail_all_pending (self, error);
+    }
+
+  if (priv->closed_idle != NULL)
+    {
+      g_source_destroy (priv->closed_idle);
+      g_clear_pointer (&priv->closed_idle, g_source_unref);
+    }
+
+  G_OBJECT_CLASS (coproc_messenger_parent_class)->dispose (object);
+}
+
+static void
+coproc_messenger_finalize (GObject *object)
+{
+  CoprocMessenger *self = (CoprocMessenger *) object;
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  g_assert (g_queue_is_empty (&priv->pending));
+
+  coproc_queue_clear (&priv->default_channel.queue, g_object_unref);
+  g_clear_pointer (&priv->channels, g_hash_table_unref);
+  rbuf_free (priv);
+  g_clear_pointer (&priv->wbuf, g_free);
+  g_clear_error (&priv->pending_special);
+  g_clear_error (&priv->closed_error);
+  g_clear_error (&priv->closed_signal_error);
+  g_clear_pointer (&priv->hangup_message, g_free);
+  g_clear_object (&priv->stream);
+  g_clear_pointer (&priv->context, g_main_context_unref);
+
+  G_OBJECT_CLASS (coproc_messenger_parent_class)->finalize (object);
+}
+
+static void
+coproc_messenger_get_property (GObject    *object,
+                               guint       prop_id,
+                               GValue     *value,
+                               GParamSpec *pspec)
+{
+  CoprocMessenger *self = COPROC_MESSENGER (object);
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  switch (prop_id)
+    {
+    case PROP_STREAM:
+      g_value_set_object (value, priv->stream);
+      break;
+
+    case PROP_MAX_MESSAGE_SIZE:
+      g_value_set_uint (value, priv->max_message_size);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+coproc_messenger_set_property (GObject      *object,
+                               guint         prop_id,
+                               const GValue *value,
+                               GParamSpec   *pspec)
+{
+  CoprocMessenger *self = COPROC_MESSENGER (object);
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  switch (prop_id)
+    {
+    case PROP_STREAM:
+      priv->stream = g_value_dup_object (value);
+      break;
+
+    case PROP_MAX_MESSAGE_SIZE:
+      coproc_messenger_set_max_message_size (self, g_value_get_uint (value));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+coproc_messenger_class_init (CoprocMessengerClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = coproc_messenger_dispose;
+  object_class->finalize = coproc_messenger_finalize;
+  object_class->get_property = coproc_messenger_get_property;
+  object_class->set_property = coproc_messenger_set_property;
+
+  klass->queue_message = coproc_messenger_real_queue_message;
+
+  /**
+   * CoprocMessenger:stream: (getter get_stream)
+   *
+   * The stream the messenger owns: one end of the pipe. The messenger
+   * closes it when the peer hangs up, on [method@Coproc.Messenger.close],
+   * and when it is disposed.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_STREAM] =
+    g_param_spec_object ("stream", NULL, NULL,
+                         G_TYPE_IO_STREAM,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * CoprocMessenger:max-message-size: (getter get_max_message_size) (setter set_max_message_size)
+   *
+   * The largest message, in bytes of its encoded channel and payload, that
+   * this messenger sends or accepts. A larger incoming message is discarded
+   * as it streams past, without being held in memory, and the next receive
+   * call fails with %COPROC_ERROR_MESSAGE_TOO_LARGE; the messages around it
+   * are kept. The peer learns this limit in the handshake and refuses to
+   * send larger messages.
+   *
+   * The default, 128 MiB, is GDBus's own message limit: large enough for
+   * bulk data, small enough that a hostile peer cannot make the host
+   * allocate without bound.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_MESSAGE_SIZE] =
+    g_param_spec_uint ("max-message-size", NULL, NULL,
+                       64, G_MAXUINT32 - 64, COPROC_DEFAULT_MAX_MESSAGE_SIZE,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
+                       G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * CoprocMessenger::message-received:
+   * @self: the messenger
+   * @message: the message that arrived
+   *
+   * Emitted on the messenger's context when a data message arrives while
+   * that context runs. A handler that returns `TRUE` consumes the message:
+   * it counts as received (and, for a reply, as a reply received) and is not
+   * queued. Otherwise it is queued for the receive calls.
+   *
+   * Returns: `TRUE` to consume the message
+   *
+   * Since: 1.0
+   */
+  signals[MESSAGE_RECEIVED] =
+    g_signal_new ("message-received",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  G_STRUCT_OFFSET (CoprocMessengerClass, message_received),
+                  g_signal_accumulator_true_handled, NULL,
+                  NULL,
+                  G_TYPE_BOOLEAN, 1, COPROC_TYPE_MESSAGE);
+
+  /**
+   * CoprocMessenger::error-received:
+   * @self: the messenger
+   * @error: the error the peer sent
+   *
+   * Emitted on the messenger's context when the peer sent an error with
+   * [method@Coproc.Messenger.send_error]. A handler that returns `TRUE`
+   * consumes it; otherwise the next receive call fails with it.
+   *
+   * Returns: `TRUE` to consume the error
+   *
+   * Since: 1.0
+   */
+  signals[ERROR_RECEIVED] =
+    g_signal_new ("error-received",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  G_STRUCT_OFFSET (CoprocMessengerClass, error_received),
+                  g_signal_accumulator_true_handled, NULL,
+                  NULL,
+                  G_TYPE_BOOLEAN, 1, G_TYPE_ERROR);
+
+  /**
+   * CoprocMessenger::close-requested:
+   * @self: the messenger
+   *
+   * Emitted on the messenger's context when the peer sent a close request.
+   * A handler that returns `TRUE` consumes it; otherwise the next receive
+   * call fails with %COPROC_ERROR_CLOSE_REQUESTED.
+   *
+   * Returns: `TRUE` to consume the close request
+   *
+   * Since: 1.0
+   */
+  signals[CLOSE_REQUESTED] =
+    g_signal_new ("close-requested",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  G_STRUCT_OFFSET (CoprocMessengerClass, close_requested),
+                  g_signal_accumulator_true_handled, NULL,
+                  NULL,
+                  G_TYPE_BOOLEAN, 0);
+
+  /**
+   * CoprocMessenger::closed:
+   * @self: the messenger
+   * @error: (nullable): why the connection ended, or `NULL` when the peer
+   *   hung up cleanly
+   *
+   * Emitted once, on the messenger's context, when the peer hung up or the
+   * stream broke. Messages that arrived before remain queued.
+   *
+   * Since: 1.0
+   */
+  signals[CLOSED] =
+    g_signal_new ("closed",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  G_STRUCT_OFFSET (CoprocMessengerClass, closed),
+                  NULL, NULL,
+                  NULL,
+                  G_TYPE_NONE, 1, G_TYPE_ERROR);
+}
+
+static void
+coproc_messenger_init (CoprocMessenger *self)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  priv->fd = -1;
+  priv->max_message_size = COPROC_DEFAULT_MAX_MESSAGE_SIZE;
+  priv->hangup_code = COPROC_ERROR_CLOSED;
+  coproc_queue_init (&priv->default_channel.queue);
+  priv->channels = g_hash_table_new_full (channel_hash, g_variant_equal, NULL, channel_state_free);
+  g_queue_init (&priv->pending);
+}
+
+static gboolean
+coproc_messenger_initable_init (GInitable     *initable,
+                                GCancellable  *cancellable,
+                                GError       **error)
+{
+  CoprocMessenger *self = COPROC_MESSENGER (initable);
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+  guint8 *out;
+
+  if (priv->stream == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           "A messenger needs a stream");
+      return FALSE;
+    }
+
+  if (priv->context != NULL)
+    return TRUE;
+
+  priv->input = g_io_stream_get_input_stream (priv->stream);
+  priv->output = g_io_stream_get_output_stream (priv->stream);
+
+  if (G_IS_SOCKET_CONNECTION (priv->stream))
+    {
+      GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (priv->stream));
+
+      priv->fd = g_socket_get_fd (socket);
+      g_socket_set_blocking (socket, FALSE);
+    }
+  else if (!G_IS_POLLABLE_INPUT_STREAM (priv->input) ||
+           !g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (priv->input)) ||
+           !G_IS_POLLABLE_OUTPUT_STREAM (priv->output) ||
+           !g_pollable_output_stream_can_poll (G_POLLABLE_OUTPUT_STREAM (priv->output)))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                           "A messenger needs a socket connection or a stream "
+                           "whose input and output can be polled");
+      return FALSE;
+    }
+
+  priv->context = g_main_context_ref_thread_default ();
+
+  out = wbuf_reserve (priv, COPROC_WIRE_HANDSHAKE_SIZE);
+  coproc_wire_write_handshake (out, priv->max_message_size);
+  priv->wbuf_end += COPROC_WIRE_HANDSHAKE_SIZE;
+
+  if (!flush_nonblocking (self, error))
+    return FALSE;
+
+  start_watch (self);
+  return TRUE;
+}
+
+static void
+coproc_messenger_initable_iface_init (GInitableIface *iface)
+{
+  iface->init = coproc_messenger_initable_init;
+}
+
+/* Internal API ------------------------------------------------------------ */
+
+void
+_coproc_messenger_set_hangup_error (CoprocMessenger *self,
+                                    CoprocError      code,
+                                    const char      *message)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  priv->hangup_code = code;
+  g_free (priv->hangup_message);
+  priv->hangup_message = g_strdup (message);
+}
+
+/* Constructors ------------------------------------------------------------ */
+
+static gboolean
+check_messenger_type (GType messenger_type)
+{
+  return g_type_is_a (messenger_type, COPROC_TYPE_MESSENGER) &&
+         !G_TYPE_IS_ABSTRACT (messenger_type);
+}
+
+static CoprocMessenger *
+new_for_fd (GType    messenger_type,
+            int      fd,
+            GError **error)
+{
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketConnection) connection = NULL;
+
+  socket = g_socket_new_from_fd (fd, error);
+  if (socket == NULL)
+    return NULL;
+
+  connection = g_socket_connection_factory_create_connection (socket);
+  return coproc_messenger_new_for_stream (messenger_type, G_IO_STREAM (connection), error);
+}
+
+/**
+ * coproc_messenger_new_pair:
+ * @messenger_type: a non-abstract type deriving from [class@Coproc.Messenger]
+ * @process: (out) (transfer full) (optional): the messenger for the worker
+ *   (process) end
+ * @resource: (out) (transfer full) (optional): the messenger for the host
+ *   (resource) end
+ * @error: return location for a `GError`
+ *
+ * Creates two connected messengers in this process, over a fresh
+ * `socketpair()`. This is the original library's `new_pair()`, which returns
+ * `(process, resource)`.
+ *
+ * Returns: `TRUE` on success
+ *
+ * Since: 1.0
+ */
+gboolean
+coproc_messenger_new_pair (GType             messenger_type,
+                           CoprocMessenger **process,
+                           CoprocMessenger **resource,
+                           GError          **error)
+{
+  g_autoptr(CoprocMessenger) p = NULL;
+  g_autoptr(CoprocMessenger) r = NULL;
+  int fds[2];
+
+  g_return_val_if_fail (check_messenger_type (messenger_type), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+    {
+      int errsv = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                   "Could not create a socket pair: %s", g_strerror (errsv));
+      return FALSE;
+    }
+
+  p = new_for_fd (messenger_type, fds[0], error);
+  if (p == NULL)
+    {
+      close (fds[1]);
+      return FALSE;
+    }
+
+  r = new_for_fd (messenger_type, fds[1], error);
+  if (r == NULL)
+    return FALSE;
+
+  if (process != NULL)
+    *process = g_steal_pointer (&p);
+  if (resource != NULL)
+    *resource = g_steal_pointer (&r);
+
+  return TRUE;
+}
+
+/**
+ * coproc_messenger_new_for_stream:
+ * @messenger_type: a non-abstract type deriving from [class@Coproc.Messenger]
+ * @stream: the stream to own: a `GSocketConnection`, or any `GIOStream`
+ *   whose input and output streams are pollable
+ * @error: return location for a `GError`
+ *
+ * Creates a messenger over @stream, which it owns from now on. The peer at
+ * the other end must be a coproc messenger too (see `doc/protocol.md`).
+ *
+ * Returns: (transfer full) (type Coproc.Messenger): the new messenger, or
+ *   `NULL` with @error set
+ *
+ * Since: 1.0
+ */
+CoprocMessenger *
+coproc_messenger_new_for_stream (GType       messenger_type,
+                                 GIOStream  *stream,
+                                 GError    **error)
+{
+  g_return_val_if_fail (check_messenger_type (messenger_type), NULL);
+  g_return_val_if_fail (G_IS_IO_STREAM (stream), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return g_initable_new (messenger_type, NULL, error, "stream", stream, NULL);
+}
+
+/**
+ * coproc_messenger_new_for_host:
+ * @messenger_type: a non-abstract type deriving from [class@Coproc.Messenger]
+ * @error: return location for a `GError`
+ *
+ * In a worker, connects to the host that started this process. The host
+ * passes one end of a socket pair and names its file descriptor in the
+ * `COPROC_FD` environment variable (see `doc/protocol.md`); this checks that
+ * it really is a Unix stream socket, marks it close-on-exec so that the
+ * worker's own children do not inherit it, and removes the variable.
+ *
+ * Fails with %G_IO_ERROR_NOT_FOUND when this process was not started by a
+ * coproc host, and %G_IO_ERROR_INVALID_ARGUMENT when the descriptor is not
+ * a usable socket.
+ *
+ * Returns: (transfer full) (type Coproc.Messenger): the messenger, or `NULL`
+ *   with @error set
+ *
+ * Since: 1.0
+ */
+CoprocMessenger *
+coproc_messenger_new_for_host (GType    messenger_type,
+                               GError **error)
+{
+  const char *value;
+  guint64 fd;
+  struct stat st;
+  int optval = 0;
+  socklen_t optlen = sizeof optval;
+  int flags;
+
+  g_return_val_if_fail (check_messenger_type (messenger_type), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  value = g_getenv (COPROC_ENV_FD);
+  if (value == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND,
+                           "This process was not started by a coproc host "
+                           "(" COPROC_ENV_FD " is not set)");
+      return NULL;
+    }
+
+  if (!g_ascii_string_to_unsigned (value, 10, 3, G_MAXINT, &fd, NULL))
+    goto invalid;
+
+  flags = fcntl ((int) fd, F_GETFD);
+  if (flags < 0 || fstat ((int) fd, &st) != 0 || !S_ISSOCK (st.st_mode))
+    goto invalid;
+
+  if (getsockopt ((int) fd, SOL_SOCKET, SO_DOMAIN, &optval, &optlen) != 0 || optval != AF_UNIX)
+    goto invalid;
+  optlen = sizeof optval;
+  if (getsockopt ((int) fd, SOL_SOCKET, SO_TYPE, &optval, &optlen) != 0 || optval != SOCK_STREAM)
+    goto invalid;
+
+  fcntl ((int) fd, F_SETFD, flags | FD_CLOEXEC);
+  g_unsetenv (COPROC_ENV_FD);
+
+  return new_for_fd (messenger_type, (int) fd, error);
+
+invalid:
+  g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+               COPROC_ENV_FD "=%s does not name a Unix stream socket from a coproc host",
+               value);
+  return NULL;
+}
+
+/* Properties -------------------------------------------------------------- */
+
+/**
+ * coproc_messenger_get_stream:
+ * @self: a messenger
+ *
+ * Gets the stream the messenger owns.
+ *
+ * Returns: (transfer none): the stream
+ *
+ * Since: 1.0
+ */
+GIOStream *
+coproc_messenger_get_stream (CoprocMessenger *self)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), NULL);
+
+  return priv->stream;
+}
+
+/**
+ * coproc_messenger_get_max_message_size:
+ * @self: a messenger
+ *
+ * Gets [property@Coproc.Messenger:max-message-size].
+ *
+ * Returns: the largest message size, in bytes
+ *
+ * Since: 1.0
+ */
+guint
+coproc_messenger_get_max_message_size (CoprocMessenger *self)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), 0);
+
+  return priv->max_message_size;
+}
+
+/**
+ * coproc_messenger_set_max_message_size:
+ * @self: a messenger
+ * @max_message_size: the largest message size, in bytes
+ *
+ * Sets [property@Coproc.Messenger:max-message-size]. Set it at
+ * construction to have the peer learn it in the handshake.
+ *
+ * Since: 1.0
+ */
+void
+coproc_messenger_set_max_message_size (CoprocMessenger *self,
+                                       guint            max_message_size)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  g_return_if_fail (COPROC_IS_MESSENGER (self));
+  g_return_if_fail (max_message_size >= 64);
+
+  if (priv->max_message_size == max_message_size)
+    return;
+
+  priv->max_message_size = max_message_size;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_MESSAGE_SIZE]);
+}
+
+/**
+ * coproc_messenger_is_closed:
+ * @self: a messenger
+ *
+ * Whether the connection has ended: the peer hung up, the stream broke, or
+ * [method@Coproc.Messenger.close] was called. Messages that arrived before
+ * can still be received.
+ *
+ * Returns: `TRUE` once closed
+ *
+ * Since: 1.0
+ */
+gboolean
+coproc_messenger_is_closed (CoprocMessenger *self)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), TRUE);
+
+  return priv->closed;
+}
+
+/* Sending ----------------------------------------------------------------- */
+
+/**
+ * coproc_messenger_send_norequest:
+ * @self: a messenger
+ * @payload: the payload; a floating reference is sunk
+ * @channel_id: (nullable): the channel, or `NULL` for the default channel;
+ *   a floating reference is sunk
+ * @error: return location for a `GError`
+ *
+ * Sends a plain message: no reply is expected. Its priority is the
+ * payload's numeric `"priority"` entry when the payload is a dictionary
+ * (`a{sv}` or `a{s*}`), `+inf` otherwise.
+ *
+ * Returns: `TRUE` on success; `FALSE` with %COPROC_ERROR_CLOSED when the
+ *   pipe is broken, or %COPROC_ERROR_MESSAGE_TOO_LARGE
+ *
+ * Since: 1.0
+ */
+gboolean
+coproc_messenger_send_norequest (CoprocMessenger  *self,
+                                 GVariant         *payload,
+                                 GVariant         *channel_id,
+                                 GError          **error)
+{
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), FALSE);
+  g_return_val_if_fail (payload != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return send_data (self, COPROC_MESSAGE_KIND_NOREQUEST, payload, channel_id, FALSE, 0, error);
+}
+
+/**
+ * coproc_messenger_send_request:
+ * @self: a messenger
+ * @payload: the payload; a floating reference is sunk
+ * @channel_id: (nullable): the channel, or `NULL` for the default channel;
+ *   a floating reference is sunk
+ * @error: return location for a `GError`
+ *
+ * Sends a request: the count of requests sent on @channel_id goes up by
+ * one, and [method@Coproc.Messenger.remaining] with it until the peer's
+ * reply is received.
+ *
+ * Returns: `TRUE` on success
+ *
+ * Since: 1.0
+ */
+gboolean
+coproc_messenger_send_request (CoprocMessenger  *self,
+                               GVariant         *payload,
+                               GVariant         *channel_id,
+                               GError          **error)
+{
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), FALSE);
+  g_return_val_if_fail (payload != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return send_data (self, COPROC_MESSAGE_KIND_REQUEST, payload, channel_id, FALSE, 0, error);
+}
+
+/**
+ * coproc_messenger_send_request_multiple:
+ * @self: a messenger
+ * @payloads: (array length=n_payloads): the payloads; floating references
+ *   are sunk
+ * @n_payloads: the number of payloads
+ * @channel_id: (nullable): the channel, or `NULL` for the default channel
+ * @error: return location for a `GError`
+ *
+ * Sends one request per payload, in order, on the same channel.
+ *
+ * Returns: `TRUE` on success; on failure, the requests before the failing
+ *   one were sent
+ *
+ * Since: 1.0
+ */
+gboolean
+coproc_messenger_send_request_multiple (CoprocMessenger  *self,
+                                        GVariant * const *payloads,
+                                        guint             n_payloads,
+                                        GVariant         *channel_id,
+                                        GError          **error)
+{
+  g_autoptr(GVariant) channel = NULL;
+  guint i;
+
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), FALSE);
+  g_return_val_if_fail (payloads != NULL || n_payloads == 0, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (channel_id != NULL)
+    channel = g_variant_ref_sink (channel_id);
+
+  for (i = 0; i < n_payloads; i++)
+    {
+      if (!send_data (self, COPROC_MESSAGE_KIND_REQUEST, payloads[i], channel, FALSE, 0, error))
+        {
+          /* Sink the payloads we will not send, as if sent. */
+          for (i = i + 1; i < n_payloads; i++)
+            g_variant_unref (g_variant_ref_sink (payloads[i]));
+          return FALSE;
+        }
+    }
+
+  return TRUE;
+}
+
+/**
+ * coproc_messenger_send_reply:
+ * @self: a messenger
+ * @payload: the payload; a floating reference is sunk
+ * @channel_id: (nullable): the channel, or `NULL` for the default channel;
+ *   a floating reference is sunk
+ * @error: return location for a `GError`
+ *
+ * Sends a reply: when the peer takes it, its count of replies received on
+ * @channel_id goes up by one.
+ *
+ * Returns: `TRUE` on success
+ *
+ * Since: 1.0
+ */
+gboolean
+coproc_messenger_send_reply (CoprocMessenger  *self,
+                             GVariant         *payload,
+                             GVariant         *channel_id,
+                             GError          **error)
+{
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), FALSE);
+  g_return_val_if_fail (payload != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return send_data (self, COPROC_MESSAGE_KIND_REPLY, payload, channel_id, FALSE, 0, error);
+}
+
+/**
+ * coproc_messenger_send_with_priority:
+ * @self: a messenger
+ * @kind: plain message, request or reply
+ * @payload: the payload; a floating reference is sunk
+ * @channel_id: (nullable): the channel, or `NULL` for the default channel;
+ *   a floating reference is sunk
+ * @priority: the priority; lower is more important
+ * @error: return location for a `GError`
+ *
+ * Sends a data message with an explicit priority, which takes precedence
+ * over a `"priority"` entry in the payload.
+ *
+ * Returns: `TRUE` on success
+ *
+ * Since: 1.0
+ */
+gboolean
+coproc_messenger_send_with_priority (CoprocMessenger    *self,
+                                     CoprocMessageKind   kind,
+                                     GVariant           *payload,
+                                     GVariant           *channel_id,
+                                     gdouble             priority,
+                                     GError            **error)
+{
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), FALSE);
+  g_return_val_if_fail (payload != NULL, FALSE);
+  g_return_val_if_fail (kind <= COPROC_MESSAGE_KIND_REPLY, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return send_data (self, kind, payload, channel_id, TRUE, priority, error);
+}
+
+/**
+ * coproc_messenger_send_error:
+ * @self: a messenger
+ * @remote_error: the error to send
+ * @error: return location for a `GError`
+ *
+ * Sends an error. It bypasses channels and queues: the peer's next receive
+ * call fails with an error of the same domain, code and message (or the
+ * peer's [signal@Coproc.Messenger::error-received] handlers consume it).
+ *
+ * Returns: `TRUE` on success
+ *
+ * Since: 1.0
+ */
+gboolean
+coproc_messenger_send_error (CoprocMessenger  *self,
+                             const GError     *remote_error,
+                             GError          **error)
+{
+  g_autoptr(GVariant) body = NULL;
+
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), FALSE);
+  g_return_val_if_fail (remote_error != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  body = g_variant_ref_sink (coproc_wire_error_to_variant (remote_error));
+  return send_frame (self, COPROC_WIRE_KIND_ERROR, body, NULL, -INFINITY, error);
+}
+
+/**
+ * coproc_messenger_send_close_request:
+ * @self: a messenger
+ * @error: return location for a `GError`
+ *
+ * Asks the peer to close. It bypasses channels and queues: the peer's next
+ * receive call fails with %COPROC_ERROR_CLOSE_REQUESTED (or the peer's
+ * [signal@Coproc.Messenger::close-requested] handlers consume it).
+ *
+ * Returns: `TRUE` on success
+ *
+ * Since: 1.0
+ */
+gboolean
+coproc_messenger_send_close_request (CoprocMessenger  *self,
+                                     GError          **error)
+{
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return send_frame (self, COPROC_WIRE_KIND_CLOSE, NULL, NULL, -INFINITY, error);
+}
+
+/**
+ * coproc_messenger_flush:
+ * @self: a messenger
+ * @cancellable: (nullable): a `GCancellable`
+ * @error: return location for a `GError`
+ *
+ * Blocks until every buffered outgoing frame is in the kernel. Sends only
+ * buffer when the peer lags; a worker that is about to exit calls this so
+ * that its last messages leave. While it waits it keeps reading what the
+ * peer sends into the queues.
+ *
+ * Returns: `TRUE` on success
+ *
+ * Since: 1.0
+ */
+gboolean
+coproc_messenger_flush (CoprocMessenger  *self,
+                        GCancellable     *cancellable,
+                        GError          **error)
+{
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_open (self, error))
+    return FALSE;
+
+  return flush_until (self, 0, cancellable, error);
+}
+
+/**
+ * coproc_messenger_close:
+ * @self: a messenger
+ * @error: return location for a `GError`
+ *
+ * Flushes buffered output and closes the stream; the peer sees a hang-up.
+ * Queued messages can still be received; receives that would wait fail
+ * with %COPROC_ERROR_CLOSED. Closing a closed messenger does nothing.
+ *
+ * Returns: `TRUE` when all output was delivered to the kernel
+ *
+ * Since: 1.0
+ */
+gboolean
+coproc_messenger_close (CoprocMessenger  *self,
+                        GError          **error)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+  gboolean ret = TRUE;
+
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (priv->closed)
+    return TRUE;
+
+  if (wbuf_pending (priv) > 0)
+    ret = flush_until (self, 0, NULL, error);
+
+  mark_closed (self,
+               g_error_new_literal (COPROC_ERROR, COPROC_ERROR_CLOSED, "The messenger was closed"),
+               NULL);
+  complete_pending (self);
+
+  return ret;
+}
+
+/* Receiving --------------------------------------------------------------- */
+
+/**
+ * coproc_messenger_available:
+ * @self: a messenger
+ * @channel_id: (nullable): the channel, or `NULL` for the default channel
+ * @error: return location for a `GError`
+ *
+ * Moves everything that has arrived into the queues, then counts the
+ * messages queued on @channel_id.
+ *
+ * Fails when the peer sent an error or a close request (which this call
+ * then consumes).
+ *
+ * Returns: the number of queued messages, or 0 with @error set
+ *
+ * Since: 1.0
+ */
+guint
+coproc_messenger_available (CoprocMessenger  *self,
+                            GVariant         *channel_id,
+                            GError          **error)
+{
+  g_autoptr(GVariant) channel = NULL;
+  ChannelState *cs;
+
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), 0);
+  g_return_val_if_fail (error == NULL || *error == NULL, 0);
+
+  if (channel_id != NULL)
+    channel = g_variant_ref_sink (channel_id);
+
+  prepare_receive (self);
+  if (take_special (self, error))
+    return 0;
+
+  cs = lookup_channel (self, channel, FALSE);
+  return cs ? coproc_queue_size (&cs->queue) : 0;
+}
+
+/**
+ * coproc_messenger_receive_available:
+ * @self: a messenger
+ * @channel_id: (nullable): the channel, or `NULL` for the default channel
+ * @error: return location for a `GError`
+ *
+ * Moves everything that has arrived into the queues, then takes every
+ * message queued on @channel_id, in queue order.
+ *
+ * Returns: (transfer container) (element-type GVariant): the payloads,
+ *   maybe none, or `NULL` with @error set
+ *
+ * Since: 1.0
+ */
+GPtrArray *
+coproc_messenger_receive_available (CoprocMessenger  *self,
+                                    GVariant         *channel_id,
+                                    GError          **error)
+{
+  g_autoptr(GVariant) channel = NULL;
+  GPtrArray *payloads;
+  ChannelState *cs;
+  CoprocMessage *message;
+
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (channel_id != NULL)
+    channel = g_variant_ref_sink (channel_id);
+
+  prepare_receive (self);
+  if (take_special (self, error))
+    return NULL;
+
+  payloads = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  cs = lookup_channel (self, channel, FALSE);
+  if (cs != NULL)
+    {
+      while ((message = take_message (self, cs)) != NULL)
+        {
+          g_ptr_array_add (payloads, g_variant_ref (coproc_message_get_payload (message)));
+          g_object_unref (message);
+        }
+    }
+
+  return payloads;
+}
+
+/**
+ * coproc_messenger_receive_message_blocking:
+ * @self: a messenger
+ * @channel_id: (nullable): the channel, or `NULL` for the default channel
+ * @cancellable: (nullable): a `GCancellable`
+ * @error: return location for a `GError`
+ *
+ * Waits for the next message on @channel_id and takes it. Messages that
+ * arrive on other channels meanwhile are queued. This does not iterate any
+ * main context.
+ *
+ * Fails with the peer's error, with %COPROC_ERROR_CLOSE_REQUESTED, with
+ * %COPROC_ERROR_CLOSED (or %COPROC_ERROR_WORKER_DIED for a worker's
+ * messenger) once the peer is gone and the channel's queue is empty, or
+ * with %G_IO_ERROR_CANCELLED.
+ *
+ * Returns: (transfer full): the message, or `NULL` with @error set
+ *
+ * Since: 1.0
+ */
+CoprocMessage *
+coproc_messenger_receive_message_blocking (CoprocMessenger  *self,
+                                           GVariant         *channel_id,
+                                           GCancellable     *cancellable,
+                                           GError          **error)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+  g_autoptr(GVariant) channel = NULL;
+
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (channel_id != NULL)
+    channel = g_variant_ref_sink (channel_id);
+
+  for (;;)
+    {
+      ChannelState *cs;
+      CoprocMessage *message;
+
+      prepare_receive (self);
+      if (take_special (self, error))
+        return NULL;
+
+      cs = lookup_channel (self, channel, FALSE);
+      if (cs != NULL && (message = take_message (self, cs)) != NULL)
+        return message;
+
+      if (priv->closed)
+        {
+          g_propagate_error (error, g_error_copy (priv->closed_error));
+          return NULL;
+        }
+
+      if (!wait_io (self, wbuf_pending (priv) > 0, cancellable, error))
+        return NULL;
+    }
+}
+
+/**
+ * coproc_messenger_receive_blocking:
+ * @self: a messenger
+ * @channel_id: (nullable): the channel, or `NULL` for the default channel
+ * @cancellable: (nullable): a `GCancellable`
+ * @error: return location for a `GError`
+ *
+ * Waits for the next message on @channel_id and returns its payload, as
+ * [method@Coproc.Messenger.receive_message_blocking] does.
+ *
+ * Returns: (transfer full): the payload, or `NULL` with @error set
+ *
+ * Since: 1.0
+ */
+GVariant *
+coproc_messenger_receive_blocking (CoprocMessenger  *self,
+                                   GVariant         *channel_id,
+                                   GCancellable     *cancellable,
+                                   GError          **error)
+{
+  g_autoptr(CoprocMessage) message = NULL;
+
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), NULL);
+
+  message = coproc_messenger_receive_message_blocking (self, channel_id, cancellable, error);
+  if (message == NULL)
+    return NULL;
+
+  return g_variant_ref (coproc_message_get_payload (message));
+}
+
+/**
+ * coproc_messenger_receive_remaining:
+ * @self: a messenger
+ * @channel_id: (nullable): the channel, or `NULL` for the default channel
+ * @cancellable: (nullable): a `GCancellable`
+ * @error: return location for a `GError`
+ *
+ * Takes messages from @channel_id until every request sent there has its
+ * reply, and returns their payloads in order. A plain message that arrives
+ * in between is included, so nothing is lost. With no outstanding request
+ * this returns an empty array at once.
+ *
+ * On failure the messages taken so far are discarded; use
+ * [method@Coproc.Messenger.receive_message_blocking] in a loop on
+ * [method@Coproc.Messenger.remaining] to keep them.
+ *
+ * Returns: (transfer container) (element-type GVariant): the payloads, or
+ *   `NULL` with @error set
+ *
+ * Since: 1.0
+ */
+GPtrArray *
+coproc_messenger_receive_remaining (CoprocMessenger  *self,
+                                    GVariant         *channel_id,
+                                    GCancellable     *cancellable,
+                                    GError          **error)
+{
+  g_autoptr(GPtrArray) payloads = NULL;
+  g_autoptr(GVariant) channel = NULL;
+
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (channel_id != NULL)
+    channel = g_variant_ref_sink (channel_id);
+
+  payloads = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+
+  while (coproc_messenger_remaining (self, channel) > 0)
+    {
+      g_autoptr(CoprocMessage) message = NULL;
+
+      message = coproc_messenger_receive_message_blocking (self, channel, cancellable, error);
+      if (message == NULL)
+        return NULL;
+
+      g_ptr_array_add (payloads, g_variant_ref (coproc_message_get_payload (message)));
+    }
+
+  return g_steal_pointer (&payloads);
+}
+
+/**
+ * coproc_messenger_await_available:
+ * @self: a messenger
+ * @cancellable: (nullable): a `GCancellable`
+ * @error: return location for a `GError`
+ *
+ * Waits until at least one message is queued, on any channel. This does
+ * not iterate any main context.
+ *
+ * Returns: `TRUE` when a message is queued; `FALSE` with @error set as for
+ *   [method@Coproc.Messenger.receive_message_blocking]
+ *
+ * Since: 1.0
+ */
+gboolean
+coproc_messenger_await_available (CoprocMessenger  *self,
+                                  GCancellable     *cancellable,
+                                  GError          **error)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  for (;;)
+    {
+      prepare_receive (self);
+      if (take_special (self, error))
+        return FALSE;
+
+      if (priv->total_queued > 0)
+        return TRUE;
+
+      if (priv->closed)
+        {
+          g_propagate_error (error, g_error_copy (priv->closed_error));
+          return FALSE;
+        }
+
+      if (!wait_io (self, wbuf_pending (priv) > 0, cancellable, error))
+        return FALSE;
+    }
+}
+
+/**
+ * coproc_messenger_receive_async:
+ * @self: a messenger
+ * @channel_id: (nullable): the channel, or `NULL` for the default channel
+ * @cancellable: (nullable): a `GCancellable`
+ * @callback: (scope async): called when a message is received
+ * @user_data: data for @callback
+ *
+ * Receives the next message on @channel_id without blocking. @callback runs
+ * on the messenger's context; call [method@Coproc.Messenger.receive_finish]
+ * there to get the payload. Several receives may be pending; they are
+ * served in call order.
+ *
+ * Cancelling fails the call with %G_IO_ERROR_CANCELLED unless a message
+ * was already taken for it, in which case the message is delivered: no
+ * message is ever lost to a cancellation.
+ *
+ * Since: 1.0
+ */
+void
+coproc_messenger_receive_async (CoprocMessenger     *self,
+                                GVariant            *channel_id,
+                                GCancellable        *cancellable,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data)
+{
+  g_return_if_fail (COPROC_IS_MESSENGER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  receive_async_common (self, channel_id, FALSE, coproc_messenger_receive_async,
+                        cancellable, callback, user_data);
+}
+
+/**
+ * coproc_messenger_receive_finish:
+ * @self: a messenger
+ * @result: the result passed to the callback
+ * @error: return location for a `GError`
+ *
+ * Finishes [method@Coproc.Messenger.receive_async].
+ *
+ * Returns: (transfer full): the payload, or `NULL` with @error set
+ *
+ * Since: 1.0
+ */
+GVariant *
+coproc_messenger_receive_finish (CoprocMessenger  *self,
+                                 GAsyncResult     *result,
+                                 GError          **error)
+{
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_async_result_is_tagged (result, coproc_messenger_receive_async), NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * coproc_messenger_receive_message_async:
+ * @self: a messenger
+ * @channel_id: (nullable): the channel, or `NULL` for the default channel
+ * @cancellable: (nullable): a `GCancellable`
+ * @callback: (scope async): called when a message is received
+ * @user_data: data for @callback
+ *
+ * Like [method@Coproc.Messenger.receive_async], but finishes with the whole
+ * [class@Coproc.Message].
+ *
+ * Since: 1.0
+ */
+void
+coproc_messenger_receive_message_async (CoprocMessenger     *self,
+                                        GVariant            *channel_id,
+                                        GCancellable        *cancellable,
+                                        GAsyncReadyCallback  callback,
+                                        gpointer             user_data)
+{
+  g_return_if_fail (COPROC_IS_MESSENGER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  receive_async_common (self, channel_id, TRUE, coproc_messenger_receive_message_async,
+                        cancellable, callback, user_data);
+}
+
+/**
+ * coproc_messenger_receive_message_finish:
+ * @self: a messenger
+ * @result: the result passed to the callback
+ * @error: return location for a `GError`
+ *
+ * Finishes [method@Coproc.Messenger.receive_message_async].
+ *
+ * Returns: (transfer full): the message, or `NULL` with @error set
+ *
+ * Since: 1.0
+ */
+CoprocMessage *
+coproc_messenger_receive_message_finish (CoprocMessenger  *self,
+                                         GAsyncResult     *result,
+                                         GError          **error)
+{
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_async_result_is_tagged (result, coproc_messenger_receive_message_async),
+                        NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * coproc_messenger_enqueue:
+ * @self: a messenger
+ * @message: a received message
+ * @rank: where it goes: lower ranks are taken first, equal ranks in the
+ *   order they were queued; NaN counts as `+inf`
+ *
+ * Puts @message into the queue of its channel. This is for implementations
+ * of [vfunc@Coproc.Messenger.queue_message]; [class@Coproc.PriorityMessenger]
+ * ranks by priority, [class@Coproc.MultiMessenger] ranks everything equal.
+ *
+ * Since: 1.0
+ */
+void
+coproc_messenger_enqueue (CoprocMessenger *self,
+                          CoprocMessage   *message,
+                          gdouble          rank)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+  ChannelState *cs;
+
+  g_return_if_fail (COPROC_IS_MESSENGER (self));
+  g_return_if_fail (COPROC_IS_MESSAGE (message));
+
+  cs = lookup_channel (self, coproc_message_get_channel_id (message), TRUE);
+  coproc_queue_push (&cs->queue, rank, g_object_ref (message));
+  priv->total_queued++;
+}
+
+/* Counters ---------------------------------------------------------------- */
+
+static ChannelState *
+counter_channel (CoprocMessenger *self,
+                 GVariant        *channel_id)
+{
+  ChannelState *cs;
+
+  if (channel_id == NULL)
+    return lookup_channel (self, NULL, FALSE);
+
+  g_variant_ref_sink (channel_id);
+  cs = lookup_channel (self, channel_id, FALSE);
+  g_variant_unref (channel_id);
+
+  return cs;
+}
+
+/**
+ * coproc_messenger_remaining:
+ * @self: a messenger
+ * @channel_id: (nullable): the channel, or `NULL` for the default channel
+ *
+ * Counts the requests sent on @channel_id that have no reply received yet.
+ * A reply counts when it is taken from the queue or consumed by a
+ * [signal@Coproc.Messenger::message-received] handler, not when it arrives.
+ *
+ * Returns: requests sent minus replies received, never below zero
+ *
+ * Since: 1.0
+ */
+guint
+coproc_messenger_remaining (CoprocMessenger *self,
+                            GVariant        *channel_id)
+{
+  ChannelState *cs;
+
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), 0);
+
+  cs = counter_channel (self, channel_id);
+  return cs ? cs->requests_sent - cs->replies_received : 0;
+}
+
+/**
+ * coproc_messenger_requests_sent:
+ * @self: a messenger
+ * @channel_id: (nullable): the channel, or `NULL` for the default channel
+ *
+ * Counts the requests sent on @channel_id.
+ *
+ * Returns: the count
+ *
+ * Since: 1.0
+ */
+guint
+coproc_messenger_requests_sent (CoprocMessenger *self,
+                                GVariant        *channel_id)
+{
+  ChannelState *cs;
+
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), 0);
+
+  cs = counter_channel (self, channel_id);
+  return cs ? cs->requests_sent : 0;
+}
+
+/**
+ * coproc_messenger_replies_received:
+ * @self: a messenger
+ * @channel_id: (nullable): the channel, or `NULL` for the default channel
+ *
+ * Counts the replies received on @channel_id that answered a request.
+ *
+ * Returns: the count
+ *
+ * Since: 1.0
+ */
+guint
+coproc_messenger_replies_received (CoprocMessenger *self,
+                                   GVariant        *channel_id)
+{
+  ChannelState *cs;
+
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), 0);
+
+  cs = counter_channel (self, channel_id);
+  return cs ? cs->replies_received : 0;
+}
+
+/**
+ * coproc_messenger_messages_sent:
+ * @self: a messenger
+ * @channel_id: (nullable): the channel, or `NULL` for the default channel
+ *
+ * Counts the data messages of every kind sent on @channel_id.
+ *
+ * Returns: the count
+ *
+ * Since: 1.0
+ */
+guint
+coproc_messenger_messages_sent (CoprocMessenger *self,
+                                GVariant        *channel_id)
+{
+  ChannelState *cs;
+
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), 0);
+
+  cs = counter_channel (self, channel_id);
+  return cs ? cs->messages_sent : 0;
+}
+
+/**
+ * coproc_messenger_messages_received:
+ * @self: a messenger
+ * @channel_id: (nullable): the channel, or `NULL` for the default channel
+ *
+ * Counts the data messages taken from @channel_id's queue or consumed by a
+ * signal handler.
+ *
+ * Returns: the count
+ *
+ * Since: 1.0
+ */
+guint
+coproc_messenger_messages_received (CoprocMessenger *self,
+                                    GVariant        *channel_id)
+{
+  ChannelState *cs;
+
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), 0);
+
+  cs = counter_channel (self, channel_id);
+  return cs ? cs->messages_received : 0;
+}
+
+/**
+ * coproc_messenger_queue_size:
+ * @self: a messenger
+ * @channel_id: (nullable): the channel, or `NULL` for the default channel
+ *
+ * Counts the messages queued on @channel_id now, without reading from the
+ * stream (unlike [method@Coproc.Messenger.available]).
+ *
+ * Returns: the count
+ *
+ * Since: 1.0
+ */
+guint
+coproc_messenger_queue_size (CoprocMessenger *self,
+                             GVariant        *channel_id)
+{
+  ChannelState *cs;
+
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), 0);
+
+  cs = counter_channel (self, channel_id);
+  return cs ? coproc_queue_size (&cs->queue) : 0;
+}

@@ -1,0 +1,87 @@
+/* coproc-wire-private.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Wire protocol version 1. doc/protocol.md is the normative description;
+ * this file and coproc-wire.c are its only implementation.
+ */
+
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define COPROC_WIRE_MAGIC           "COPROC\r\n"
+#define COPROC_WIRE_MAGIC_SIZE      8
+#define COPROC_WIRE_VERSION         1
+#define COPROC_WIRE_HANDSHAKE_SIZE  16
+#define COPROC_WIRE_HEADER_SIZE     32
+#define COPROC_WIRE_MAX_DOMAIN_SIZE 128
+#define COPROC_WIRE_MAX_FDS         0   /* v1 reserves the field; no fd is accepted yet */
+
+typedef enum
+{
+  COPROC_WIRE_KIND_NOREQUEST = 1,
+  COPROC_WIRE_KIND_REQUEST   = 2,
+  COPROC_WIRE_KIND_REPLY     = 3,
+  COPROC_WIRE_KIND_ERROR     = 4,
+  COPROC_WIRE_KIND_CLOSE     = 5,
+} CoprocWireKind;
+
+typedef struct
+{
+  guint32 payload_size;
+  guint32 channel_size;
+  guint8  kind;
+  guint8  flags;
+  guint16 n_fds;
+  gdouble priority;
+  guint64 request_id;
+} CoprocWireHeader;
+
+typedef struct
+{
+  guint   version;
+  guint32 max_message_size;
+} CoprocWireHandshake;
+
+static inline gsize
+coproc_wire_pad8 (gsize n)
+{
+  return (n + 7) & ~(gsize) 7;
+}
+
+/* Size of the whole frame with this header, header included. */
+static inline guint64
+coproc_wire_frame_size (const CoprocWireHeader *header)
+{
+  return COPROC_WIRE_HEADER_SIZE
+         + coproc_wire_pad8 (header->channel_size)
+         + coproc_wire_pad8 (header->payload_size);
+}
+
+void      coproc_wire_write_handshake (guint8                 *out,
+                                       guint32                 max_message_size);
+gboolean  coproc_wire_read_handshake  (const guint8           *in,
+                                       CoprocWireHandshake    *handshake,
+                                       GError                **error);
+
+void      coproc_wire_write_header    (guint8                 *out,
+                                       const CoprocWireHeader *header);
+gboolean  coproc_wire_read_header     (const guint8           *in,
+                                       CoprocWireHeader       *header,
+                                       GError                **error);
+
+gsize     coproc_wire_variant_size    (GVariant               *value);
+void      coproc_wire_store_variant   (GVariant               *value,
+                                       guint8                 *out);
+GVariant *coproc_wire_load_variant    (GBytes                 *bytes,
+                                       GError                **error);
+
+GVariant *coproc_wire_error_to_variant (const GError          *error);
+GError   *coproc_wire_error_from_variant (GVariant            *body,
+                                          gboolean             allow_new_domain,
+                                          GError             **error);
+
+G_END_DECLS

@@ -1,0 +1,356 @@
+/* coproc-wire.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Encoding and validation of wire protocol version 1 (doc/protocol.md).
+ * Nothing here does I/O; everything read from a peer is treated as hostile.
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "coproc-error.h"
+#include "coproc-wire-private.h"
+
+static inline void
+put_u16 (guint8 *out, guint16 v)
+{
+  v = GUINT16_TO_LE (v);
+  memcpy (out, &v, sizeof v);
+}
+
+static inline void
+put_u32 (guint8 *out, guint32 v)
+{
+  v = GUINT32_TO_LE (v);
+  memcpy (out, &v, sizeof v);
+}
+
+static inline void
+put_u64 (guint8 *out, guint64 v)
+{
+  v = GUINT64_TO_LE (v);
+  memcpy (out, &v, sizeof v);
+}
+
+static inline guint16
+get_u16 (const guint8 *in)
+{
+  guint16 v;
+  memcpy (&v, in, sizeof v);
+  return GUINT16_FROM_LE (v);
+}
+
+static inline guint32
+get_u32 (const guint8 *in)
+{
+  guint32 v;
+  memcpy (&v, in, sizeof v);
+  return GUINT32_FROM_LE (v);
+}
+
+static inline guint64
+get_u64 (const guint8 *in)
+{
+  guint64 v;
+  memcpy (&v, in, sizeof v);
+  return GUINT64_FROM_LE (v);
+}
+
+void
+coproc_wire_write_handshake (guint8  *out,
+                             guint32  max_message_size)
+{
+  memcpy (out, COPROC_WIRE_MAGIC, COPROC_WIRE_MAGIC_SIZE);
+  put_u16 (out + 8, COPROC_WIRE_VERSION);
+  put_u16 (out + 10, 0);
+  put_u32 (out + 12, max_message_size);
+}
+
+gboolean
+coproc_wire_read_handshake (const guint8         *in,
+                            CoprocWireHandshake  *handshake,
+                            GError              **error)
+{
+  guint version;
+
+  if (memcmp (in, COPROC_WIRE_MAGIC, COPROC_WIRE_MAGIC_SIZE) != 0)
+    {
+      g_set_error_literal (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
+                           "The peer is not a coproc messenger (bad handshake magic)");
+      return FALSE;
+    }
+
+  version = get_u16 (in + 8);
+  if (version != COPROC_WIRE_VERSION)
+    {
+      g_set_error (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
+                   "The peer speaks coproc protocol version %u; this side speaks version %u",
+                   version, (guint) COPROC_WIRE_VERSION);
+      return FALSE;
+    }
+
+  if (get_u16 (in + 10) != 0)
+    {
+      g_set_error_literal (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
+                           "The peer's handshake sets reserved flags");
+      return FALSE;
+    }
+
+  handshake->version = version;
+  handshake->max_message_size = get_u32 (in + 12);
+  return TRUE;
+}
+
+void
+coproc_wire_write_header (guint8                 *out,
+                          const CoprocWireHeader *header)
+{
+  guint64 prio_bits;
+
+  put_u32 (out + 0, header->payload_size);
+  put_u32 (out + 4, header->channel_size);
+  out[8] = header->kind;
+  out[9] = header->flags;
+  put_u16 (out + 10, header->n_fds);
+  put_u32 (out + 12, 0);
+  memcpy (&prio_bits, &header->priority, sizeof prio_bits);
+  put_u64 (out + 16, prio_bits);
+  put_u64 (out + 24, header->request_id);
+}
+
+gboolean
+coproc_wire_read_header (const guint8      *in,
+                         CoprocWireHeader  *header,
+                         GError           **error)
+{
+  guint64 prio_bits;
+
+  header->payload_size = get_u32 (in + 0);
+  header->channel_size = get_u32 (in + 4);
+  header->kind = in[8];
+  header->flags = in[9];
+  header->n_fds = get_u16 (in + 10);
+  prio_bits = get_u64 (in + 16);
+  memcpy (&header->priority, &prio_bits, sizeof prio_bits);
+  header->request_id = get_u64 (in + 24);
+
+  if (header->flags != 0 || get_u32 (in + 12) != 0)
+    {
+      g_set_error_literal (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
+                           "Received a frame with reserved bits set");
+      return FALSE;
+    }
+
+  if (header->n_fds > COPROC_WIRE_MAX_FDS)
+    {
+      g_set_error (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
+                   "Received a frame announcing %u file descriptors; none are accepted",
+                   (guint) header->n_fds);
+      return FALSE;
+    }
+
+  /* The sizes are sound: the frame can be skipped. */
+  if (header->kind < COPROC_WIRE_KIND_NOREQUEST || header->kind > COPROC_WIRE_KIND_CLOSE)
+    {
+      g_set_error (error, COPROC_ERROR, COPROC_ERROR_MESSAGE_NOT_RECOGNIZED,
+                   "Received a message of unknown kind %u", (guint) header->kind);
+      return FALSE;
+    }
+
+  switch (header->kind)
+    {
+    case COPROC_WIRE_KIND_CLOSE:
+      if (header->payload_size != 0 || header->channel_size != 0)
+        {
+          g_set_error_literal (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
+                               "Received a close request with a body");
+          return FALSE;
+        }
+      break;
+
+    case COPROC_WIRE_KIND_ERROR:
+      if (header->channel_size != 0)
+        {
+          g_set_error_literal (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
+                               "Received an error frame with a channel");
+          return FALSE;
+        }
+      G_GNUC_FALLTHROUGH;
+
+    default:
+      /* A body is a variant: at least a NUL and a one-character type. */
+      if (header->payload_size < 2)
+        {
+          g_set_error_literal (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
+                               "Received a frame with an empty body");
+          return FALSE;
+        }
+      if (header->channel_size == 1)
+        {
+          g_set_error_literal (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
+                               "Received a frame with a malformed channel");
+          return FALSE;
+        }
+      break;
+    }
+
+  return TRUE;
+}
+
+/* A value travels as the serialized form of a GVariant of type "v" holding it:
+ * the value's own serialization, a NUL byte, then its type string. The value
+ * starts at offset 0, so 8-byte alignment of the frame body suffices.
+ */
+gsize
+coproc_wire_variant_size (GVariant *value)
+{
+  return g_variant_get_size (value) + 1 + strlen (g_variant_get_type_string (value));
+}
+
+void
+coproc_wire_store_variant (GVariant *value,
+                           guint8   *out)
+{
+  const char *type_string = g_variant_get_type_string (value);
+  gsize size = g_variant_get_size (value);
+
+#if G_BYTE_ORDER == G_BIG_ENDIAN
+  {
+    g_autoptr(GVariant) swapped = g_variant_byteswap (value);
+    g_variant_store (swapped, out);
+  }
+#else
+  g_variant_store (value, out);
+#endif
+  out[size] = '\0';
+  memcpy (out + size + 1, type_string, strlen (type_string));
+}
+
+GVariant *
+coproc_wire_load_variant (GBytes  *bytes,
+                          GError **error)
+{
+  const guint8 *data;
+  const guint8 *nul;
+  const char *type_string;
+  gsize size;
+  gsize type_len;
+  char type_buf[256];
+  g_autoptr(GBytes) value_bytes = NULL;
+  g_autoptr(GVariant) value = NULL;
+
+  data = g_bytes_get_data (bytes, &size);
+  nul = size > 0 ? memrchr (data, '\0', size) : NULL;
+  if (nul == NULL)
+    goto malformed;
+
+  type_string = (const char *) nul + 1;
+  type_len = size - (gsize) (nul + 1 - data);
+  if (type_len == 0 || type_len >= sizeof type_buf)
+    goto malformed;
+
+  /* The type string is not NUL-terminated in the frame. */
+  memcpy (type_buf, type_string, type_len);
+  type_buf[type_len] = '\0';
+
+  if (!g_variant_type_string_is_valid (type_buf) ||
+      !g_variant_type_is_definite ((const GVariantType *) type_buf))
+    goto malformed;
+
+  value_bytes = g_bytes_new_from_bytes (bytes, 0, (gsize) (nul - data));
+  value = g_variant_ref_sink (g_variant_new_from_bytes ((const GVariantType *) type_buf,
+                                                        value_bytes, FALSE));
+#if G_BYTE_ORDER == G_BIG_ENDIAN
+  {
+    GVariant *swapped = g_variant_ref_sink (g_variant_byteswap (value));
+    g_variant_unref (value);
+    value = swapped;
+  }
+#endif
+
+  /* Anything not in normal form is rejected: it is either corrupt or an
+   * attempt to make accessors do surprising amounts of work. */
+  if (!g_variant_is_normal_form (value))
+    goto malformed;
+
+  return g_steal_pointer (&value);
+
+malformed:
+  g_set_error_literal (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
+                       "Received a malformed message body");
+  return NULL;
+}
+
+GVariant *
+coproc_wire_error_to_variant (const GError *error)
+{
+  const char *domain = g_quark_to_string (error->domain);
+  const char *message = error->message ? error->message : "";
+
+  if (domain == NULL)
+    domain = "";
+  if (!g_utf8_validate (message, -1, NULL))
+    message = "(invalid UTF-8 in error message)";
+
+  return g_variant_new ("(sis)", domain, error->code, message);
+}
+
+static gboolean
+domain_is_acceptable (const char *domain)
+{
+  gsize len = strlen (domain);
+
+  if (len == 0 || len > COPROC_WIRE_MAX_DOMAIN_SIZE)
+    return FALSE;
+
+  for (const char *p = domain; *p; p++)
+    {
+      if (!g_ascii_isalnum (*p) && *p != '-' && *p != '_' && *p != '.' && *p != ':')
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+GError *
+coproc_wire_error_from_variant (GVariant  *body,
+                                gboolean   allow_new_domain,
+                                GError   **error)
+{
+  const char *domain;
+  const char *message;
+  gint32 code;
+  GQuark quark;
+
+  if (!g_variant_is_of_type (body, G_VARIANT_TYPE ("(sis)")))
+    {
+      g_set_error_literal (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
+                           "Received an error frame whose body is not (sis)");
+      return NULL;
+    }
+
+  g_variant_get (body, "(&si&s)", &domain, &code, &message);
+
+  if (!domain_is_acceptable (domain))
+    {
+      g_set_error_literal (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
+                           "Received an error with an invalid domain name");
+      return NULL;
+    }
+
+  /* Quarks are never freed, so a peer may only add a bounded number of
+   * new domains; the caller keeps count. */
+  quark = g_quark_try_string (domain);
+  if (quark == 0)
+    {
+      if (!allow_new_domain)
+        return g_error_new (COPROC_ERROR, COPROC_ERROR_MESSAGE_NOT_RECOGNIZED,
+                            "Remote error in unknown domain %s (code %d): %s",
+                            domain, code, message);
+      quark = g_quark_from_string (domain);
+    }
+
+  return g_error_new_literal (quark, code, message);
+}

@@ -1,0 +1,907 @@
+/* coproc-worker-resource.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <glib-unix.h>
+
+#include "coproc-enums.h"
+#include "coproc-error.h"
+#include "coproc-messenger-private.h"
+#include "coproc-priority-messenger.h"
+#include "coproc-worker-private.h"
+#include "coproc-worker-resource.h"
+
+/**
+ * CoprocWorkerResource:
+ *
+ * Starts one worker process, supervises it, and holds the host's
+ * [class@Coproc.Messenger] to it.
+ *
+ * The worker is any program, in any language, given as an argument vector
+ * ([ctor@Coproc.WorkerResource.new]), or one of this program's own
+ * functions ([ctor@Coproc.WorkerResource.new_for_function]). It receives
+ * its end of a fresh socket pair as file descriptor 3, named in the
+ * `COPROC_FD` environment variable, and connects with
+ * [ctor@Coproc.Messenger.new_for_host]. It inherits nothing else but its
+ * standard input, output and error.
+ *
+ * ```c
+ * const char *argv[] = { "./my-worker", NULL };
+ * g_autoptr(CoprocWorkerResource) worker =
+ *   coproc_worker_resource_new (argv, COPROC_TYPE_PRIORITY_MESSENGER);
+ *
+ * if (!coproc_worker_resource_start (worker, &error))
+ *   return FALSE;
+ * messenger = coproc_worker_resource_get_messenger (worker);
+ * coproc_messenger_send_request (messenger, g_variant_new_int32 (42), NULL, &error);
+ * reply = coproc_messenger_receive_blocking (messenger, NULL, NULL, &error);
+ * coproc_worker_resource_join (worker, NULL, &error);
+ * ```
+ *
+ * When the worker dies, however it dies, everything it wrote first is
+ * still delivered, and then every receive waiting on its messenger fails
+ * with %COPROC_ERROR_WORKER_DIED; [signal@Coproc.WorkerResource::exited]
+ * is emitted once. A worker can be started again after it ended; it gets a
+ * fresh messenger.
+ *
+ * Disposing of a resource whose worker is running kills the worker.
+ *
+ * Since: 1.0
+ */
+
+struct _CoprocWorkerResource
+{
+  GObject          parent_instance;
+
+  char           **argv;            /* owned, construct-only */
+  char            *worker_name;     /* owned; set for function workers */
+  GType            messenger_type;  /* construct-only */
+  GPtrArray       *environment;     /* owned; "NAME=value" strings for the child */
+
+  /* The current (or last) worker; replaced by each start(). */
+  GSubprocess     *subprocess;      /* owned */
+  CoprocMessenger *messenger;       /* owned */
+  GCancellable    *wait_cancellable;/* owned; cancels our wait for the current worker */
+  GPid             pid;
+
+  guint            alive : 1;       /* as last notified; is_alive() asks the process */
+};
+
+G_DEFINE_FINAL_TYPE (CoprocWorkerResource, coproc_worker_resource, G_TYPE_OBJECT)
+
+enum {
+  PROP_0,
+  PROP_ARGV,
+  PROP_MESSENGER_TYPE,
+  PROP_MESSENGER,
+  PROP_PID,
+  PROP_ALIVE,
+  N_PROPS
+};
+
+enum {
+  EXITED,
+  N_SIGNALS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint signals[N_SIGNALS];
+
+typedef struct
+{
+  CoprocWorkerResource *self;       /* owned */
+  GSubprocess          *subprocess; /* owned: the process this wait is for */
+} ExitWait;
+
+static void
+set_alive (CoprocWorkerResource *self,
+           gboolean              alive)
+{
+  alive = !!alive;
+  if (self->alive == alive)
+    return;
+
+  self->alive = alive;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_ALIVE]);
+}
+
+static gboolean
+subprocess_running (GSubprocess *subprocess)
+{
+  /* GSubprocess reaps in GLib's worker thread, which always runs, and
+   * forgets the identifier then: this is right without a main loop too. */
+  return subprocess != NULL && g_subprocess_get_identifier (subprocess) != NULL;
+}
+
+static void
+exited_cb (GObject      *object,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  ExitWait *wait = user_data;
+  CoprocWorkerResource *self = wait->self;
+  g_autoptr(GError) error = NULL;
+
+  if (g_subprocess_wait_finish (wait->subprocess, result, &error))
+    {
+      gint status = g_subprocess_get_status (wait->subprocess);
+
+      if (wait->subprocess == self->subprocess)
+        set_alive (self, FALSE);
+
+      g_signal_emit (self, signals[EXITED], 0, status);
+    }
+
+  g_object_unref (wait->subprocess);
+  g_object_unref (wait->self);
+  g_free (wait);
+}
+
+static void
+coproc_worker_resource_dispose (GObject *object)
+{
+  CoprocWorkerResource *self = (CoprocWorkerResource *) object;
+
+  if (subprocess_running (self->subprocess))
+    {
+      if (self->messenger != NULL)
+        coproc_messenger_send_close_request (self->messenger, NULL);
+      g_subprocess_force_exit (self->subprocess);
+    }
+
+  g_cancellable_cancel (self->wait_cancellable);
+  g_clear_object (&self->wait_cancellable);
+
+  if (self->messenger != NULL)
+    g_object_run_dispose (G_OBJECT (self->messenger));
+  g_clear_object (&self->messenger);
+  g_clear_object (&self->subprocess);
+
+  G_OBJECT_CLASS (coproc_worker_resource_parent_class)->dispose (object);
+}
+
+static void
+coproc_worker_resource_finalize (GObject *object)
+{
+  CoprocWorkerResource *self = (CoprocWorkerResource *) object;
+
+  g_clear_pointer (&self->argv, g_strfreev);
+  g_clear_pointer (&self->worker_name, g_free);
+  g_clear_pointer (&self->environment, g_ptr_array_unref);
+
+  G_OBJECT_CLASS (coproc_worker_resource_parent_class)->finalize (object);
+}
+
+static void
+coproc_worker_resource_get_property (GObject    *object,
+                                     guint       prop_id,
+                                     GValue     *value,
+                                     GParamSpec *pspec)
+{
+  CoprocWorkerResource *self = COPROC_WORKER_RESOURCE (object);
+
+  switch (prop_id)
+    {
+    case PROP_ARGV:
+      g_value_set_boxed (value, self->argv);
+      break;
+
+    case PROP_MESSENGER_TYPE:
+      g_value_set_gtype (value, self->messenger_type);
+      break;
+
+    case PROP_MESSENGER:
+      g_value_set_object (value, self->messenger);
+      break;
+
+    case PROP_PID:
+      g_value_set_int (value, coproc_worker_resource_get_pid (self));
+      break;
+
+    case PROP_ALIVE:
+      g_value_set_boolean (value, coproc_worker_resource_is_alive (self));
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+coproc_worker_resource_set_property (GObject      *object,
+                                     guint         prop_id,
+                                     const GValue *value,
+                                     GParamSpec   *pspec)
+{
+  CoprocWorkerResource *self = COPROC_WORKER_RESOURCE (object);
+
+  switch (prop_id)
+    {
+    case PROP_ARGV:
+      self->argv = g_value_dup_boxed (value);
+      break;
+
+    case PROP_MESSENGER_TYPE:
+      {
+        GType type = g_value_get_gtype (value);
+
+        if (type != G_TYPE_NONE && type != G_TYPE_INVALID)
+          {
+            g_return_if_fail (g_type_is_a (type, COPROC_TYPE_MESSENGER) && !G_TYPE_IS_ABSTRACT (type));
+            self->messenger_type = type;
+          }
+      }
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+coproc_worker_resource_class_init (CoprocWorkerResourceClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->dispose = coproc_worker_resource_dispose;
+  object_class->finalize = coproc_worker_resource_finalize;
+  object_class->get_property = coproc_worker_resource_get_property;
+  object_class->set_property = coproc_worker_resource_set_property;
+
+  /**
+   * CoprocWorkerResource:argv: (getter get_argv)
+   *
+   * The worker program and its arguments. `argv[0]` is looked up in `PATH`
+   * when it has no slash.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_ARGV] =
+    g_param_spec_boxed ("argv", NULL, NULL,
+                        G_TYPE_STRV,
+                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * CoprocWorkerResource:messenger-type: (getter get_messenger_type)
+   *
+   * The kind of messenger to make for each worker: a non-abstract type
+   * deriving from [class@Coproc.Messenger]. The default is
+   * [class@Coproc.PriorityMessenger].
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MESSENGER_TYPE] =
+    g_param_spec_gtype ("messenger-type", NULL, NULL,
+                        G_TYPE_NONE,
+                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * CoprocWorkerResource:messenger: (getter get_messenger)
+   *
+   * The host's messenger to the current (or last) worker; `NULL` before
+   * the first start.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MESSENGER] =
+    g_param_spec_object ("messenger", NULL, NULL,
+                         COPROC_TYPE_MESSENGER,
+                         G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * CoprocWorkerResource:pid: (getter get_pid)
+   *
+   * The process id of the running worker, or 0.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_PID] =
+    g_param_spec_int ("pid", NULL, NULL,
+                      0, G_MAXINT, 0,
+                      G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * CoprocWorkerResource:alive:
+   *
+   * Whether the worker is running. Reading it asks the process, so it is
+   * right even in a program that runs no main loop; the notification comes
+   * from the context that was thread-default when the worker was started.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_ALIVE] =
+    g_param_spec_boolean ("alive", NULL, NULL, FALSE,
+                          G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  g_object_class_install_properties (object_class, N_PROPS, properties);
+
+  /**
+   * CoprocWorkerResource::exited:
+   * @self: the resource
+   * @status: the wait status of the process, as from
+   *   `g_subprocess_get_status()`: check it with `g_spawn_check_wait_status()`
+   *   or the `WIFEXITED()` family
+   *
+   * Emitted once per started worker when its process ended, for whatever
+   * reason, on the context that was thread-default when it was started.
+   *
+   * Since: 1.0
+   */
+  signals[EXITED] =
+    g_signal_new ("exited",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 1, G_TYPE_INT);
+}
+
+static void
+coproc_worker_resource_init (CoprocWorkerResource *self)
+{
+  self->messenger_type = COPROC_TYPE_PRIORITY_MESSENGER;
+  self->environment = g_ptr_array_new_with_free_func (g_free);
+}
+
+/**
+ * coproc_worker_resource_new:
+ * @argv: (array zero-terminated=1) (element-type filename): the worker
+ *   program and its arguments
+ * @messenger_type: the kind of messenger, a type deriving from
+ *   [class@Coproc.Messenger], or `G_TYPE_NONE` for
+ *   [class@Coproc.PriorityMessenger]
+ *
+ * Creates a resource for a worker running @argv. Nothing starts until
+ * [method@Coproc.WorkerResource.start].
+ *
+ * Returns: (transfer full): the new resource
+ *
+ * Since: 1.0
+ */
+CoprocWorkerResource *
+coproc_worker_resource_new (const char * const *argv,
+                            GType               messenger_type)
+{
+  g_return_val_if_fail (argv != NULL && argv[0] != NULL, NULL);
+
+  return g_object_new (COPROC_TYPE_WORKER_RESOURCE,
+                       "argv", argv,
+                       "messenger-type", messenger_type,
+                       NULL);
+}
+
+/**
+ * coproc_worker_resource_new_for_function:
+ * @name: the name a worker function was registered with, by
+ *   [func@Coproc.worker_register]
+ * @messenger_type: the kind of messenger, or `G_TYPE_NONE` for
+ *   [class@Coproc.PriorityMessenger]
+ *
+ * Creates a resource whose worker runs one of this program's own
+ * functions: starting it executes this program again, and
+ * [func@Coproc.worker_dispatch] runs the function in the new process. The
+ * worker's messenger is of the same kind as the host's.
+ *
+ * Returns: (transfer full): the new resource
+ *
+ * Since: 1.0
+ */
+CoprocWorkerResource *
+coproc_worker_resource_new_for_function (const char *name,
+                                         GType       messenger_type)
+{
+  g_autofree char *exe = NULL;
+  CoprocWorkerResource *self;
+  const char *argv[2] = { NULL, NULL };
+
+  g_return_val_if_fail (name != NULL && *name != '\0', NULL);
+
+  exe = g_file_read_link ("/proc/self/exe", NULL);
+  argv[0] = exe ? exe : g_get_prgname ();
+
+  self = coproc_worker_resource_new (argv, messenger_type);
+  self->worker_name = g_strdup (name);
+
+  return self;
+}
+
+/**
+ * coproc_worker_resource_get_argv:
+ * @self: a resource
+ *
+ * Gets [property@Coproc.WorkerResource:argv].
+ *
+ * Returns: (transfer none) (array zero-terminated=1) (element-type filename):
+ *   the worker's argument vector
+ *
+ * Since: 1.0
+ */
+const char * const *
+coproc_worker_resource_get_argv (CoprocWorkerResource *self)
+{
+  g_return_val_if_fail (COPROC_IS_WORKER_RESOURCE (self), NULL);
+
+  return (const char * const *) self->argv;
+}
+
+/**
+ * coproc_worker_resource_get_messenger_type:
+ * @self: a resource
+ *
+ * Gets [property@Coproc.WorkerResource:messenger-type].
+ *
+ * Returns: the messenger type
+ *
+ * Since: 1.0
+ */
+GType
+coproc_worker_resource_get_messenger_type (CoprocWorkerResource *self)
+{
+  g_return_val_if_fail (COPROC_IS_WORKER_RESOURCE (self), G_TYPE_INVALID);
+
+  return self->messenger_type;
+}
+
+/**
+ * coproc_worker_resource_get_messenger:
+ * @self: a resource
+ *
+ * Gets the host's messenger to the current (or last) worker.
+ *
+ * Returns: (transfer none) (nullable): the messenger, or `NULL` before the
+ *   first start
+ *
+ * Since: 1.0
+ */
+CoprocMessenger *
+coproc_worker_resource_get_messenger (CoprocWorkerResource *self)
+{
+  g_return_val_if_fail (COPROC_IS_WORKER_RESOURCE (self), NULL);
+
+  return self->messenger;
+}
+
+/**
+ * coproc_worker_resource_get_pid:
+ * @self: a resource
+ *
+ * Gets the process id of the running worker.
+ *
+ * Returns: the pid, or 0 when no worker is running
+ *
+ * Since: 1.0
+ */
+GPid
+coproc_worker_resource_get_pid (CoprocWorkerResource *self)
+{
+  g_return_val_if_fail (COPROC_IS_WORKER_RESOURCE (self), 0);
+
+  return subprocess_running (self->subprocess) ? self->pid : 0;
+}
+
+/**
+ * coproc_worker_resource_is_alive:
+ * @self: a resource
+ *
+ * Whether the worker is running now. This asks the process, so a loop
+ * such as `while (coproc_worker_resource_is_alive (w));` ends when the
+ * worker does, with or without a main loop.
+ *
+ * Returns: `TRUE` while the worker runs
+ *
+ * Since: 1.0
+ */
+gboolean
+coproc_worker_resource_is_alive (CoprocWorkerResource *self)
+{
+  g_return_val_if_fail (COPROC_IS_WORKER_RESOURCE (self), FALSE);
+
+  return subprocess_running (self->subprocess);
+}
+
+/**
+ * coproc_worker_resource_setenv:
+ * @self: a resource
+ * @variable: (type filename): the environment variable to set
+ * @value: (type filename): its value
+ *
+ * Sets an environment variable for workers started from now on. The
+ * worker otherwise inherits this process's environment.
+ *
+ * Since: 1.0
+ */
+void
+coproc_worker_resource_setenv (CoprocWorkerResource *self,
+                               const char           *variable,
+                               const char           *value)
+{
+  g_return_if_fail (COPROC_IS_WORKER_RESOURCE (self));
+  g_return_if_fail (variable != NULL && strchr (variable, '=') == NULL);
+  g_return_if_fail (value != NULL);
+
+  g_ptr_array_add (self->environment, g_strconcat (variable, "=", value, NULL));
+}
+
+/**
+ * coproc_worker_resource_start:
+ * @self: a resource
+ * @error: return location for a `GError`
+ *
+ * Starts the worker with its end of a fresh socket pair and makes a fresh
+ * messenger for the host's end, attached to the thread-default context.
+ *
+ * Returns: `TRUE` on success; `FALSE` with
+ *   %COPROC_ERROR_WORKER_ALREADY_ALIVE when the worker is running, or the
+ *   error that kept the program from starting
+ *
+ * Since: 1.0
+ */
+gboolean
+coproc_worker_resource_start (CoprocWorkerResource  *self,
+                              GError               **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher = NULL;
+  g_autoptr(GSubprocess) subprocess = NULL;
+  g_autoptr(CoprocMessenger) messenger = NULL;
+  g_autoptr(GSocket) socket = NULL;
+  g_autoptr(GSocketConnection) connection = NULL;
+  g_autofree char *hangup = NULL;
+  g_autofree char *fd_string = NULL;
+  ExitWait *wait;
+  const char *identifier;
+  int fds[2];
+
+  g_return_val_if_fail (COPROC_IS_WORKER_RESOURCE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (coproc_worker_resource_is_alive (self))
+    {
+      g_set_error (error, COPROC_ERROR, COPROC_ERROR_WORKER_ALREADY_ALIVE,
+                   "Worker %d cannot be started: it is already running", (int) self->pid);
+      return FALSE;
+    }
+
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+    {
+      int errsv = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                   "Could not create a socket pair: %s", g_strerror (errsv));
+      return FALSE;
+    }
+
+  socket = g_socket_new_from_fd (fds[0], error);
+  if (socket == NULL)
+    {
+      close (fds[0]);
+      close (fds[1]);
+      return FALSE;
+    }
+
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  /* The child gets its end as fd 3; the launcher owns our copy of it. */
+  g_subprocess_launcher_take_fd (launcher, fds[1], COPROC_WORKER_FD);
+  fd_string = g_strdup_printf ("%d", COPROC_WORKER_FD);
+  g_subprocess_launcher_setenv (launcher, COPROC_ENV_FD, fd_string, TRUE);
+  g_subprocess_launcher_setenv (launcher, COPROC_ENV_MESSENGER_TYPE,
+                                g_type_name (self->messenger_type), TRUE);
+  if (self->worker_name != NULL)
+    g_subprocess_launcher_setenv (launcher, COPROC_ENV_WORKER, self->worker_name, TRUE);
+  else
+    g_subprocess_launcher_unsetenv (launcher, COPROC_ENV_WORKER);
+
+  for (guint i = 0; i < self->environment->len; i++)
+    {
+      const char *entry = g_ptr_array_index (self->environment, i);
+      const char *eq = strchr (entry, '=');
+      g_autofree char *variable = g_strndup (entry, eq - entry);
+
+      g_subprocess_launcher_setenv (launcher, variable, eq + 1, TRUE);
+    }
+
+  subprocess = g_subprocess_launcher_spawnv (launcher, (const char * const *) self->argv, error);
+
+  /* Close our copy of the child's end at once, so that the worker's death
+   * is a hang-up on our end. */
+  g_subprocess_launcher_close (launcher);
+
+  if (subprocess == NULL)
+    return FALSE;
+
+  connection = g_socket_connection_factory_create_connection (socket);
+  messenger = coproc_messenger_new_for_stream (self->messenger_type, G_IO_STREAM (connection), error);
+  if (messenger == NULL)
+    {
+      g_subprocess_force_exit (subprocess);
+      return FALSE;
+    }
+
+  identifier = g_subprocess_get_identifier (subprocess);
+  self->pid = identifier ? (GPid) g_ascii_strtoll (identifier, NULL, 10) : 0;
+
+  hangup = g_strdup_printf ("Worker process %d hung up: it exited or died", (int) self->pid);
+  _coproc_messenger_set_hangup_error (messenger, COPROC_ERROR_WORKER_DIED, hangup);
+
+  /* Retire the previous worker's messenger and wait. */
+  g_cancellable_cancel (self->wait_cancellable);
+  g_clear_object (&self->wait_cancellable);
+  if (self->messenger != NULL)
+    g_object_run_dispose (G_OBJECT (self->messenger));
+  g_set_object (&self->messenger, messenger);
+  g_set_object (&self->subprocess, subprocess);
+
+  self->wait_cancellable = g_cancellable_new ();
+  wait = g_new0 (ExitWait, 1);
+  wait->self = g_object_ref (self);
+  wait->subprocess = g_object_ref (subprocess);
+  g_subprocess_wait_async (subprocess, self->wait_cancellable, exited_cb, wait);
+
+  g_object_freeze_notify (G_OBJECT (self));
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MESSENGER]);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PID]);
+  set_alive (self, TRUE);
+  g_object_thaw_notify (G_OBJECT (self));
+
+  return TRUE;
+}
+
+static gboolean
+check_running (CoprocWorkerResource  *self,
+               const char            *what,
+               GError               **error)
+{
+  if (coproc_worker_resource_is_alive (self))
+    return TRUE;
+
+  if (self->subprocess == NULL)
+    g_set_error (error, COPROC_ERROR, COPROC_ERROR_WORKER_ALREADY_DEAD,
+                 "The worker cannot be %s: it was never started", what);
+  else
+    g_set_error (error, COPROC_ERROR, COPROC_ERROR_WORKER_ALREADY_DEAD,
+                 "Worker %d cannot be %s: it is not running", (int) self->pid, what);
+  return FALSE;
+}
+
+/* Surfaces a remote error or close request already sent by the worker,
+ * then asks it to close. Errors about the pipe itself do not matter here. */
+static gboolean
+request_close (CoprocWorkerResource  *self,
+               GError               **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  coproc_messenger_available (self->messenger, NULL, &local_error);
+  if (local_error != NULL &&
+      !g_error_matches (local_error, COPROC_ERROR, COPROC_ERROR_CLOSED) &&
+      !g_error_matches (local_error, COPROC_ERROR, COPROC_ERROR_WORKER_DIED))
+    {
+      g_propagate_error (error, g_steal_pointer (&local_error));
+      return FALSE;
+    }
+
+  coproc_messenger_send_close_request (self->messenger, NULL);
+  return TRUE;
+}
+
+typedef struct
+{
+  gboolean      done;
+  gboolean      ok;
+  GError       *error;
+} SyncJoin;
+
+static void
+join_wait_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  SyncJoin *state = user_data;
+
+  state->ok = g_subprocess_wait_finish (G_SUBPROCESS (object), result, &state->error);
+  state->done = TRUE;
+}
+
+static gboolean
+join_drain_cb (gint         fd,
+               GIOCondition condition,
+               gpointer     user_data)
+{
+  CoprocMessenger *messenger = user_data;
+
+  /* Keep reading while we wait, so a worker blocked on a full pipe can
+   * finish. What arrives stays queued. */
+  coproc_messenger_available (messenger, NULL, NULL);
+
+  return coproc_messenger_is_closed (messenger) ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
+}
+
+/**
+ * coproc_worker_resource_join:
+ * @self: a resource
+ * @cancellable: (nullable): a `GCancellable`
+ * @error: return location for a `GError`
+ *
+ * Stops the worker the polite way: first fails with any error or close
+ * request the worker already sent, then sends a close request and waits
+ * for the worker to exit. While it waits it keeps reading the worker's
+ * messages into the queues, so a worker blocked on a full pipe can finish.
+ * It does not iterate the thread-default context.
+ *
+ * Cancelling stops the wait; it does not kill the worker.
+ *
+ * Returns: `TRUE` once the worker has exited; `FALSE` with
+ *   %COPROC_ERROR_WORKER_ALREADY_DEAD when it is not running, or with the
+ *   worker's pending error
+ *
+ * Since: 1.0
+ */
+gboolean
+coproc_worker_resource_join (CoprocWorkerResource  *self,
+                             GCancellable          *cancellable,
+                             GError               **error)
+{
+  g_autoptr(GMainContext) context = NULL;
+  g_autoptr(GSource) drain = NULL;
+  g_autoptr(GSubprocess) subprocess = NULL;
+  g_autoptr(CoprocMessenger) messenger = NULL;
+  SyncJoin state = { 0 };
+  GIOStream *stream;
+
+  g_return_val_if_fail (COPROC_IS_WORKER_RESOURCE (self), FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_running (self, "joined", error))
+    return FALSE;
+  if (!request_close (self, error))
+    return FALSE;
+
+  subprocess = g_object_ref (self->subprocess);
+  messenger = g_object_ref (self->messenger);
+
+  context = g_main_context_new ();
+  g_main_context_push_thread_default (context);
+
+  g_subprocess_wait_async (subprocess, cancellable, join_wait_cb, &state);
+
+  stream = coproc_messenger_get_stream (messenger);
+  if (!coproc_messenger_is_closed (messenger) && G_IS_SOCKET_CONNECTION (stream))
+    {
+      GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (stream));
+
+      drain = g_unix_fd_source_new (g_socket_get_fd (socket), G_IO_IN | G_IO_HUP | G_IO_ERR);
+      g_source_set_static_name (drain, "[coproc] join drain");
+      g_source_set_callback (drain, G_SOURCE_FUNC (join_drain_cb), messenger, NULL);
+      g_source_attach (drain, context);
+    }
+
+  while (!state.done)
+    g_main_context_iteration (context, TRUE);
+
+  if (drain != NULL)
+    g_source_destroy (drain);
+  g_main_context_pop_thread_default (context);
+
+  if (!state.ok)
+    {
+      g_propagate_error (error, state.error);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+static void
+join_async_wait_cb (GObject      *object,
+                    GAsyncResult *result,
+                    gpointer      user_data)
+{
+  g_autoptr(GTask) task = user_data;
+  GError *error = NULL;
+
+  if (!g_subprocess_wait_finish (G_SUBPROCESS (object), result, &error))
+    g_task_return_error (task, error);
+  else
+    g_task_return_boolean (task, TRUE);
+}
+
+/**
+ * coproc_worker_resource_join_async:
+ * @self: a resource
+ * @cancellable: (nullable): a `GCancellable`
+ * @callback: (scope async): called when the worker has exited
+ * @user_data: data for @callback
+ *
+ * The non-blocking form of [method@Coproc.WorkerResource.join]. The
+ * messenger keeps working on its own context meanwhile. Cancelling stops
+ * the wait; it does not kill the worker.
+ *
+ * Since: 1.0
+ */
+void
+coproc_worker_resource_join_async (CoprocWorkerResource *self,
+                                   GCancellable         *cancellable,
+                                   GAsyncReadyCallback   callback,
+                                   gpointer              user_data)
+{
+  g_autoptr(GTask) task = NULL;
+  GError *error = NULL;
+
+  g_return_if_fail (COPROC_IS_WORKER_RESOURCE (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, coproc_worker_resource_join_async);
+  g_task_set_name (task, "[coproc] join");
+
+  if (!check_running (self, "joined", &error) || !request_close (self, &error))
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+
+  g_subprocess_wait_async (self->subprocess, cancellable, join_async_wait_cb,
+                           g_steal_pointer (&task));
+}
+
+/**
+ * coproc_worker_resource_join_finish:
+ * @self: a resource
+ * @result: the result passed to the callback
+ * @error: return location for a `GError`
+ *
+ * Finishes [method@Coproc.WorkerResource.join_async].
+ *
+ * Returns: `TRUE` once the worker has exited
+ *
+ * Since: 1.0
+ */
+gboolean
+coproc_worker_resource_join_finish (CoprocWorkerResource  *self,
+                                    GAsyncResult          *result,
+                                    GError               **error)
+{
+  g_return_val_if_fail (COPROC_IS_WORKER_RESOURCE (self), FALSE);
+  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
+  g_return_val_if_fail (g_async_result_is_tagged (result, coproc_worker_resource_join_async), FALSE);
+
+  return g_task_propagate_boolean (G_TASK (result), error);
+}
+
+/**
+ * coproc_worker_resource_terminate:
+ * @self: a resource
+ * @error: return location for a `GError`
+ *
+ * Sends a close request, then `SIGTERM`, without waiting for the worker
+ * to exit. Receives on its messenger fail with
+ * %COPROC_ERROR_WORKER_DIED once it is gone.
+ *
+ * Returns: `TRUE` on success; `FALSE` with
+ *   %COPROC_ERROR_WORKER_ALREADY_DEAD when the worker is not running
+ *
+ * Since: 1.0
+ */
+gboolean
+coproc_worker_resource_terminate (CoprocWorkerResource  *self,
+                                  GError               **error)
+{
+  g_return_val_if_fail (COPROC_IS_WORKER_RESOURCE (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!check_running (self, "terminated", error))
+    return FALSE;
+
+  coproc_messenger_send_close_request (self->messenger, NULL);
+  g_subprocess_send_signal (self->subprocess, SIGTERM);
+
+  return TRUE;
+}

@@ -1,0 +1,66 @@
+/* coproc-worker-resource.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#if !defined (COPROC_INSIDE) && !defined (COPROC_COMPILATION)
+# error "Only <coproc.h> can be included directly."
+#endif
+
+#include <gio/gio.h>
+
+#include "coproc-messenger.h"
+#include "coproc-version-macros.h"
+
+G_BEGIN_DECLS
+
+#define COPROC_TYPE_WORKER_RESOURCE (coproc_worker_resource_get_type ())
+
+COPROC_AVAILABLE_IN_ALL
+G_DECLARE_FINAL_TYPE (CoprocWorkerResource, coproc_worker_resource, COPROC, WORKER_RESOURCE, GObject)
+
+COPROC_AVAILABLE_IN_ALL
+CoprocWorkerResource *coproc_worker_resource_new              (const char * const   *argv,
+                                                               GType                 messenger_type);
+COPROC_AVAILABLE_IN_ALL
+CoprocWorkerResource *coproc_worker_resource_new_for_function (const char           *name,
+                                                               GType                 messenger_type);
+
+COPROC_AVAILABLE_IN_ALL
+const char * const   *coproc_worker_resource_get_argv         (CoprocWorkerResource *self);
+COPROC_AVAILABLE_IN_ALL
+GType                 coproc_worker_resource_get_messenger_type (CoprocWorkerResource *self);
+COPROC_AVAILABLE_IN_ALL
+CoprocMessenger      *coproc_worker_resource_get_messenger    (CoprocWorkerResource *self);
+COPROC_AVAILABLE_IN_ALL
+GPid                  coproc_worker_resource_get_pid          (CoprocWorkerResource *self);
+COPROC_AVAILABLE_IN_ALL
+gboolean              coproc_worker_resource_is_alive         (CoprocWorkerResource *self);
+COPROC_AVAILABLE_IN_ALL
+void                  coproc_worker_resource_setenv           (CoprocWorkerResource *self,
+                                                               const char           *variable,
+                                                               const char           *value);
+
+COPROC_AVAILABLE_IN_ALL
+gboolean              coproc_worker_resource_start            (CoprocWorkerResource *self,
+                                                               GError              **error);
+COPROC_AVAILABLE_IN_ALL
+gboolean              coproc_worker_resource_join             (CoprocWorkerResource *self,
+                                                               GCancellable         *cancellable,
+                                                               GError              **error);
+COPROC_AVAILABLE_IN_ALL
+void                  coproc_worker_resource_join_async       (CoprocWorkerResource *self,
+                                                               GCancellable         *cancellable,
+                                                               GAsyncReadyCallback   callback,
+                                                               gpointer              user_data);
+COPROC_AVAILABLE_IN_ALL
+gboolean              coproc_worker_resource_join_finish      (CoprocWorkerResource *self,
+                                                               GAsyncResult         *result,
+                                                               GError              **error);
+COPROC_AVAILABLE_IN_ALL
+gboolean              coproc_worker_resource_terminate        (CoprocWorkerResource *self,
+                                                               GError              **error);
+
+G_END_DECLS
