@@ -44,6 +44,9 @@ G_BEGIN_DECLS
  *   cannot be done
  * @COPROC_ERROR_WORKER_DIED: the worker process ended while the host was
  *   waiting on it
+ * @COPROC_ERROR_QUEUE_FULL: the queues hold more than
+ *   [property@Coproc.Messenger:max-queued-bytes] and the call would have to
+ *   read more from the peer to finish
  *
  * Error codes in the `COPROC_ERROR` domain. Codes are never renumbered;
  * new ones are only appended.
@@ -61,6 +64,7 @@ typedef enum
   COPROC_ERROR_WORKER_ALREADY_DEAD,
   COPROC_ERROR_WORKER_DEAD,
   COPROC_ERROR_WORKER_DIED,
+  COPROC_ERROR_QUEUE_FULL,
 } CoprocError;
 
 COPROC_AVAILABLE_IN_ALL

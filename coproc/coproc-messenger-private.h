@@ -19,4 +19,7 @@ void _coproc_messenger_set_hangup_error (CoprocMessenger *self,
                                          CoprocError      code,
                                          const char      *message);
 
+/* Whether the queues are past max-queued-bytes, so input is held back. */
+gboolean _coproc_messenger_input_held (CoprocMessenger *self);
+
 G_END_DECLS

@@ -62,6 +62,8 @@
 #define SEND_HIGH_WATER      (16 * 1024 * 1024)
 #define WBUF_KEEP_SIZE       (256 * 1024)
 #define MAX_NEW_DOMAINS      64
+#define MESSAGE_OVERHEAD     160   /* bytes a queued message costs beyond its data */
+#define DEFAULT_MAX_QUEUED_BYTES (256 * 1024 * 1024)
 #define DISPATCH_MAX_READS   4
 #define RECEIVE_MAX_READS    256
 
@@ -152,6 +154,8 @@ typedef struct
   ChannelState   default_channel;
   GHashTable    *channels;          /* GVariant → ChannelState, both owned */
   guint          total_queued;
+  guint64        queued_bytes;      /* estimated memory held by the queues */
+  guint64        max_queued_bytes;  /* above it, input is held back */
 
   GQueue         pending;           /* of PendingReceive, in call order */
   GError        *pending_special;   /* a remote error or close request not yet surfaced */
@@ -183,6 +187,7 @@ enum {
   PROP_0,
   PROP_STREAM,
   PROP_MAX_MESSAGE_SIZE,
+  PROP_MAX_QUEUED_BYTES,
   N_PROPS
 };
 
@@ -270,19 +275,41 @@ account_received (ChannelState  *cs,
     cs->replies_received++;
 }
 
+static inline guint64
+message_cost (CoprocMessage *message)
+{
+  GVariant *channel_id = coproc_message_get_channel_id (message);
+
+  return MESSAGE_OVERHEAD + g_variant_get_size (coproc_message_get_payload (message))
+         + (channel_id ? g_variant_get_size (channel_id) : 0);
+}
+
+static inline gboolean
+input_held (CoprocMessengerPrivate *priv)
+{
+  return priv->queued_bytes >= priv->max_queued_bytes;
+}
+
 static CoprocMessage *
 take_message (CoprocMessenger *self,
               ChannelState    *cs)
 {
   CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
   CoprocMessage *message;
+  gboolean was_held;
 
   message = coproc_queue_pop (&cs->queue);
   if (message == NULL)
     return NULL;
 
+  was_held = input_held (priv);
   priv->total_queued--;
+  priv->queued_bytes -= message_cost (message);
   account_received (cs, message);
+
+  /* Below the bound again: let the watch read on. */
+  if (was_held && !input_held (priv))
+    update_watch (self);
 
   return message;
 }
@@ -526,6 +553,7 @@ wait_pollable_cb (GObject  *stream,
  * owner's context. */
 static gboolean
 wait_io (CoprocMessenger  *self,
+         gboolean          want_read,
          gboolean          want_write,
          GCancellable     *cancellable,
          GError          **error)
@@ -542,7 +570,7 @@ wait_io (CoprocMessenger  *self,
       int r;
 
       fds[0].fd = priv->fd;
-      fds[0].events = G_IO_IN | G_IO_HUP | G_IO_ERR | (want_write ? G_IO_OUT : 0);
+      fds[0].events = (want_read ? G_IO_IN : 0) | G_IO_HUP | G_IO_ERR | (want_write ? G_IO_OUT : 0);
       fds[0].revents = 0;
       if (g_cancellable_make_pollfd (cancellable, &fds[1]))
         n_fds = 2;
@@ -561,10 +589,13 @@ wait_io (CoprocMessenger  *self,
       g_autoptr(GSource) out_source = NULL;
       gboolean fired = FALSE;
 
-      in_source = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (priv->input),
-                                                         cancellable);
-      g_source_set_callback (in_source, G_SOURCE_FUNC (wait_pollable_cb), &fired, NULL);
-      g_source_attach (in_source, context);
+      if (want_read || !want_write)
+        {
+          in_source = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (priv->input),
+                                                             cancellable);
+          g_source_set_callback (in_source, G_SOURCE_FUNC (wait_pollable_cb), &fired, NULL);
+          g_source_attach (in_source, context);
+        }
 
       if (want_write)
         {
@@ -577,7 +608,8 @@ wait_io (CoprocMessenger  *self,
       while (!fired)
         g_main_context_iteration (context, TRUE);
 
-      g_source_destroy (in_source);
+      if (in_source != NULL)
+        g_source_destroy (in_source);
       if (out_source != NULL)
         g_source_destroy (out_source);
     }
@@ -957,7 +989,8 @@ process_input (CoprocMessenger *self,
           break;
         }
 
-      if (reads >= max_reads)
+      /* Past the bound the kernel holds the peer back (see max-queued-bytes). */
+      if (reads >= max_reads || input_held (priv))
         break;
       reads++;
 
@@ -1045,7 +1078,7 @@ flush_until (CoprocMessenger  *self,
         return FALSE;
       if (wbuf_pending (priv) <= target)
         break;
-      if (!wait_io (self, TRUE, cancellable, error))
+      if (!wait_io (self, !input_held (priv), TRUE, cancellable, error))
         return FALSE;
       drain_input (self);
       if (priv->closed)
@@ -1324,7 +1357,8 @@ update_watch (CoprocMessenger *self)
   if (ws == NULL || priv->closed)
     return;
 
-  want_in = priv->pending_special == NULL || !g_queue_is_empty (&priv->pending);
+  want_in = (priv->pending_special == NULL || !g_queue_is_empty (&priv->pending)) &&
+            !input_held (priv);
   want_out = wbuf_pending (priv) > 0;
 
   if (ws->tag != NULL)
@@ -1433,10 +1467,16 @@ complete_pending (CoprocMessenger *self)
               break;
             }
 
-          if (priv->closed)
+          if (priv->closed || input_held (priv))
             {
               g_queue_delete_link (&priv->pending, l);
-              g_task_return_error (p->task, g_error_copy (priv->closed_error));
+              if (priv->closed)
+                g_task_return_error (p->task, g_error_copy (priv->closed_error));
+              else
+                g_task_return_new_error (p->task, COPROC_ERROR, COPROC_ERROR_QUEUE_FULL,
+                                         "Cannot wait for a message: the queues hold %"
+                                         G_GUINT64_FORMAT " bytes of messages no one took",
+                                         priv->queued_bytes);
               pending_receive_free (p);
               progress = TRUE;
               break;
@@ -1642,6 +1682,10 @@ coproc_messenger_get_property (GObject    *object,
       g_value_set_uint (value, priv->max_message_size);
       break;
 
+    case PROP_MAX_QUEUED_BYTES:
+      g_value_set_uint64 (value, priv->max_queued_bytes);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1664,6 +1708,10 @@ coproc_messenger_set_property (GObject      *object,
 
     case PROP_MAX_MESSAGE_SIZE:
       coproc_messenger_set_max_message_size (self, g_value_get_uint (value));
+      break;
+
+    case PROP_MAX_QUEUED_BYTES:
+      coproc_messenger_set_max_queued_bytes (self, g_value_get_uint64 (value));
       break;
 
     default:
@@ -1718,6 +1766,31 @@ coproc_messenger_class_init (CoprocMessengerClass *klass)
                        64, G_MAXUINT32 - 64, COPROC_DEFAULT_MAX_MESSAGE_SIZE,
                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
                        G_PARAM_STATIC_STRINGS);
+
+  /**
+   * CoprocMessenger:max-queued-bytes: (getter get_max_queued_bytes) (setter set_max_queued_bytes)
+   *
+   * A bound on the memory held by messages that arrived and were not taken
+   * yet (their data plus a small per-message overhead). Once the queues hold
+   * this much, the messenger stops reading from the stream: the peer's sends
+   * then wait in the kernel (backpressure) until messages are taken. A
+   * flooding or hostile peer cannot make the host allocate without bound.
+   *
+   * A call that would have to read past the bound to finish — a blocking or
+   * async receive on a channel whose queue is empty — fails with
+   * %COPROC_ERROR_QUEUE_FULL instead of waiting forever. Calls that only
+   * look, like [method@Coproc.Messenger.available], do not fail.
+   *
+   * The default is 256 MiB, twice the default
+   * [property@Coproc.Messenger:max-message-size].
+   *
+   * Since: 1.0
+   */
+  properties[PROP_MAX_QUEUED_BYTES] =
+    g_param_spec_uint64 ("max-queued-bytes", NULL, NULL,
+                         1, G_MAXUINT64, DEFAULT_MAX_QUEUED_BYTES,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
+                         G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -1815,6 +1888,7 @@ coproc_messenger_init (CoprocMessenger *self)
 
   priv->fd = -1;
   priv->max_message_size = COPROC_DEFAULT_MAX_MESSAGE_SIZE;
+  priv->max_queued_bytes = DEFAULT_MAX_QUEUED_BYTES;
   priv->hangup_code = COPROC_ERROR_CLOSED;
   coproc_queue_init (&priv->default_channel.queue);
   priv->channels = g_hash_table_new_full (channel_hash, g_variant_equal, NULL, channel_state_free);
@@ -1881,6 +1955,14 @@ coproc_messenger_initable_iface_init (GInitableIface *iface)
 }
 
 /* Internal API ------------------------------------------------------------ */
+
+gboolean
+_coproc_messenger_input_held (CoprocMessenger *self)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  return input_held (priv);
+}
 
 void
 _coproc_messenger_set_hangup_error (CoprocMessenger *self,
@@ -2138,6 +2220,73 @@ coproc_messenger_set_max_message_size (CoprocMessenger *self,
 
   priv->max_message_size = max_message_size;
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_MESSAGE_SIZE]);
+}
+
+/**
+ * coproc_messenger_get_max_queued_bytes:
+ * @self: a messenger
+ *
+ * Gets [property@Coproc.Messenger:max-queued-bytes].
+ *
+ * Returns: the bound, in bytes
+ *
+ * Since: 1.0
+ */
+guint64
+coproc_messenger_get_max_queued_bytes (CoprocMessenger *self)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), 0);
+
+  return priv->max_queued_bytes;
+}
+
+/**
+ * coproc_messenger_set_max_queued_bytes:
+ * @self: a messenger
+ * @max_queued_bytes: the bound, in bytes
+ *
+ * Sets [property@Coproc.Messenger:max-queued-bytes].
+ *
+ * Since: 1.0
+ */
+void
+coproc_messenger_set_max_queued_bytes (CoprocMessenger *self,
+                                       guint64          max_queued_bytes)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  g_return_if_fail (COPROC_IS_MESSENGER (self));
+  g_return_if_fail (max_queued_bytes > 0);
+
+  if (priv->max_queued_bytes == max_queued_bytes)
+    return;
+
+  priv->max_queued_bytes = max_queued_bytes;
+  update_watch (self);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_QUEUED_BYTES]);
+}
+
+/**
+ * coproc_messenger_queued_bytes:
+ * @self: a messenger
+ *
+ * Estimates the memory held by queued messages, as counted against
+ * [property@Coproc.Messenger:max-queued-bytes].
+ *
+ * Returns: the estimate, in bytes
+ *
+ * Since: 1.0
+ */
+guint64
+coproc_messenger_queued_bytes (CoprocMessenger *self)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), 0);
+
+  return priv->queued_bytes;
 }
 
 /**
@@ -2593,7 +2742,16 @@ coproc_messenger_receive_message_blocking (CoprocMessenger  *self,
           return NULL;
         }
 
-      if (!wait_io (self, wbuf_pending (priv) > 0, cancellable, error))
+      if (input_held (priv))
+        {
+          g_set_error (error, COPROC_ERROR, COPROC_ERROR_QUEUE_FULL,
+                       "Cannot wait for a message: the queues hold %" G_GUINT64_FORMAT
+                       " bytes of messages no one took, the maximum is %" G_GUINT64_FORMAT,
+                       priv->queued_bytes, priv->max_queued_bytes);
+          return NULL;
+        }
+
+      if (!wait_io (self, TRUE, wbuf_pending (priv) > 0, cancellable, error))
         return NULL;
     }
 }
@@ -2722,7 +2880,7 @@ coproc_messenger_await_available (CoprocMessenger  *self,
           return FALSE;
         }
 
-      if (!wait_io (self, wbuf_pending (priv) > 0, cancellable, error))
+      if (!wait_io (self, TRUE, wbuf_pending (priv) > 0, cancellable, error))
         return FALSE;
     }
 }
@@ -2863,6 +3021,7 @@ coproc_messenger_enqueue (CoprocMessenger *self,
   cs = lookup_channel (self, coproc_message_get_channel_id (message), TRUE);
   coproc_queue_push (&cs->queue, rank, g_object_ref (message));
   priv->total_queued++;
+  priv->queued_bytes += message_cost (message);
 }
 
 /* Counters ---------------------------------------------------------------- */

@@ -86,6 +86,13 @@ COPROC_AVAILABLE_IN_ALL
 void             coproc_messenger_set_max_message_size     (CoprocMessenger   *self,
                                                             guint              max_message_size);
 COPROC_AVAILABLE_IN_ALL
+guint64          coproc_messenger_get_max_queued_bytes     (CoprocMessenger   *self);
+COPROC_AVAILABLE_IN_ALL
+void             coproc_messenger_set_max_queued_bytes     (CoprocMessenger   *self,
+                                                            guint64            max_queued_bytes);
+COPROC_AVAILABLE_IN_ALL
+guint64          coproc_messenger_queued_bytes             (CoprocMessenger   *self);
+COPROC_AVAILABLE_IN_ALL
 gboolean         coproc_messenger_is_closed                (CoprocMessenger   *self);
 
 COPROC_AVAILABLE_IN_ALL

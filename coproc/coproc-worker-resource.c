@@ -720,7 +720,11 @@ join_drain_cb (gint         fd,
    * finish. What arrives stays queued. */
   coproc_messenger_available (messenger, NULL, NULL);
 
-  return coproc_messenger_is_closed (messenger) ? G_SOURCE_REMOVE : G_SOURCE_CONTINUE;
+  /* Past max-queued-bytes nothing more is read: stop watching. */
+  if (coproc_messenger_is_closed (messenger) || _coproc_messenger_input_held (messenger))
+    return G_SOURCE_REMOVE;
+
+  return G_SOURCE_CONTINUE;
 }
 
 /**
