@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <math.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -64,6 +65,9 @@
 #define MAX_NEW_DOMAINS      64
 #define MESSAGE_OVERHEAD     160   /* bytes a queued message costs beyond its data */
 #define DEFAULT_MAX_QUEUED_BYTES (256 * 1024 * 1024)
+#define DEFAULT_LARGE_MESSAGE_THRESHOLD (1024 * 1024)
+#define MAX_PENDING_IN_FDS   64
+#define PAYLOAD_SEALS        (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 #define DISPATCH_MAX_READS   4
 #define RECEIVE_MAX_READS    256
 
@@ -96,6 +100,12 @@ typedef struct
   GSource         *in_child;       /* pollable-stream form only */
   GSource         *out_child;      /* pollable-stream form only */
 } WatchSource;
+
+typedef struct
+{
+  guint64 offset;   /* stream offset of the frame the descriptor goes with */
+  int     fd;       /* owned */
+} OutFd;
 
 typedef enum
 {
@@ -150,6 +160,10 @@ typedef struct
   gsize          wbuf_start;
   gsize          wbuf_end;
   gsize          unflushed;         /* bytes appended since the last write attempt */
+  guint64        written_total;     /* stream offset of wbuf_start */
+  GArray        *out_fds;           /* of OutFd, in stream order; closed once sent */
+  GArray        *in_fds;            /* of int, received and not yet claimed by a frame */
+  guint          large_threshold;   /* payloads this big go in a memfd; 0: never */
 
   ChannelState   default_channel;
   GHashTable    *channels;          /* GVariant → ChannelState, both owned */
@@ -188,6 +202,7 @@ enum {
   PROP_STREAM,
   PROP_MAX_MESSAGE_SIZE,
   PROP_MAX_QUEUED_BYTES,
+  PROP_LARGE_MESSAGE_THRESHOLD,
   N_PROPS
 };
 
@@ -207,6 +222,8 @@ static void process_input    (CoprocMessenger *self,
                               guint            max_reads);
 static void complete_pending (CoprocMessenger *self);
 static void update_watch     (CoprocMessenger *self);
+static void mark_failed      (CoprocMessenger *self,
+                              GError          *error);
 
 /* Channels ---------------------------------------------------------------- */
 
@@ -416,6 +433,53 @@ wbuf_pending (CoprocMessengerPrivate *priv)
 
 /* Raw I/O ----------------------------------------------------------------- */
 
+static void
+close_in_fds (CoprocMessengerPrivate *priv)
+{
+  for (guint i = 0; i < priv->in_fds->len; i++)
+    close (g_array_index (priv->in_fds, int, i));
+  g_array_set_size (priv->in_fds, 0);
+}
+
+static void
+close_out_fds (CoprocMessengerPrivate *priv)
+{
+  for (guint i = 0; i < priv->out_fds->len; i++)
+    close (g_array_index (priv->out_fds, OutFd, i).fd);
+  g_array_set_size (priv->out_fds, 0);
+}
+
+/* Keeps descriptors the peer passed until their frames claim them. Any
+ * anomaly (truncation, a flood of descriptors) loses the connection. */
+static gboolean
+take_passed_fds (CoprocMessenger *self,
+                 struct msghdr   *msg)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+  gboolean ok = !(msg->msg_flags & MSG_CTRUNC);
+
+  for (struct cmsghdr *c = CMSG_FIRSTHDR (msg); c != NULL; c = CMSG_NXTHDR (msg, c))
+    {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+        {
+          gsize n = (c->cmsg_len - CMSG_LEN (0)) / sizeof (int);
+          int fds[8];
+
+          memcpy (fds, CMSG_DATA (c), MIN (n, G_N_ELEMENTS (fds)) * sizeof (int));
+          g_array_append_vals (priv->in_fds, fds, MIN (n, G_N_ELEMENTS (fds)));
+        }
+    }
+
+  if (priv->in_fds->len > MAX_PENDING_IN_FDS)
+    ok = FALSE;
+
+  if (!ok)
+    mark_failed (self, g_error_new_literal (COPROC_ERROR, COPROC_ERROR_PROTOCOL,
+                                            "The peer passed file descriptors out of protocol"));
+
+  return ok;
+}
+
 static IOResult
 read_some (CoprocMessenger  *self,
            GError          **error)
@@ -427,9 +491,22 @@ read_some (CoprocMessenger  *self,
 
   if (priv->fd >= 0)
     {
+      union {
+        struct cmsghdr align;
+        char           buf[CMSG_SPACE (sizeof (int) * 8)];
+      } control;
+      struct iovec iov;
+      struct msghdr msg = { 0 };
+
+      iov.iov_base = priv->rbuf + priv->rbuf_end;
+      iov.iov_len = priv->rbuf_size - priv->rbuf_end;
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control.buf;
+      msg.msg_controllen = sizeof control.buf;
+
       do
-        n = recv (priv->fd, priv->rbuf + priv->rbuf_end,
-                  priv->rbuf_size - priv->rbuf_end, MSG_DONTWAIT);
+        n = recvmsg (priv->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
       while (n < 0 && errno == EINTR);
 
       if (n < 0)
@@ -443,6 +520,9 @@ read_some (CoprocMessenger  *self,
                        "Error reading from the peer: %s", g_strerror (errsv));
           return IO_ERROR;
         }
+
+      if (msg.msg_controllen > 0 && !take_passed_fds (self, &msg))
+        return IO_ERROR;
     }
   else
     {
@@ -483,11 +563,53 @@ write_some (CoprocMessenger  *self,
 
   if (priv->fd >= 0)
     {
+      union {
+        struct cmsghdr align;
+        char           buf[CMSG_SPACE (sizeof (int))];
+      } control;
+      struct iovec iov;
+      struct msghdr msg = { 0 };
+      OutFd *next = priv->out_fds->len > 0 ? &g_array_index (priv->out_fds, OutFd, 0) : NULL;
+      gsize len = wbuf_pending (priv);
+
+      iov.iov_base = priv->wbuf + priv->wbuf_start;
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+
+      /* A descriptor travels with the first byte of its frame: write up to
+       * that frame, then the frame with the descriptor attached. */
+      if (next != NULL && next->offset > priv->written_total)
+        len = MIN (len, next->offset - priv->written_total);
+      else if (next != NULL)
+        {
+          struct cmsghdr *c;
+
+          if (priv->out_fds->len > 1)
+            len = MIN (len, g_array_index (priv->out_fds, OutFd, 1).offset - priv->written_total);
+
+          msg.msg_control = control.buf;
+          msg.msg_controllen = sizeof control.buf;
+          c = CMSG_FIRSTHDR (&msg);
+          c->cmsg_level = SOL_SOCKET;
+          c->cmsg_type = SCM_RIGHTS;
+          c->cmsg_len = CMSG_LEN (sizeof (int));
+          memcpy (CMSG_DATA (c), &next->fd, sizeof (int));
+        }
+      else
+        next = NULL;
+
+      iov.iov_len = len;
+
       /* MSG_NOSIGNAL: a dead peer is an error, never a SIGPIPE. */
       do
-        n = send (priv->fd, priv->wbuf + priv->wbuf_start, wbuf_pending (priv),
-                  MSG_DONTWAIT | MSG_NOSIGNAL);
+        n = sendmsg (priv->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
       while (n < 0 && errno == EINTR);
+
+      if (n > 0 && msg.msg_control != NULL)
+        {
+          close (next->fd);
+          g_array_remove_index (priv->out_fds, 0);
+        }
 
       if (n < 0)
         {
@@ -525,6 +647,7 @@ write_some (CoprocMessenger  *self,
     }
 
   priv->wbuf_start += n;
+  priv->written_total += n;
   if (priv->wbuf_start == priv->wbuf_end)
     {
       priv->wbuf_start = priv->wbuf_end = 0;
@@ -659,6 +782,8 @@ mark_closed (CoprocMessenger *self,
 
   /* Unsent output can no longer leave. */
   priv->wbuf_start = priv->wbuf_end = 0;
+  close_out_fds (priv);
+  close_in_fds (priv);
 
   if (priv->watch != NULL)
     {
@@ -719,6 +844,101 @@ frame_clear (Frame *frame)
 {
   g_clear_pointer (&frame->channel_id, g_variant_unref);
   g_clear_pointer (&frame->payload, g_variant_unref);
+}
+
+static int
+pop_in_fd (CoprocMessengerPrivate *priv)
+{
+  int fd = g_array_index (priv->in_fds, int, 0);
+
+  g_array_remove_index (priv->in_fds, 0);
+  return fd;
+}
+
+typedef struct
+{
+  gpointer data;
+  gsize    size;
+} Mapping;
+
+static void
+mapping_free (gpointer user_data)
+{
+  Mapping *m = user_data;
+
+  munmap (m->data, m->size);
+  g_free (m);
+}
+
+/* Maps a payload passed in a memfd, read-only, without copying it. The
+ * peer must have sealed it, so it cannot change under us; the descriptor
+ * is closed either way. */
+static GBytes *
+map_passed_payload (int      fd,
+                    gsize    size,
+                    GError **error)
+{
+  struct stat st;
+  int seals;
+  Mapping *m;
+
+  seals = fcntl (fd, F_GET_SEALS);
+  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) || (guint64) st.st_size < size ||
+      seals < 0 || (seals & PAYLOAD_SEALS) != PAYLOAD_SEALS)
+    {
+      close (fd);
+      g_set_error_literal (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
+                           "Received a message whose payload is not in a sealed memory file");
+      return NULL;
+    }
+
+  m = g_new (Mapping, 1);
+  m->size = size;
+  m->data = mmap (NULL, size, PROT_READ, MAP_SHARED, fd, 0);
+  close (fd);
+
+  if (m->data == MAP_FAILED)
+    {
+      int errsv = errno;
+
+      g_free (m);
+      g_set_error (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
+                   "Could not map a received payload: %s", g_strerror (errsv));
+      return NULL;
+    }
+
+  return g_bytes_new_with_free_func (m->data, size, mapping_free, m);
+}
+
+/* Writes @payload into a new memfd and seals it against any change. */
+static int
+create_payload_memfd (GVariant *payload,
+                      gsize     size)
+{
+  gpointer data;
+  int fd;
+
+  fd = memfd_create ("coproc-message", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0)
+    return -1;
+
+  if (ftruncate (fd, size) != 0)
+    goto fail;
+
+  data = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+  if (data == MAP_FAILED)
+    goto fail;
+  coproc_wire_store_variant (payload, data);
+  munmap (data, size);
+
+  if (fcntl (fd, F_ADD_SEALS, PAYLOAD_SEALS | F_SEAL_SEAL) != 0)
+    goto fail;
+
+  return fd;
+
+fail:
+  close (fd);
+  return -1;
 }
 
 static guint32
@@ -793,9 +1013,19 @@ parse_one (CoprocMessenger  *self,
 
   frame_size = coproc_wire_frame_size (&header);
 
+  /* A passed payload's descriptor arrived with the frame's first byte. */
+  if ((header.flags & COPROC_WIRE_FLAG_PAYLOAD_FD) && priv->in_fds->len == 0)
+    {
+      g_set_error_literal (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
+                           "A message announced a file descriptor that did not arrive");
+      return PARSE_FATAL;
+    }
+
   if ((guint64) header.channel_size + header.payload_size > effective_max_size (priv))
     {
       /* Framing is intact: drop the frame without ever holding it. */
+      if (header.flags & COPROC_WIRE_FLAG_PAYLOAD_FD)
+        close (pop_in_fd (priv));
       priv->rbuf_start += COPROC_WIRE_HEADER_SIZE;
       priv->skip_bytes = frame_size - COPROC_WIRE_HEADER_SIZE;
       g_set_error (error, COPROC_ERROR, COPROC_ERROR_MESSAGE_TOO_LARGE,
@@ -833,7 +1063,17 @@ parse_one (CoprocMessenger  *self,
         goto malformed;
     }
 
-  if (header.payload_size > 0)
+  if (header.flags & COPROC_WIRE_FLAG_PAYLOAD_FD)
+    {
+      g_autoptr(GBytes) bytes = map_passed_payload (pop_in_fd (priv), header.payload_size, error);
+
+      if (bytes == NULL)
+        goto malformed;
+      frame->payload = coproc_wire_load_variant (bytes, error);
+      if (frame->payload == NULL)
+        goto malformed;
+    }
+  else if (header.payload_size > 0)
     {
       gsize offset = priv->rbuf_start + COPROC_WIRE_HEADER_SIZE
                      + coproc_wire_pad8 (header.channel_size);
@@ -1148,6 +1388,24 @@ send_frame (CoprocMessenger  *self,
   header.payload_size = payload_size;
   header.channel_size = channel_size;
   header.priority = priority;
+
+  /* Large payloads go in a sealed memfd: one copy here, none at the peer. */
+  if (priv->fd >= 0 && priv->large_threshold > 0 && payload_size >= priv->large_threshold &&
+      kind != COPROC_WIRE_KIND_ERROR && kind != COPROC_WIRE_KIND_CLOSE)
+    {
+      int memfd = create_payload_memfd (payload, payload_size);
+
+      if (memfd >= 0)
+        {
+          OutFd entry = { priv->written_total + wbuf_pending (priv), memfd };
+
+          g_array_append_val (priv->out_fds, entry);
+          header.flags = COPROC_WIRE_FLAG_PAYLOAD_FD;
+          header.n_fds = 1;
+          payload = NULL;
+        }
+    }
+
   frame_size = coproc_wire_frame_size (&header);
 
   was_empty = wbuf_pending (priv) == 0;
@@ -1653,6 +1911,10 @@ coproc_messenger_finalize (GObject *object)
   g_clear_pointer (&priv->channels, g_hash_table_unref);
   rbuf_free (priv);
   g_clear_pointer (&priv->wbuf, g_free);
+  close_in_fds (priv);
+  close_out_fds (priv);
+  g_clear_pointer (&priv->in_fds, g_array_unref);
+  g_clear_pointer (&priv->out_fds, g_array_unref);
   g_clear_error (&priv->pending_special);
   g_clear_error (&priv->closed_error);
   g_clear_error (&priv->closed_signal_error);
@@ -1686,6 +1948,10 @@ coproc_messenger_get_property (GObject    *object,
       g_value_set_uint64 (value, priv->max_queued_bytes);
       break;
 
+    case PROP_LARGE_MESSAGE_THRESHOLD:
+      g_value_set_uint (value, priv->large_threshold);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -1712,6 +1978,10 @@ coproc_messenger_set_property (GObject      *object,
 
     case PROP_MAX_QUEUED_BYTES:
       coproc_messenger_set_max_queued_bytes (self, g_value_get_uint64 (value));
+      break;
+
+    case PROP_LARGE_MESSAGE_THRESHOLD:
+      coproc_messenger_set_large_message_threshold (self, g_value_get_uint (value));
       break;
 
     default:
@@ -1791,6 +2061,29 @@ coproc_messenger_class_init (CoprocMessengerClass *klass)
                          1, G_MAXUINT64, DEFAULT_MAX_QUEUED_BYTES,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
                          G_PARAM_STATIC_STRINGS);
+
+  /**
+   * CoprocMessenger:large-message-threshold: (getter get_large_message_threshold) (setter set_large_message_threshold)
+   *
+   * Payloads of at least this many bytes (encoded) do not travel through
+   * the socket: the sender writes the payload once into a memory file
+   * (`memfd`), seals it so that it can no longer change, and passes its
+   * descriptor with the message (`SCM_RIGHTS`); the receiver maps it
+   * read-only and hands out a `GVariant` over the mapping, with no copy.
+   * This is transparent to both sides' code: any payload type qualifies.
+   *
+   * It applies to socket streams (as made by
+   * [func@Coproc.Messenger.new_pair] and [class@Coproc.WorkerResource]);
+   * 0 turns it off. The receiver accepts only sealed memory files. The
+   * default is 1 MiB, above which mapping beats copying through the kernel.
+   *
+   * Since: 1.0
+   */
+  properties[PROP_LARGE_MESSAGE_THRESHOLD] =
+    g_param_spec_uint ("large-message-threshold", NULL, NULL,
+                       0, G_MAXUINT32, DEFAULT_LARGE_MESSAGE_THRESHOLD,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
+                       G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -1889,6 +2182,9 @@ coproc_messenger_init (CoprocMessenger *self)
   priv->fd = -1;
   priv->max_message_size = COPROC_DEFAULT_MAX_MESSAGE_SIZE;
   priv->max_queued_bytes = DEFAULT_MAX_QUEUED_BYTES;
+  priv->large_threshold = DEFAULT_LARGE_MESSAGE_THRESHOLD;
+  priv->in_fds = g_array_new (FALSE, FALSE, sizeof (int));
+  priv->out_fds = g_array_new (FALSE, FALSE, sizeof (OutFd));
   priv->hangup_code = COPROC_ERROR_CLOSED;
   coproc_queue_init (&priv->default_channel.queue);
   priv->channels = g_hash_table_new_full (channel_hash, g_variant_equal, NULL, channel_state_free);
@@ -2266,6 +2562,50 @@ coproc_messenger_set_max_queued_bytes (CoprocMessenger *self,
   priv->max_queued_bytes = max_queued_bytes;
   update_watch (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_QUEUED_BYTES]);
+}
+
+/**
+ * coproc_messenger_get_large_message_threshold:
+ * @self: a messenger
+ *
+ * Gets [property@Coproc.Messenger:large-message-threshold].
+ *
+ * Returns: the threshold, in bytes; 0 when payloads never go in a memfd
+ *
+ * Since: 1.0
+ */
+guint
+coproc_messenger_get_large_message_threshold (CoprocMessenger *self)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), 0);
+
+  return priv->large_threshold;
+}
+
+/**
+ * coproc_messenger_set_large_message_threshold:
+ * @self: a messenger
+ * @threshold: the threshold in bytes, or 0 to always send payloads inline
+ *
+ * Sets [property@Coproc.Messenger:large-message-threshold].
+ *
+ * Since: 1.0
+ */
+void
+coproc_messenger_set_large_message_threshold (CoprocMessenger *self,
+                                              guint            threshold)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  g_return_if_fail (COPROC_IS_MESSENGER (self));
+
+  if (priv->large_threshold == threshold)
+    return;
+
+  priv->large_threshold = threshold;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LARGE_MESSAGE_THRESHOLD]);
 }
 
 /**

@@ -93,6 +93,11 @@ void             coproc_messenger_set_max_queued_bytes     (CoprocMessenger   *s
 COPROC_AVAILABLE_IN_ALL
 guint64          coproc_messenger_queued_bytes             (CoprocMessenger   *self);
 COPROC_AVAILABLE_IN_ALL
+guint            coproc_messenger_get_large_message_threshold (CoprocMessenger *self);
+COPROC_AVAILABLE_IN_ALL
+void             coproc_messenger_set_large_message_threshold (CoprocMessenger *self,
+                                                               guint            threshold);
+COPROC_AVAILABLE_IN_ALL
 gboolean         coproc_messenger_is_closed                (CoprocMessenger   *self);
 
 COPROC_AVAILABLE_IN_ALL

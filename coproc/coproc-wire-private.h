@@ -18,7 +18,10 @@ G_BEGIN_DECLS
 #define COPROC_WIRE_HANDSHAKE_SIZE  16
 #define COPROC_WIRE_HEADER_SIZE     32
 #define COPROC_WIRE_MAX_DOMAIN_SIZE 128
-#define COPROC_WIRE_MAX_FDS         0   /* v1 reserves the field; no fd is accepted yet */
+#define COPROC_WIRE_MAX_FDS         1   /* per frame */
+
+/* Frame flags. */
+#define COPROC_WIRE_FLAG_PAYLOAD_FD 0x01    /* the payload is in a sealed memfd sent with the frame */
 
 typedef enum
 {
@@ -56,9 +59,13 @@ coproc_wire_pad8 (gsize n)
 static inline guint64
 coproc_wire_frame_size (const CoprocWireHeader *header)
 {
-  return COPROC_WIRE_HEADER_SIZE
-         + coproc_wire_pad8 (header->channel_size)
-         + coproc_wire_pad8 (header->payload_size);
+  guint64 size = COPROC_WIRE_HEADER_SIZE + coproc_wire_pad8 (header->channel_size);
+
+  /* A payload passed in a file descriptor is not in the stream. */
+  if (!(header->flags & COPROC_WIRE_FLAG_PAYLOAD_FD))
+    size += coproc_wire_pad8 (header->payload_size);
+
+  return size;
 }
 
 void      coproc_wire_write_handshake (guint8                 *out,

@@ -136,18 +136,29 @@ coproc_wire_read_header (const guint8      *in,
   memcpy (&header->priority, &prio_bits, sizeof prio_bits);
   header->request_id = get_u64 (in + 24);
 
-  if (header->flags != 0 || get_u32 (in + 12) != 0)
+  if ((header->flags & ~COPROC_WIRE_FLAG_PAYLOAD_FD) != 0 || get_u32 (in + 12) != 0)
     {
       g_set_error_literal (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
                            "Received a frame with reserved bits set");
       return FALSE;
     }
 
-  if (header->n_fds > COPROC_WIRE_MAX_FDS)
+  /* Exactly one descriptor with a passed payload, none otherwise. */
+  if (header->n_fds != ((header->flags & COPROC_WIRE_FLAG_PAYLOAD_FD) ? 1 : 0))
     {
       g_set_error (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
-                   "Received a frame announcing %u file descriptors; none are accepted",
+                   "Received a frame announcing %u file descriptors",
                    (guint) header->n_fds);
+      return FALSE;
+    }
+
+  if ((header->flags & COPROC_WIRE_FLAG_PAYLOAD_FD) &&
+      header->kind != COPROC_WIRE_KIND_NOREQUEST &&
+      header->kind != COPROC_WIRE_KIND_REQUEST &&
+      header->kind != COPROC_WIRE_KIND_REPLY)
+    {
+      g_set_error_literal (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
+                           "Received a special message with a passed payload");
       return FALSE;
     }
 
