@@ -8,6 +8,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -55,6 +57,10 @@
  * A messenger is not thread-safe: use it from the thread that owns its
  * context.
  *
+ * See [Messaging between processes](messaging.html) for a tour with
+ * examples in C, Python, JavaScript and Vala, [Main loop
+ * integration](mainloop.html), and [the wire protocol](protocol.html).
+ *
  * Since: 1.0
  */
 
@@ -96,7 +102,7 @@ typedef struct
 {
   GSource          parent;
   CoprocMessenger *messenger;      /* borrowed: the messenger destroys us in dispose */
-  gpointer         tag;            /* fd tag, or NULL for the pollable-stream form */
+  gpointer         tag;            /* fd tag while the fd is polled; NULL otherwise */
   GSource         *in_child;       /* pollable-stream form only */
   GSource         *out_child;      /* pollable-stream form only */
 } WatchSource;
@@ -175,6 +181,8 @@ typedef struct
   GError        *pending_special;   /* a remote error or close request not yet surfaced */
   GError        *closed_error;      /* once closed: what receives fail with when dry */
   GError        *closed_signal_error; /* once closed: for ::closed, NULL for a clean hang-up */
+  GError        *write_error;       /* once a write failed: what sends fail with; reading goes
+                                     * on until the peer's hang-up, so nothing it sent is lost */
 
   CoprocError    hangup_code;
   char          *hangup_message;
@@ -554,6 +562,14 @@ read_some (CoprocMessenger  *self,
   return IO_OK;
 }
 
+static gboolean
+sigpending_has_pipe (void)
+{
+  sigset_t pending;
+
+  return sigpending (&pending) == 0 && sigismember (&pending, SIGPIPE) == 1;
+}
+
 static IOResult
 write_some (CoprocMessenger  *self,
             GError          **error)
@@ -626,11 +642,31 @@ write_some (CoprocMessenger  *self,
   else
     {
       GError *local_error = NULL;
+      sigset_t pipe_set;
+      sigset_t old_set;
+      gboolean was_pending;
+
+      /* A pipe cannot be written with MSG_NOSIGNAL. Without touching the
+       * process's signal dispositions: block SIGPIPE in this thread for the
+       * write, and consume the one the write raised, if any. */
+      sigemptyset (&pipe_set);
+      sigaddset (&pipe_set, SIGPIPE);
+      pthread_sigmask (SIG_BLOCK, &pipe_set, &old_set);
+      was_pending = sigpending_has_pipe ();
 
       n = g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (priv->output),
                                                       priv->wbuf + priv->wbuf_start,
                                                       wbuf_pending (priv),
                                                       NULL, &local_error);
+
+      if (n < 0 && !was_pending && sigpending_has_pipe ())
+        {
+          static const struct timespec zero = { 0, 0 };
+
+          while (sigtimedwait (&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+            ;
+        }
+      pthread_sigmask (SIG_SETMASK, &old_set, NULL);
       if (n < 0)
         {
           if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
@@ -961,7 +997,8 @@ parse_one (CoprocMessenger  *self,
 
   priv->rbuf_need = 0;
   avail = priv->rbuf_end - priv->rbuf_start;
-  start = priv->rbuf + priv->rbuf_start;
+  /* Nothing was read yet when there is no buffer: NULL + 0 is undefined. */
+  start = priv->rbuf != NULL ? priv->rbuf + priv->rbuf_start : NULL;
 
   if (!priv->handshake_done)
     {
@@ -1060,7 +1097,13 @@ parse_one (CoprocMessenger  *self,
 
       frame->channel_id = coproc_wire_load_variant (bytes, error);
       if (frame->channel_id == NULL)
-        goto malformed;
+        {
+          /* The frame's descriptor is dropped with it, never left for the
+           * next frame to claim. */
+          if (header.flags & COPROC_WIRE_FLAG_PAYLOAD_FD)
+            close (pop_in_fd (priv));
+          goto malformed;
+        }
     }
 
   if (header.flags & COPROC_WIRE_FLAG_PAYLOAD_FD)
@@ -1122,8 +1165,9 @@ handle_frame (CoprocMessenger *self,
                                : frame->kind == COPROC_WIRE_KIND_REPLY ? COPROC_MESSAGE_KIND_REPLY
                                : COPROC_MESSAGE_KIND_NOREQUEST;
 
-        message = _coproc_message_new (kind, g_steal_pointer (&frame->payload),
-                                       g_steal_pointer (&frame->channel_id),
+        /* The message takes its own references (ref_sink of a variant that
+         * is not floating); frame_clear() drops the frame's. */
+        message = _coproc_message_new (kind, frame->payload, frame->channel_id,
                                        isnan (frame->priority) ? INFINITY : frame->priority);
 
         if (emit && has_handler (self, MESSAGE_RECEIVED, klass->message_received != NULL))
@@ -1147,14 +1191,24 @@ handle_frame (CoprocMessenger *self,
       {
         g_autoptr(GError) remote = NULL;
         g_autoptr(GError) local_error = NULL;
+        gboolean known_domain = TRUE;
+
+        /* Only domains this process did not know yet count against the
+         * bound: errors in known domains may come any number of times. */
+        if (g_variant_is_of_type (frame->payload, G_VARIANT_TYPE ("(sis)")))
+          {
+            const char *domain;
+
+            g_variant_get_child (frame->payload, 0, "&s", &domain);
+            known_domain = g_quark_try_string (domain) != 0;
+          }
 
         remote = coproc_wire_error_from_variant (frame->payload,
                                                  priv->new_domains < MAX_NEW_DOMAINS,
                                                  &local_error);
         if (remote == NULL)
           remote = g_steal_pointer (&local_error);
-        else if (g_quark_to_string (remote->domain) != NULL &&
-                 remote->domain != COPROC_ERROR)
+        else if (!known_domain && remote->domain != COPROC_ERROR)
           priv->new_domains++;
 
         if (emit && has_handler (self, ERROR_RECEIVED, klass->error_received != NULL))
@@ -1194,9 +1248,11 @@ process_input (CoprocMessenger *self,
 {
   CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
   guint reads = 0;
+  gboolean had_special;
 
   g_object_ref (self);
 
+again:
   while (!priv->closed && !priv->disposed && priv->pending_special == NULL)
     {
       Frame frame = { 0 };
@@ -1248,7 +1304,14 @@ process_input (CoprocMessenger *self,
         }
     }
 
+  had_special = priv->pending_special != NULL;
   complete_pending (self);
+
+  /* A special message handed to a waiting async receive may leave frames
+   * behind it in the buffer: parse them for the receives still waiting. */
+  if (had_special && priv->pending_special == NULL && !g_queue_is_empty (&priv->pending) &&
+      !priv->closed && !priv->disposed)
+    goto again;
 
   g_object_unref (self);
 }
@@ -1294,8 +1357,15 @@ flush_nonblocking (CoprocMessenger  *self,
         break;
       if (r == IO_ERROR)
         {
+          /* The peer stopped reading, but what it wrote before is still
+           * to be received: drop the output, keep the input open until
+           * its hang-up is read. */
+          priv->wbuf_start = priv->wbuf_end = 0;
           g_propagate_error (error, g_error_copy (local_error));
-          mark_failed (self, local_error);
+          if (priv->write_error == NULL)
+            priv->write_error = local_error;
+          else
+            g_error_free (local_error);
           return FALSE;
         }
     }
@@ -1341,6 +1411,12 @@ check_open (CoprocMessenger  *self,
   if (priv->closed)
     {
       g_propagate_error (error, g_error_copy (priv->closed_error));
+      return FALSE;
+    }
+
+  if (priv->write_error != NULL)
+    {
+      g_propagate_error (error, g_error_copy (priv->write_error));
       return FALSE;
     }
 
@@ -1408,6 +1484,16 @@ send_frame (CoprocMessenger  *self,
 
   frame_size = coproc_wire_frame_size (&header);
 
+  /* A frame that takes the buffer past the high-water mark makes this send
+   * wait anyway: wait first, until the frame fits under the mark, so that
+   * what is buffered need not be moved to make room for it (for a large
+   * payload, that move costs as much as copying the payload in). */
+  if (!(header.flags & COPROC_WIRE_FLAG_PAYLOAD_FD) && wbuf_pending (priv) > 0 &&
+      wbuf_pending (priv) + frame_size > SEND_HIGH_WATER &&
+      !flush_until (self, frame_size < SEND_HIGH_WATER ? SEND_HIGH_WATER - frame_size : 0,
+                    NULL, error))
+    return FALSE;
+
   was_empty = wbuf_pending (priv) == 0;
   out = wbuf_reserve (priv, frame_size);
 
@@ -1446,9 +1532,12 @@ send_frame (CoprocMessenger  *self,
 static gdouble
 payload_priority (GVariant *payload)
 {
+  const char *type_string = g_variant_get_type_string (payload);
   g_autoptr(GVariant) value = NULL;
 
-  if (!g_variant_type_is_subtype_of (g_variant_get_type (payload), G_VARIANT_TYPE ("a{s*}")))
+  /* Cheap test first: G_VARIANT_TYPE() validates its string on each call. */
+  if (type_string[0] != 'a' || type_string[1] != '{' || type_string[2] != 's' ||
+      !g_variant_type_is_subtype_of (g_variant_get_type (payload), G_VARIANT_TYPE ("a{s*}")))
     return INFINITY;
 
   value = g_variant_lookup_value (payload, "priority", NULL);
@@ -1619,13 +1708,27 @@ update_watch (CoprocMessenger *self)
             !input_held (priv);
   want_out = wbuf_pending (priv) > 0;
 
-  if (ws->tag != NULL)
+  if (priv->fd >= 0)
     {
       GIOCondition events = (want_in ? G_IO_IN : 0) | (want_out ? G_IO_OUT : 0) | G_IO_HUP | G_IO_ERR;
 
       if (!want_in)
         events &= ~(G_IO_HUP | G_IO_ERR);
-      g_source_modify_unix_fd (priv->watch, ws->tag, events);
+
+      /* poll() reports a hang-up even on a descriptor polled for nothing:
+       * with nothing to poll for (a special message waits to be surfaced
+       * and the peer hung up), keeping the descriptor would make the source
+       * dispatch in a busy loop. Drop it until there is something to do. */
+      if (events == 0)
+        {
+          if (ws->tag != NULL)
+            g_source_remove_unix_fd (priv->watch, ws->tag);
+          ws->tag = NULL;
+        }
+      else if (ws->tag == NULL)
+        ws->tag = g_source_add_unix_fd (priv->watch, priv->fd, events);
+      else
+        g_source_modify_unix_fd (priv->watch, ws->tag, events);
     }
   else
     {
@@ -1792,6 +1895,13 @@ receive_async_common (CoprocMessenger     *self,
   if (g_task_return_error_if_cancelled (task))
     return;
 
+  /* A disposed messenger completes nothing that waits: fail at once. */
+  if (priv->disposed)
+    {
+      g_task_return_error (task, g_error_copy (priv->closed_error));
+      return;
+    }
+
   p = g_new0 (PendingReceive, 1);
   p->self = self;
   p->task = g_steal_pointer (&task);
@@ -1918,6 +2028,7 @@ coproc_messenger_finalize (GObject *object)
   g_clear_error (&priv->pending_special);
   g_clear_error (&priv->closed_error);
   g_clear_error (&priv->closed_signal_error);
+  g_clear_error (&priv->write_error);
   g_clear_pointer (&priv->hangup_message, g_free);
   g_clear_object (&priv->stream);
   g_clear_pointer (&priv->context, g_main_context_unref);
@@ -2363,7 +2474,8 @@ coproc_messenger_new_pair (GType             messenger_type,
  * @error: return location for a `GError`
  *
  * Creates a messenger over @stream, which it owns from now on. The peer at
- * the other end must be a coproc messenger too (see `doc/protocol.md`).
+ * the other end must be a coproc messenger too (see [the wire
+ * protocol](protocol.html)).
  *
  * Returns: (transfer full) (type Coproc.Messenger): the new messenger, or
  *   `NULL` with @error set
@@ -2389,8 +2501,9 @@ coproc_messenger_new_for_stream (GType       messenger_type,
  *
  * In a worker, connects to the host that started this process. The host
  * passes one end of a socket pair and names its file descriptor in the
- * `COPROC_FD` environment variable (see `doc/protocol.md`); this checks that
- * it really is a Unix stream socket, marks it close-on-exec so that the
+ * `COPROC_FD` environment variable (see [the environment
+ * contract](workers.html#the-environment-contract)); this checks that it
+ * really is a Unix stream socket, marks it close-on-exec so that the
  * worker's own children do not inherit it, and removes the variable.
  *
  * Fails with %G_IO_ERROR_NOT_FOUND when this process was not started by a
