@@ -21,12 +21,40 @@
 # endif
 #endif
 
+/**
+ * COPROC_VERSION_1_0:
+ *
+ * A macro that evaluates to the 1.0 version of coproc, in a format that
+ * can be used with `COPROC_VERSION_MIN_REQUIRED`.
+ *
+ * Since: 1.0
+ */
 #define COPROC_VERSION_1_0 (G_ENCODE_VERSION (1, 0))
 
 #ifndef COPROC_VERSION_MIN_REQUIRED
 # define COPROC_VERSION_MIN_REQUIRED COPROC_VERSION_1_0
 #endif
 
+/**
+ * COPROC_DEPRECATED:
+ *
+ * Marks a symbol as deprecated. Define
+ * `COPROC_DISABLE_DEPRECATION_WARNINGS` before including `<coproc.h>` to
+ * silence the compiler warnings.
+ *
+ * Since: 1.0
+ */
+
+/**
+ * COPROC_DEPRECATED_FOR:
+ * @f: the symbol that replaces the deprecated one
+ *
+ * Marks a symbol as deprecated in favour of @f. Define
+ * `COPROC_DISABLE_DEPRECATION_WARNINGS` before including `<coproc.h>` to
+ * silence the compiler warnings.
+ *
+ * Since: 1.0
+ */
 #ifdef COPROC_DISABLE_DEPRECATION_WARNINGS
 # define COPROC_DEPRECATED _COPROC_EXTERN
 # define COPROC_DEPRECATED_FOR(f) _COPROC_EXTERN
@@ -35,5 +63,12 @@
 # define COPROC_DEPRECATED_FOR(f) G_DEPRECATED_FOR (f) _COPROC_EXTERN
 #endif
 
-/* Every symbol of the 1.0 API. Later releases add COPROC_AVAILABLE_IN_x_y. */
+/**
+ * COPROC_AVAILABLE_IN_ALL:
+ *
+ * Marks a symbol that is part of the 1.0 API and exported from the
+ * library. Later releases add `COPROC_AVAILABLE_IN_x_y` macros.
+ *
+ * Since: 1.0
+ */
 #define COPROC_AVAILABLE_IN_ALL _COPROC_EXTERN

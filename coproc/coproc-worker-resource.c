@@ -55,6 +55,9 @@
  *
  * Disposing of a resource whose worker is running kills the worker.
  *
+ * See [Workers](workers.html) for the life cycle of a worker, function
+ * workers, and workers written in other languages.
+ *
  * Since: 1.0
  */
 
@@ -98,7 +101,9 @@ static guint signals[N_SIGNALS];
 
 typedef struct
 {
-  CoprocWorkerResource *self;       /* owned */
+  /* Weak: a pending wait must not keep the resource alive, or releasing
+   * the last reference would never dispose it and kill the worker. */
+  GWeakRef              self;
   GSubprocess          *subprocess; /* owned: the process this wait is for */
 } ExitWait;
 
@@ -128,10 +133,10 @@ exited_cb (GObject      *object,
            gpointer      user_data)
 {
   ExitWait *wait = user_data;
-  CoprocWorkerResource *self = wait->self;
+  g_autoptr(CoprocWorkerResource) self = g_weak_ref_get (&wait->self);
   g_autoptr(GError) error = NULL;
 
-  if (g_subprocess_wait_finish (wait->subprocess, result, &error))
+  if (g_subprocess_wait_finish (wait->subprocess, result, &error) && self != NULL)
     {
       gint status = g_subprocess_get_status (wait->subprocess);
 
@@ -142,7 +147,7 @@ exited_cb (GObject      *object,
     }
 
   g_object_unref (wait->subprocess);
-  g_object_unref (wait->self);
+  g_weak_ref_clear (&wait->self);
   g_free (wait);
 }
 
@@ -586,6 +591,16 @@ coproc_worker_resource_start (CoprocWorkerResource  *self,
       return FALSE;
     }
 
+  /* The messenger comes first: its handshake then waits in the socket,
+   * and a worker that exits at once cannot make this fail. */
+  connection = g_socket_connection_factory_create_connection (socket);
+  messenger = coproc_messenger_new_for_stream (self->messenger_type, G_IO_STREAM (connection), error);
+  if (messenger == NULL)
+    {
+      close (fds[1]);
+      return FALSE;
+    }
+
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
   /* The child gets its end as fd 3; the launcher owns our copy of it. */
   g_subprocess_launcher_take_fd (launcher, fds[1], COPROC_WORKER_FD);
@@ -616,22 +631,14 @@ coproc_worker_resource_start (CoprocWorkerResource  *self,
   if (subprocess == NULL)
     return FALSE;
 
-  connection = g_socket_connection_factory_create_connection (socket);
-  messenger = coproc_messenger_new_for_stream (self->messenger_type, G_IO_STREAM (connection), error);
-  if (messenger == NULL)
-    {
-      g_subprocess_force_exit (subprocess);
-      return FALSE;
-    }
-
   identifier = g_subprocess_get_identifier (subprocess);
   self->pid = identifier ? (GPid) g_ascii_strtoll (identifier, NULL, 10) : 0;
 
   hangup = g_strdup_printf ("Worker process %d hung up: it exited or died", (int) self->pid);
   _coproc_messenger_set_hangup_error (messenger, COPROC_ERROR_WORKER_DIED, hangup);
 
-  /* Retire the previous worker's messenger and wait. */
-  g_cancellable_cancel (self->wait_cancellable);
+  /* Retire the previous worker's messenger. Its wait goes on: that worker
+   * has exited, and its ::exited may still be on its way. */
   g_clear_object (&self->wait_cancellable);
   if (self->messenger != NULL)
     g_object_run_dispose (G_OBJECT (self->messenger));
@@ -640,7 +647,7 @@ coproc_worker_resource_start (CoprocWorkerResource  *self,
 
   self->wait_cancellable = g_cancellable_new ();
   wait = g_new0 (ExitWait, 1);
-  wait->self = g_object_ref (self);
+  g_weak_ref_init (&wait->self, self);
   wait->subprocess = g_object_ref (subprocess);
   g_subprocess_wait_async (subprocess, self->wait_cancellable, exited_cb, wait);
 
