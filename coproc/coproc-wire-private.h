@@ -85,6 +85,10 @@ void      coproc_wire_store_variant   (GVariant               *value,
                                        guint8                 *out);
 GVariant *coproc_wire_load_variant    (GBytes                 *bytes,
                                        GError                **error);
+GVariant *coproc_wire_load_variant_slice (GBytes              *chunk,
+                                          gsize                offset,
+                                          gsize                size,
+                                          GError             **error);
 
 GVariant *coproc_wire_error_to_variant (const GError          *error);
 GError   *coproc_wire_error_from_variant (GVariant            *body,

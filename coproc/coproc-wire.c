@@ -286,17 +286,32 @@ GVariant *
 coproc_wire_load_variant (GBytes  *bytes,
                           GError **error)
 {
+  return coproc_wire_load_variant_slice (bytes, 0, g_bytes_get_size (bytes), error);
+}
+
+/* The same for [offset, offset + size) of @chunk: the value references
+ * @chunk directly, with no intermediate slice. */
+GVariant *
+coproc_wire_load_variant_slice (GBytes  *chunk,
+                                gsize    offset,
+                                gsize    size,
+                                GError **error)
+{
   const guint8 *data;
   const guint8 *nul;
   const char *type_string;
-  gsize size;
   gsize type_len;
   char type_buf[256];
   g_autoptr(GBytes) value_bytes = NULL;
   g_autoptr(GVariant) value = NULL;
 
-  data = g_bytes_get_data (bytes, &size);
-  nul = size > 0 ? memrchr (data, '\0', size) : NULL;
+  g_return_val_if_fail (offset + size <= g_bytes_get_size (chunk), NULL);
+
+  if (size == 0)
+    goto malformed;
+
+  data = (const guint8 *) g_bytes_get_data (chunk, NULL) + offset;
+  nul = memrchr (data, '\0', size);
   if (nul == NULL)
     goto malformed;
 
@@ -322,7 +337,7 @@ coproc_wire_load_variant (GBytes  *bytes,
       last_valid_type_len = type_len;
     }
 
-  value_bytes = g_bytes_new_from_bytes (bytes, 0, (gsize) (nul - data));
+  value_bytes = g_bytes_new_from_bytes (chunk, offset, (gsize) (nul - data));
   value = g_variant_ref_sink (g_variant_new_from_bytes ((const GVariantType *) type_buf,
                                                         value_bytes, FALSE));
 #if G_BYTE_ORDER == G_BIG_ENDIAN

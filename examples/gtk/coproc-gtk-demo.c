@@ -1,0 +1,893 @@
+/* coproc-gtk-demo.c: a GTK 4 application that counts primes in workers
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The window counts the primes below a limit (a billion by default). The
+ * work is split into blocks of a million numbers, and a few worker
+ * processes sieve them: each worker is a function of this program
+ * (coproc_worker_register() and coproc_worker_dispatch() at the top of
+ * main()), started with coproc_worker_resource_new_for_function().
+ *
+ * The host never blocks: it sends each worker a couple of blocks as
+ * requests, and the replies arrive through the messenger's
+ * ::message-received signal on the main loop, where they move the progress
+ * bar and get the worker its next block. Cancel terminates the workers.
+ *
+ * Options:
+ *   --auto             start at once, quit when done
+ *   --screenshot=FILE  save a PNG of the window when done
+ *   --limit=N          count the primes below N
+ *   --workers=N        how many worker processes to use
+ *   --cancel-at=P      press Cancel once P percent of the work is done
+ */
+
+#include <math.h>
+#include <string.h>
+
+#include <coproc.h>
+#include <gtk/gtk.h>
+
+#define DEFAULT_LIMIT        G_GUINT64_CONSTANT (1000000000)
+#define MAX_LIMIT            G_GUINT64_CONSTANT (1000000000000)
+#define DEFAULT_WORKERS      4
+#define MAX_WORKERS          16
+#define BLOCK_SIZE           G_GUINT64_CONSTANT (1000000)
+/* Blocks each worker has in hand: while it sieves one, the next one is
+ * already waiting in its socket. */
+#define BLOCKS_IN_FLIGHT     2
+
+/* The worker -------------------------------------------------------------- */
+
+/* Counts the primes in [lo, hi) with a segmented sieve of Eratosthenes.
+ * @small_primes holds the primes up to at least sqrt(hi). */
+static guint64
+count_primes_in_block (guint64       lo,
+                       guint64       hi,
+                       const GArray *small_primes)
+{
+  g_autofree guint8 *composite = NULL;
+  guint64 count = 0;
+
+  if (lo < 2)
+    lo = 2;
+  if (hi <= lo)
+    return 0;
+
+  composite = g_malloc0 (hi - lo);
+
+  for (guint i = 0; i < small_primes->len; i++)
+    {
+      guint64 p = g_array_index (small_primes, guint32, i);
+      guint64 first;
+
+      if (p * p >= hi)
+        break;
+
+      first = MAX (p * p, (lo + p - 1) / p * p);
+      for (guint64 n = first; n < hi; n += p)
+        composite[n - lo] = 1;
+    }
+
+  for (guint64 n = 0; n < hi - lo; n++)
+    count += !composite[n];
+
+  return count;
+}
+
+/* Makes sure @small_primes holds every prime up to @bound. */
+static void
+extend_small_primes (GArray  *small_primes,
+                     guint32  bound)
+{
+  g_autofree guint8 *composite = NULL;
+
+  if (small_primes->len > 0 &&
+      g_array_index (small_primes, guint32, small_primes->len - 1) >= bound)
+    return;
+
+  /* Sieve a little further than needed, so that this rarely runs again. */
+  bound = MAX (bound * 2, 1024);
+  composite = g_malloc0 ((gsize) bound + 1);
+  g_array_set_size (small_primes, 0);
+
+  for (guint64 n = 2; n <= bound; n++)
+    {
+      guint32 prime = (guint32) n;
+
+      if (composite[n])
+        continue;
+      g_array_append_val (small_primes, prime);
+      for (guint64 m = n * n; m <= bound; m += n)
+        composite[m] = 1;
+    }
+}
+
+/* The body of each worker process. Every request is a block, "(tt)": the
+ * range [lo, hi). The reply is "(ttt)": the range and how many primes it
+ * holds. A close request, or the host going away, ends the loop. */
+static int
+primes_worker (CoprocMessenger *messenger,
+               gpointer         user_data)
+{
+  g_autoptr(GArray) small_primes = g_array_new (FALSE, FALSE, sizeof (guint32));
+
+  for (;;)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) block = NULL;
+      guint64 lo, hi, count;
+
+      block = coproc_messenger_receive_blocking (messenger, NULL, NULL, &error);
+      if (block == NULL)
+        {
+          if (g_error_matches (error, COPROC_ERROR, COPROC_ERROR_CLOSE_REQUESTED) ||
+              g_error_matches (error, COPROC_ERROR, COPROC_ERROR_CLOSED))
+            return 0;
+          g_printerr ("primes worker: %s\n", error->message);
+          return 1;
+        }
+
+      if (!g_variant_is_of_type (block, G_VARIANT_TYPE ("(tt)")))
+        {
+          g_printerr ("primes worker: unexpected request of type %s\n",
+                      g_variant_get_type_string (block));
+          return 1;
+        }
+
+      g_variant_get (block, "(tt)", &lo, &hi);
+      if (hi < lo || hi - lo > BLOCK_SIZE || hi > MAX_LIMIT)
+        {
+          /* Tell the host, which gets it as a GError, and carry on. */
+          g_autoptr(GError) bad_block = NULL;
+
+          bad_block = g_error_new (G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                                   "Cannot sieve [%" G_GUINT64_FORMAT ", %" G_GUINT64_FORMAT ")",
+                                   lo, hi);
+          if (!coproc_messenger_send_error (messenger, bad_block, &error))
+            return 1;
+          continue;
+        }
+
+      extend_small_primes (small_primes, (guint32) sqrt ((double) hi) + 1);
+      count = count_primes_in_block (lo, hi, small_primes);
+
+      if (!coproc_messenger_send_reply (messenger, g_variant_new ("(ttt)", lo, hi, count),
+                                        NULL, &error))
+        {
+          /* The host quit while this block was being sieved. */
+          if (g_error_matches (error, COPROC_ERROR, COPROC_ERROR_CLOSED))
+            return 0;
+          g_printerr ("primes worker: %s\n", error->message);
+          return 1;
+        }
+    }
+}
+
+/* The application --------------------------------------------------------- */
+
+typedef struct _Demo Demo;
+
+typedef struct
+{
+  Demo                 *demo;            /* unowned */
+  guint                 index;
+  CoprocWorkerResource *resource;        /* owned */
+  gulong                message_handler;
+  gulong                error_handler;
+  gulong                exited_handler;
+  guint                 blocks_done;
+  GtkWidget            *label;           /* unowned, in the window */
+} Worker;
+
+typedef enum
+{
+  RUN_IDLE,
+  RUN_WORKING,
+  RUN_DONE,
+  RUN_CANCELLED,
+  RUN_FAILED,
+} RunState;
+
+struct _Demo
+{
+  GtkApplication *app;
+
+  /* Options */
+  guint64         limit;
+  guint           n_workers;
+  gboolean        auto_run;
+  char           *screenshot;
+  double          cancel_at;            /* a fraction; > 1 when not asked */
+
+  /* Widgets: unowned, they live in the window; NULL once it is gone */
+  GtkWidget      *window;
+  GtkWidget      *progress;
+  GtkWidget      *spinner;
+  GtkWidget      *status;
+  GtkWidget      *result;
+  GtkWidget      *start_button;
+  GtkWidget      *cancel_button;
+  GtkWidget      *workers_box;
+
+  /* The current run */
+  RunState        state;
+  GPtrArray      *workers;              /* of Worker, owned */
+  guint64         n_blocks;
+  guint64         next_block;
+  guint64         blocks_done;
+  guint64         primes;
+  gint64          start_time;
+  gint64          elapsed;
+  char           *failure;
+};
+
+static void finish_run (Demo       *demo,
+                        RunState    state,
+                        const char *failure);
+
+/* "1234567" → "1,234,567" */
+static char *
+format_count (guint64 n)
+{
+  g_autofree char *digits = g_strdup_printf ("%" G_GUINT64_FORMAT, n);
+  GString *out = g_string_new (NULL);
+  gsize len = strlen (digits);
+
+  for (gsize i = 0; i < len; i++)
+    {
+      if (i > 0 && (len - i) % 3 == 0)
+        g_string_append_c (out, ',');
+      g_string_append_c (out, digits[i]);
+    }
+
+  return g_string_free (out, FALSE);
+}
+
+static void
+worker_free (gpointer data)
+{
+  Worker *worker = data;
+  CoprocMessenger *messenger = coproc_worker_resource_get_messenger (worker->resource);
+
+  g_clear_signal_handler (&worker->exited_handler, worker->resource);
+  if (messenger != NULL)
+    {
+      g_clear_signal_handler (&worker->message_handler, messenger);
+      g_clear_signal_handler (&worker->error_handler, messenger);
+    }
+  /* Disposing of a resource whose worker still runs kills the worker. */
+  g_clear_object (&worker->resource);
+  g_free (worker);
+}
+
+static void
+update_worker_label (Worker *worker)
+{
+  g_autofree char *text = NULL;
+
+  text = g_strdup_printf ("Worker %u  ·  pid %d  ·  %u blocks", worker->index + 1,
+                          (int) coproc_worker_resource_get_pid (worker->resource),
+                          worker->blocks_done);
+  gtk_label_set_text (GTK_LABEL (worker->label), text);
+}
+
+/* Brings every widget in line with the state of the run. */
+static void
+update_ui (Demo *demo)
+{
+  g_autofree char *status = NULL;
+  g_autofree char *percent = NULL;
+  double fraction = demo->n_blocks > 0 ? (double) demo->blocks_done / demo->n_blocks : 0.0;
+  gboolean working = demo->state == RUN_WORKING;
+
+  gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (demo->progress), fraction);
+  percent = g_strdup_printf ("%.0f %%", floor (fraction * 100.0));
+  gtk_progress_bar_set_text (GTK_PROGRESS_BAR (demo->progress), percent);
+
+  gtk_spinner_set_spinning (GTK_SPINNER (demo->spinner), working);
+  gtk_widget_set_sensitive (demo->start_button, !working);
+  gtk_widget_set_sensitive (demo->cancel_button, working);
+
+  switch (demo->state)
+    {
+    case RUN_IDLE:
+      status = g_strdup ("Press Start to count them in worker processes");
+      break;
+    case RUN_WORKING:
+      status = g_strdup_printf ("Working…  %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " blocks",
+                                demo->blocks_done, demo->n_blocks);
+      break;
+    case RUN_DONE:
+      status = g_strdup_printf ("Done in %.2f s with %u workers",
+                                demo->elapsed / (double) G_USEC_PER_SEC, demo->n_workers);
+      break;
+    case RUN_CANCELLED:
+      status = g_strdup_printf ("Cancelled after %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " blocks",
+                                demo->blocks_done, demo->n_blocks);
+      break;
+    case RUN_FAILED:
+    default:
+      status = g_strdup_printf ("Failed: %s", demo->failure);
+      break;
+    }
+  gtk_label_set_text (GTK_LABEL (demo->status), status);
+
+  if (demo->state == RUN_IDLE)
+    {
+      gtk_label_set_text (GTK_LABEL (demo->result), "—");
+    }
+  else
+    {
+      g_autofree char *primes = format_count (demo->primes);
+      g_autofree char *text = NULL;
+
+      if (demo->state == RUN_DONE)
+        text = g_strdup_printf ("%s primes", primes);
+      else
+        text = g_strdup_printf ("%s primes so far", primes);
+      gtk_label_set_text (GTK_LABEL (demo->result), text);
+    }
+
+  gtk_widget_remove_css_class (demo->result, "success");
+  gtk_widget_remove_css_class (demo->result, "warning");
+  gtk_widget_remove_css_class (demo->result, "error");
+  if (demo->state == RUN_DONE)
+    gtk_widget_add_css_class (demo->result, "success");
+  else if (demo->state == RUN_CANCELLED)
+    gtk_widget_add_css_class (demo->result, "warning");
+  else if (demo->state == RUN_FAILED)
+    gtk_widget_add_css_class (demo->result, "error");
+}
+
+/* Hands the worker its next block, if any is left. */
+static gboolean
+feed_worker (Worker  *worker,
+             GError **error)
+{
+  Demo *demo = worker->demo;
+  CoprocMessenger *messenger = coproc_worker_resource_get_messenger (worker->resource);
+  guint64 lo, hi;
+
+  if (demo->next_block >= demo->n_blocks)
+    return TRUE;
+
+  lo = demo->next_block * BLOCK_SIZE;
+  hi = MIN (lo + BLOCK_SIZE, demo->limit);
+  demo->next_block++;
+
+  return coproc_messenger_send_request (messenger, g_variant_new ("(tt)", lo, hi), NULL, error);
+}
+
+/* A reply arrived, on the main loop: count it and send the next block.
+ * Returning TRUE consumes the message, so it is never queued. */
+static gboolean
+message_received_cb (CoprocMessenger *messenger,
+                     CoprocMessage   *message,
+                     gpointer         user_data)
+{
+  Worker *worker = user_data;
+  Demo *demo = worker->demo;
+  g_autoptr(GError) error = NULL;
+  GVariant *payload = coproc_message_get_payload (message);
+  guint64 lo, hi, count;
+
+  if (!coproc_message_get_is_reply (message) ||
+      !g_variant_is_of_type (payload, G_VARIANT_TYPE ("(ttt)")))
+    return TRUE;
+
+  g_variant_get (payload, "(ttt)", &lo, &hi, &count);
+  demo->primes += count;
+  demo->blocks_done++;
+  worker->blocks_done++;
+  update_worker_label (worker);
+
+  if (demo->blocks_done == demo->n_blocks)
+    {
+      demo->elapsed = g_get_monotonic_time () - demo->start_time;
+      finish_run (demo, RUN_DONE, NULL);
+      return TRUE;
+    }
+
+  /* --cancel-at: as if the user pressed Cancel now. */
+  if ((double) demo->blocks_done / demo->n_blocks >= demo->cancel_at)
+    {
+      g_signal_emit_by_name (demo->cancel_button, "clicked");
+      return TRUE;
+    }
+
+  if (!feed_worker (worker, &error))
+    {
+      finish_run (demo, RUN_FAILED, error->message);
+      return TRUE;
+    }
+
+  update_ui (demo);
+
+  return TRUE;
+}
+
+/* The worker sent an error with coproc_messenger_send_error(). Returning
+ * TRUE consumes it; otherwise the next receive call would fail with it. */
+static gboolean
+error_received_cb (CoprocMessenger *messenger,
+                   const GError    *error,
+                   gpointer         user_data)
+{
+  Worker *worker = user_data;
+  g_autofree char *failure = NULL;
+
+  failure = g_strdup_printf ("worker %u: %s", worker->index + 1, error->message);
+  finish_run (worker->demo, RUN_FAILED, failure);
+
+  return TRUE;
+}
+
+/* A worker ended while we still count on it. */
+static void
+exited_cb (CoprocWorkerResource *resource,
+           int                   status,
+           gpointer              user_data)
+{
+  Worker *worker = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *failure = NULL;
+
+  if (worker->demo->state != RUN_WORKING)
+    return;
+
+  if (!g_spawn_check_wait_status (status, &error))
+    failure = g_strdup_printf ("worker %u stopped: %s", worker->index + 1, error->message);
+  else
+    failure = g_strdup_printf ("worker %u stopped early", worker->index + 1);
+
+  finish_run (worker->demo, RUN_FAILED, failure);
+}
+
+/* A worker we asked to close has exited. */
+static void
+join_done_cb (GObject      *object,
+              GAsyncResult *result,
+              gpointer      user_data)
+{
+  GApplication *app = user_data;
+  g_autoptr(GError) error = NULL;
+
+  if (!coproc_worker_resource_join_finish (COPROC_WORKER_RESOURCE (object), result, &error))
+    g_warning ("Could not join a worker: %s", error->message);
+
+  g_application_release (app);
+}
+
+/* Renders the window as it is now into a PNG file. */
+static gboolean
+save_screenshot (GtkWidget   *window,
+                 const char  *path,
+                 GError     **error)
+{
+  g_autoptr(GdkPaintable) paintable = gtk_widget_paintable_new (window);
+  g_autoptr(GtkSnapshot) snapshot = gtk_snapshot_new ();
+  g_autoptr(GskRenderNode) node = NULL;
+  g_autoptr(GdkTexture) texture = NULL;
+  GskRenderer *renderer;
+  int width = gdk_paintable_get_intrinsic_width (paintable);
+  int height = gdk_paintable_get_intrinsic_height (paintable);
+
+  gdk_paintable_snapshot (paintable, snapshot, width, height);
+  node = gtk_snapshot_to_node (snapshot);
+  if (node == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "The window has not been drawn");
+      return FALSE;
+    }
+
+  renderer = gtk_native_get_renderer (GTK_NATIVE (window));
+  texture = gsk_renderer_render_texture (renderer, node, &GRAPHENE_RECT_INIT (0, 0, width, height));
+  if (!gdk_texture_save_to_png (texture, path))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "Could not write %s", path);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* In --auto mode: called once the final state has been painted. */
+static void
+after_paint_cb (GdkFrameClock *clock,
+                gpointer       user_data)
+{
+  Demo *demo = user_data;
+
+  g_signal_handlers_disconnect_by_func (clock, after_paint_cb, demo);
+
+  if (demo->screenshot != NULL)
+    {
+      g_autoptr(GError) error = NULL;
+
+      if (!save_screenshot (demo->window, demo->screenshot, &error))
+        {
+          g_printerr ("%s\n", error->message);
+          demo->state = RUN_FAILED;
+        }
+    }
+
+  /* The application ends once its window is gone and every worker has
+   * exited (each join holds the application). */
+  gtk_window_destroy (GTK_WINDOW (demo->window));
+}
+
+static void
+report_and_quit (Demo *demo)
+{
+  GdkFrameClock *clock;
+
+  /* What the window shows, for whoever started us with --auto. */
+  switch (demo->state)
+    {
+    case RUN_DONE:
+      g_print ("%" G_GUINT64_FORMAT " primes below %" G_GUINT64_FORMAT "\n",
+               demo->primes, demo->limit);
+      break;
+    case RUN_CANCELLED:
+      g_print ("Cancelled\n");
+      break;
+    case RUN_FAILED:
+    case RUN_IDLE:
+    case RUN_WORKING:
+    default:
+      g_print ("Failed: %s\n", demo->failure);
+      break;
+    }
+
+  /* Quit (and take the screenshot) once the window shows the final state. */
+  clock = gtk_widget_get_frame_clock (demo->window);
+  g_signal_connect (clock, "after-paint", G_CALLBACK (after_paint_cb), demo);
+  gtk_widget_queue_draw (demo->window);
+}
+
+static void
+finish_run (Demo       *demo,
+            RunState    state,
+            const char *failure)
+{
+  g_return_if_fail (demo->state == RUN_WORKING);
+
+  demo->state = state;
+  g_free (demo->failure);
+  demo->failure = g_strdup (failure);
+
+  for (guint i = 0; i < demo->workers->len; i++)
+    {
+      Worker *worker = g_ptr_array_index (demo->workers, i);
+      CoprocMessenger *messenger = coproc_worker_resource_get_messenger (worker->resource);
+
+      /* Late replies, from blocks that are no longer wanted, are ignored. */
+      if (messenger != NULL)
+        {
+          g_clear_signal_handler (&worker->message_handler, messenger);
+          g_clear_signal_handler (&worker->error_handler, messenger);
+        }
+      g_clear_signal_handler (&worker->exited_handler, worker->resource);
+
+      if (!coproc_worker_resource_is_alive (worker->resource))
+        continue;
+
+      if (state == RUN_DONE)
+        {
+          /* The polite way: a close request, then wait for the exit. */
+          g_application_hold (G_APPLICATION (demo->app));
+          coproc_worker_resource_join_async (worker->resource, NULL, join_done_cb, demo->app);
+        }
+      else
+        {
+          /* Stop now: a close request, then SIGTERM. */
+          g_autoptr(GError) error = NULL;
+
+          if (!coproc_worker_resource_terminate (worker->resource, &error) &&
+              !g_error_matches (error, COPROC_ERROR, COPROC_ERROR_WORKER_ALREADY_DEAD))
+            g_warning ("Could not stop worker %u: %s", worker->index + 1, error->message);
+        }
+    }
+
+  /* The window may be gone already: closing it cancels the run. */
+  if (demo->window == NULL)
+    return;
+
+  update_ui (demo);
+
+  if (demo->auto_run)
+    report_and_quit (demo);
+}
+
+static void
+start_run (Demo *demo)
+{
+  GtkWidget *child;
+
+  g_return_if_fail (demo->state != RUN_WORKING);
+
+  /* The previous run's workers have stopped or are stopping: let go. */
+  g_ptr_array_set_size (demo->workers, 0);
+  while ((child = gtk_widget_get_first_child (demo->workers_box)) != NULL)
+    gtk_box_remove (GTK_BOX (demo->workers_box), child);
+
+  demo->n_blocks = (demo->limit + BLOCK_SIZE - 1) / BLOCK_SIZE;
+  demo->next_block = 0;
+  demo->blocks_done = 0;
+  demo->primes = 0;
+  demo->elapsed = 0;
+  demo->start_time = g_get_monotonic_time ();
+  demo->state = RUN_WORKING;
+
+  for (guint i = 0; i < demo->n_workers; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      Worker *worker = g_new0 (Worker, 1);
+      CoprocMessenger *messenger;
+
+      worker->demo = demo;
+      worker->index = i;
+      worker->resource = coproc_worker_resource_new_for_function ("primes",
+                                                                 COPROC_TYPE_PRIORITY_MESSENGER);
+      g_ptr_array_add (demo->workers, worker);
+
+      worker->label = gtk_label_new (NULL);
+      gtk_label_set_xalign (GTK_LABEL (worker->label), 0.0);
+      gtk_widget_add_css_class (worker->label, "worker");
+      gtk_box_append (GTK_BOX (demo->workers_box), worker->label);
+
+      if (!coproc_worker_resource_start (worker->resource, &error))
+        {
+          finish_run (demo, RUN_FAILED, error->message);
+          return;
+        }
+
+      messenger = coproc_worker_resource_get_messenger (worker->resource);
+      worker->message_handler = g_signal_connect (messenger, "message-received",
+                                                  G_CALLBACK (message_received_cb), worker);
+      worker->error_handler = g_signal_connect (messenger, "error-received",
+                                                G_CALLBACK (error_received_cb), worker);
+      worker->exited_handler = g_signal_connect (worker->resource, "exited",
+                                                 G_CALLBACK (exited_cb), worker);
+      update_worker_label (worker);
+
+      for (guint j = 0; j < BLOCKS_IN_FLIGHT; j++)
+        {
+          if (!feed_worker (worker, &error))
+            {
+              finish_run (demo, RUN_FAILED, error->message);
+              return;
+            }
+        }
+    }
+
+  update_ui (demo);
+}
+
+static void
+start_clicked_cb (GtkButton *button,
+                  gpointer   user_data)
+{
+  start_run (user_data);
+}
+
+static void
+cancel_clicked_cb (GtkButton *button,
+                   gpointer   user_data)
+{
+  Demo *demo = user_data;
+
+  if (demo->state == RUN_WORKING)
+    finish_run (demo, RUN_CANCELLED, NULL);
+}
+
+static void
+window_destroy_cb (GtkWidget *window,
+                   gpointer   user_data)
+{
+  Demo *demo = user_data;
+
+  /* Closing the window while the workers count cancels them. */
+  demo->window = NULL;
+  if (demo->state == RUN_WORKING)
+    finish_run (demo, RUN_CANCELLED, NULL);
+}
+
+static const char demo_css[] =
+  ".demo-box { padding: 24px; }\n"
+  ".result { font-size: 24pt; font-weight: 800; font-feature-settings: \"tnum\"; }\n"
+  ".result.success { color: @success_color; }\n"
+  ".result.warning { color: @warning_color; }\n"
+  ".result.error { color: @error_color; }\n"
+  ".workers { padding: 12px 16px; border-radius: 8px;"
+  "           background-color: alpha(currentColor, 0.06); }\n"
+  ".worker { font-feature-settings: \"tnum\"; }\n"
+  "progressbar > trough, progressbar > trough > progress { min-height: 14px; }\n";
+
+static void
+build_window (Demo *demo)
+{
+  g_autoptr(GtkCssProvider) css = gtk_css_provider_new ();
+  g_autofree char *limit = format_count (demo->limit);
+  g_autofree char *heading = NULL;
+  g_autofree char *subtitle = NULL;
+  g_autofree char *block = NULL;
+  GtkWidget *header, *box, *label, *row, *buttons;
+
+  gtk_css_provider_load_from_data (css, demo_css, -1);
+  gtk_style_context_add_provider_for_display (gdk_display_get_default (),
+                                              GTK_STYLE_PROVIDER (css),
+                                              GTK_STYLE_PROVIDER_PRIORITY_APPLICATION);
+
+  demo->window = gtk_application_window_new (demo->app);
+  gtk_window_set_title (GTK_WINDOW (demo->window), "Prime Counter");
+  gtk_window_set_default_size (GTK_WINDOW (demo->window), 520, -1);
+  gtk_window_set_resizable (GTK_WINDOW (demo->window), FALSE);
+  g_signal_connect (demo->window, "destroy", G_CALLBACK (window_destroy_cb), demo);
+
+  header = gtk_header_bar_new ();
+  demo->spinner = gtk_spinner_new ();
+  gtk_header_bar_pack_end (GTK_HEADER_BAR (header), demo->spinner);
+  gtk_window_set_titlebar (GTK_WINDOW (demo->window), header);
+
+  box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 12);
+  gtk_widget_add_css_class (box, "demo-box");
+  gtk_window_set_child (GTK_WINDOW (demo->window), box);
+
+  heading = g_strdup_printf ("Primes below %s", limit);
+  label = gtk_label_new (heading);
+  gtk_widget_add_css_class (label, "title-2");
+  gtk_label_set_xalign (GTK_LABEL (label), 0.0);
+  gtk_box_append (GTK_BOX (box), label);
+
+  block = format_count (BLOCK_SIZE);
+  subtitle = g_strdup_printf ("Sieving blocks of %s numbers in %u worker processes",
+                              block, demo->n_workers);
+  label = gtk_label_new (subtitle);
+  gtk_label_set_wrap (GTK_LABEL (label), TRUE);
+  gtk_label_set_xalign (GTK_LABEL (label), 0.0);
+  gtk_widget_add_css_class (label, "dim-label");
+  gtk_box_append (GTK_BOX (box), label);
+
+  demo->result = gtk_label_new (NULL);
+  gtk_widget_add_css_class (demo->result, "result");
+  gtk_widget_set_margin_top (demo->result, 12);
+  gtk_box_append (GTK_BOX (box), demo->result);
+
+  demo->progress = gtk_progress_bar_new ();
+  gtk_progress_bar_set_show_text (GTK_PROGRESS_BAR (demo->progress), TRUE);
+  gtk_box_append (GTK_BOX (box), demo->progress);
+
+  demo->status = gtk_label_new (NULL);
+  gtk_label_set_xalign (GTK_LABEL (demo->status), 0.0);
+  gtk_widget_add_css_class (demo->status, "caption");
+  gtk_box_append (GTK_BOX (box), demo->status);
+
+  demo->workers_box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 4);
+  gtk_widget_add_css_class (demo->workers_box, "workers");
+  gtk_box_append (GTK_BOX (box), demo->workers_box);
+
+  buttons = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 12);
+  gtk_widget_set_halign (buttons, GTK_ALIGN_END);
+  gtk_widget_set_margin_top (buttons, 12);
+  gtk_box_append (GTK_BOX (box), buttons);
+
+  demo->cancel_button = gtk_button_new_with_mnemonic ("_Cancel");
+  gtk_widget_add_css_class (demo->cancel_button, "destructive-action");
+  g_signal_connect (demo->cancel_button, "clicked", G_CALLBACK (cancel_clicked_cb), demo);
+  gtk_box_append (GTK_BOX (buttons), demo->cancel_button);
+
+  demo->start_button = gtk_button_new_with_mnemonic ("_Start");
+  gtk_widget_add_css_class (demo->start_button, "suggested-action");
+  g_signal_connect (demo->start_button, "clicked", G_CALLBACK (start_clicked_cb), demo);
+  gtk_box_append (GTK_BOX (buttons), demo->start_button);
+
+  row = gtk_label_new ("Workers appear here while they count.");
+  gtk_widget_add_css_class (row, "dim-label");
+  gtk_label_set_xalign (GTK_LABEL (row), 0.0);
+  gtk_box_append (GTK_BOX (demo->workers_box), row);
+
+  gtk_window_set_default_widget (GTK_WINDOW (demo->window), demo->start_button);
+
+  update_ui (demo);
+}
+
+static void
+activate_cb (GApplication *app,
+             gpointer      user_data)
+{
+  Demo *demo = user_data;
+
+  if (demo->window == NULL)
+    build_window (demo);
+
+  gtk_window_present (GTK_WINDOW (demo->window));
+
+  if (demo->auto_run && demo->state == RUN_IDLE)
+    start_run (demo);
+}
+
+static int
+handle_local_options_cb (GApplication *app,
+                         GVariantDict *options,
+                         gpointer      user_data)
+{
+  Demo *demo = user_data;
+  gint64 limit;
+  int workers;
+  double cancel_at;
+
+  if (g_variant_dict_lookup (options, "limit", "x", &limit))
+    {
+      if (limit < 2 || (guint64) limit > MAX_LIMIT)
+        {
+          g_printerr ("--limit must be between 2 and %" G_GUINT64_FORMAT "\n", MAX_LIMIT);
+          return 1;
+        }
+      demo->limit = limit;
+    }
+
+  if (g_variant_dict_lookup (options, "workers", "i", &workers))
+    {
+      if (workers < 1 || workers > MAX_WORKERS)
+        {
+          g_printerr ("--workers must be between 1 and %d\n", MAX_WORKERS);
+          return 1;
+        }
+      demo->n_workers = workers;
+    }
+
+  if (g_variant_dict_lookup (options, "cancel-at", "d", &cancel_at))
+    demo->cancel_at = CLAMP (cancel_at, 0.0, 100.0) / 100.0;
+
+  demo->auto_run = g_variant_dict_contains (options, "auto");
+  g_variant_dict_lookup (options, "screenshot", "^ay", &demo->screenshot);
+
+  return -1;
+}
+
+static const GOptionEntry demo_options[] = {
+  { "auto", 0, 0, G_OPTION_ARG_NONE, NULL, "Start at once and quit when done", NULL },
+  { "screenshot", 0, 0, G_OPTION_ARG_FILENAME, NULL, "Save a PNG of the window when done", "FILE" },
+  { "limit", 0, 0, G_OPTION_ARG_INT64, NULL, "Count the primes below N", "N" },
+  { "workers", 0, 0, G_OPTION_ARG_INT, NULL, "How many worker processes to use", "N" },
+  { "cancel-at", 0, 0, G_OPTION_ARG_DOUBLE, NULL, "Press Cancel at P percent of the work", "P" },
+  { NULL }
+};
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_autoptr(GtkApplication) app = NULL;
+  Demo demo = { 0 };
+  int status;
+
+  /* When this process was started as a worker, be the worker and leave.
+   * This comes first: a worker must not initialize GTK. */
+  coproc_worker_register ("primes", primes_worker, NULL);
+  if (coproc_worker_dispatch (&status))
+    return status;
+
+  demo.limit = DEFAULT_LIMIT;
+  demo.n_workers = DEFAULT_WORKERS;
+  demo.cancel_at = 2.0;
+  demo.workers = g_ptr_array_new_with_free_func (worker_free);
+
+  app = gtk_application_new ("org.gnome.Coproc.GtkDemo", G_APPLICATION_NON_UNIQUE);
+  demo.app = app;
+  g_application_add_main_option_entries (G_APPLICATION (app), demo_options);
+  g_signal_connect (app, "handle-local-options", G_CALLBACK (handle_local_options_cb), &demo);
+  g_signal_connect (app, "activate", G_CALLBACK (activate_cb), &demo);
+
+  status = g_application_run (G_APPLICATION (app), argc, argv);
+
+  g_clear_pointer (&demo.workers, g_ptr_array_unref);
+  g_free (demo.screenshot);
+  g_free (demo.failure);
+
+  if (status == 0 && demo.auto_run && demo.state != RUN_DONE && demo.state != RUN_CANCELLED)
+    status = 1;
+
+  return status;
+}
