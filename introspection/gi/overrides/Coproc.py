@@ -1,0 +1,1070 @@
+# Coproc.py: PyGObject overrides for coproc
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+"""Pythonic API for coproc: worker processes and messengers.
+
+``from gi.repository import Coproc`` gives the API of the Python library of
+the same name, on top of the C library::
+
+    pm, rm = Coproc.PriorityMessenger.new_pair()      # (process, resource)
+    rm.send_request('hi')
+    assert pm.receive_blocking() == 'hi'
+
+    with Coproc.WorkerResource(echo_process) as w:    # echo_process(messenger)
+        w.messenger.send_norequest('hello')
+        assert w.messenger.receive_blocking() == 'hello'
+
+Values
+    Payloads and channel ids are plain Python values, converted to and from
+    ``GLib.Variant`` by :func:`to_variant` and :func:`from_variant`:
+
+    ==========================  ===================  =====================
+    Python                      GVariant             back in Python
+    ==========================  ===================  =====================
+    ``None``                    ``mv`` (nothing)     ``None``
+    ``bool``                    ``b``                ``bool``
+    ``int``                     ``x``; ``t`` above   ``int``
+                                2**63-1
+    ``float``                   ``d``                ``float``
+    ``str``                     ``s``                ``str``
+    ``bytes``, ``bytearray``,   ``ay``               ``bytes``
+    ``memoryview``
+    ``tuple``                   ``(...)``            ``tuple``
+    ``list``                    ``av``               ``list``
+    ``dict``, ``str`` keys      ``a{sv}``            ``dict``
+    ``dict``, ``int`` keys      ``a{xv}``            ``dict``
+    dataclass instance          ``a{sv}`` of its     ``dict``
+                                fields
+    ``GLib.Variant``            itself, untouched    converted as above
+    ==========================  ===================  =====================
+
+    Integers outside ``[-2**63, 2**64)`` raise ``OverflowError`` (send them
+    as ``str``). ``bytes`` go through ``GLib.Bytes`` in both directions, so
+    no per-byte work is done in Python. Variants from other programs decode
+    to the nearest Python type: any integer type to ``int``, ``o`` and ``g``
+    to ``str``, other arrays to ``list``, other dictionaries to ``dict``,
+    ``v`` to its content, a maybe to ``None`` or its content.
+
+    Channel ids are converted the same way; ``None`` is the default channel.
+    Two channel ids are the same channel when their variants are equal in
+    type and value: the Python ``1`` is the ``x`` 1, which is not the same
+    channel as an ``i`` 1 sent by a C program.
+
+Messengers (:class:`Messenger`, :class:`PriorityMessenger`, :class:`MultiMessenger`)
+    ``Messenger.new_pair(messenger_type)`` and ``PriorityMessenger.new_pair()``
+    return ``(process, resource)``; ``new_for_host()`` connects a worker.
+
+    Sending: ``send_norequest(data, channel_id=None, *, priority=None)``,
+    ``send_request``, ``send_reply``, ``send_request_multiple(iterable, ...)``,
+    ``send_data_message(data, request_reply, is_reply, channel_id=None)``,
+    ``send_error(exception, print_trace=False)``, ``send_close_request()``.
+    They return ``None``.
+    ``priority`` (lower is more important) overrides the ``'priority'``
+    entry of a dictionary or dataclass payload.
+
+    Receiving: ``available(channel_id=None)``,
+    ``receive_available(channel_id=None)`` (a list),
+    ``receive_blocking(channel_id=None, cancellable=None)``,
+    ``receive_message_blocking(...)`` (a :class:`Message`),
+    ``receive_remaining(...)`` (a generator: each reply is yielded as soon
+    as it is taken), ``receive_available_messages``,
+    ``receive_remaining_messages``, ``await_available(cancellable=None)``.
+    Counters: ``remaining``, ``requests_sent``, ``replies_received``,
+    ``messages_sent``, ``messages_received``, ``queue_size``, each taking
+    ``channel_id=None``.
+
+    When the peer lags, what does not fit in the socket waits in the
+    sender's buffer until the sender's main context runs or the sender
+    makes another call; with both messengers of a pair in one thread, run
+    the main context (or use signals) to move large amounts of data.
+
+    Main loop: the ``message-received``, ``error-received``,
+    ``close-requested`` and ``closed`` signals;
+    ``receive_async(channel_id=None, cancellable=None, callback=None,
+    *user_data)`` with ``receive_finish(result)`` returning a plain value
+    (``receive_message_async``/``receive_message_finish`` likewise). Without
+    a callback, ``receive_async`` returns a ``concurrent.futures.Future``
+    completed on the messenger's main context: use ``add_done_callback``,
+    never ``result()`` before it is done, from the thread that runs that
+    context.
+
+Messages (:class:`Message`)
+    ``payload``, ``channel_id``, ``priority``, ``request_reply``,
+    ``is_reply`` and ``kind`` are plain attributes with plain values, for
+    received messages and in ``message-received`` handlers alike;
+    ``get_payload()`` and ``get_channel_id()`` still give the variants.
+
+Errors
+    Failures raise ``GLib.Error``. Some codes of ``Coproc.Error`` raise a
+    subclass named as in the original library: :exc:`ResourceRequestedClose`
+    (``CLOSE_REQUESTED``), :exc:`MessageNotRecognizedError`,
+    :exc:`WorkerIsAlreadyAliveError`, :exc:`WorkerIsAlreadyDeadError` and
+    :exc:`WorkerIsDeadError`; ``e.matches(Coproc.error_quark(), code)``
+    holds for them.
+
+    ``send_error(exc)`` with a ``GLib.Error`` sends it as it is. With any
+    other exception it sends an error in the domain
+    ``"coproc-python-exception"`` (:data:`PYTHON_EXCEPTION_DOMAIN`, code 0)
+    whose message is ``"TypeName: text"``, ``text`` being the exception's
+    single string argument, or ``str(exc)``. A Python receiver raises an
+    instance of the built-in exception type of that name (a subclass of
+    ``Exception``: never ``SystemExit`` or ``KeyboardInterrupt``), made from
+    ``text`` alone; nothing is ever unpickled. Other exceptions, such as
+    user-defined classes (sent as ``"module.QualName: text"``), arrive as
+    ``GLib.Error``, as they do in programs written in other languages.
+    :func:`exception_from_error` does the same conversion for errors
+    received by an ``error-received`` handler.
+
+Workers (:class:`WorkerResource`, :class:`BaseWorkerProcess`)
+    ``WorkerResource(target, messenger_type=None)`` (``messenger_type``
+    defaults to :class:`PriorityMessenger`; ``worker_process_type=`` is
+    accepted for ``target``): ``target`` is a
+    function called as ``target(messenger, **kwargs)``, a class called as
+    ``target(messenger=messenger, **kwargs)()`` (for example a subclass of
+    :class:`BaseWorkerProcess`), or an argument vector (a list of strings)
+    for a program in any language. A function or class must be defined at
+    the top level of a module the worker can import; the script run as
+    ``__main__`` counts: as with ``multiprocessing``'s spawn method, the
+    worker runs it again under the name ``__mp_main__``, so code guarded by
+    ``if __name__ == '__main__':`` does not run again.
+
+    The worker is a fresh ``sys.executable`` that runs
+    ``-m gi.overrides._coproc_worker``, with this process's ``sys.path`` and
+    ``sys.argv``; it makes its messenger with
+    ``Messenger.new_for_host()``, of the same kind as the host's, calls the
+    target, and flushes and closes the messenger when the target returns.
+    A target that ends with :exc:`ResourceRequestedClose` (as a worker
+    waiting on a receive call does after ``join()``), or because the host
+    hung up, exits with status 0; ``sys.exit(n)`` gives status ``n``. Any
+    other uncaught exception is printed to standard error, sent to the host
+    with ``send_error()`` and makes the exit status 1. Output on
+    ``sys.stdout`` and ``sys.stderr`` of the worker is line-buffered.
+
+    ``start(**kwargs)`` passes keyword arguments (any values
+    :func:`to_variant` converts; they travel in the environment, so keep
+    them small and send bulk data with the messenger). ``join()``,
+    ``terminate()`` (both with ``check_alive=True``) and ``is_alive()`` are
+    as in the original; ``w.messenger`` (``None`` before the first start)
+    and ``w.pid`` (0 when not running) are plain attributes. As a context
+    manager it starts the worker on entry; on exit it terminates the
+    worker and waits until it has ended (killing it when it is still there
+    after ``exit_timeout`` seconds, 5 by default), and it never raises
+    because the worker had already ended.
+"""
+
+import base64
+import builtins
+import concurrent.futures
+import dataclasses
+import functools
+import json
+import os
+import signal
+import site
+import sys
+import threading
+import traceback
+
+from gi.module import get_introspection_module
+from gi.overrides import override
+from gi.repository import Gio, GLib, GObject
+
+Coproc = get_introspection_module('Coproc')
+
+__all__ = []
+
+#: The error domain of Python exceptions sent by :meth:`Messenger.send_error`.
+PYTHON_EXCEPTION_DOMAIN = 'coproc-python-exception'
+__all__.append('PYTHON_EXCEPTION_DOMAIN')
+
+_COPROC_ERROR_DOMAIN = 'coproc-error-quark'
+
+# Registered once, so that errors of this domain from a peer are always
+# known by name here.
+GLib.quark_from_string(PYTHON_EXCEPTION_DOMAIN)
+
+# The environment variable that carries a Python worker's description.
+_WORKER_ENV = 'COPROC_PYTHON_WORKER'
+_WORKER_MODULE = 'gi.overrides._coproc_worker'
+# Keyword arguments travel in the environment; a single environment
+# string is limited to 128 KiB by Linux.
+_MAX_WORKER_ENV_SIZE = 120 * 1024
+
+
+# Values ---------------------------------------------------------------------
+
+_VT_VARIANT = GLib.VariantType.new('v')
+_VT_BYTES = GLib.VariantType.new('ay')
+_VT_STR_ENTRY = GLib.VariantType.new('{sv}')
+_VT_INT_ENTRY = GLib.VariantType.new('{xv}')
+
+_INT64_MIN = -(1 << 63)
+_INT64_END = 1 << 63
+_UINT64_END = 1 << 64
+
+
+def _bytes_variant(data):
+    # One copy into a GBytes; the variant takes that buffer as it is.
+    return GLib.Variant.new_from_bytes(_VT_BYTES, GLib.Bytes.new(data), True)
+
+
+def _int_variant(value):
+    if _INT64_MIN <= value < _INT64_END:
+        return GLib.Variant.new_int64(value)
+    if 0 <= value < _UINT64_END:
+        return GLib.Variant.new_uint64(value)
+    raise OverflowError('Coproc cannot send the integer %d: it does not fit in 64 bits '
+                        '(send it as a str)' % value)
+
+
+def _dict_variant(value):
+    entries = []
+    int_keys = None
+    for key in value:
+        if isinstance(key, str):
+            is_int = False
+        elif isinstance(key, int) and not isinstance(key, bool):
+            is_int = True
+        else:
+            raise TypeError('Coproc can only send dictionaries whose keys are all str or all '
+                            'int, not %s' % type(key).__name__)
+        if int_keys is None:
+            int_keys = is_int
+        elif int_keys != is_int:
+            raise TypeError('Coproc can only send dictionaries whose keys are all str or all int')
+
+    if int_keys:
+        for key, item in value.items():
+            entries.append(GLib.Variant.new_dict_entry(
+                GLib.Variant.new_int64(key), GLib.Variant.new_variant(to_variant(item))))
+        return GLib.Variant.new_array(_VT_INT_ENTRY, entries)
+
+    for key, item in value.items():
+        entries.append(GLib.Variant.new_dict_entry(
+            GLib.Variant.new_string(key), GLib.Variant.new_variant(to_variant(item))))
+    return GLib.Variant.new_array(_VT_STR_ENTRY, entries)
+
+
+def to_variant(value):
+    """Converts a plain Python value to a ``GLib.Variant``.
+
+    See the table in the module documentation. A ``GLib.Variant`` is
+    returned as it is. Raises ``TypeError`` for values of other types and
+    ``OverflowError`` for integers that do not fit in 64 bits.
+    """
+    if isinstance(value, GLib.Variant):
+        return value
+    if value is None:
+        return GLib.Variant.new_maybe(_VT_VARIANT, None)
+    if isinstance(value, bool):
+        return GLib.Variant.new_boolean(value)
+    if isinstance(value, int):
+        return _int_variant(value)
+    if isinstance(value, float):
+        return GLib.Variant.new_double(value)
+    if isinstance(value, str):
+        if '\0' in value:
+            raise ValueError('Coproc cannot send a str that contains NUL characters '
+                             '(send it as bytes)')
+        return GLib.Variant.new_string(value)
+    if isinstance(value, bytes):
+        return _bytes_variant(value)
+    if isinstance(value, (bytearray, memoryview)):
+        return _bytes_variant(bytes(value))
+    if isinstance(value, tuple):
+        return GLib.Variant.new_tuple(*[to_variant(item) for item in value])
+    if isinstance(value, list):
+        return GLib.Variant.new_array(
+            _VT_VARIANT, [GLib.Variant.new_variant(to_variant(item)) for item in value])
+    if isinstance(value, dict):
+        return _dict_variant(value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return _dict_variant({field.name: getattr(value, field.name)
+                              for field in dataclasses.fields(value)})
+    raise TypeError('Coproc cannot send a value of type %s' % type(value).__name__)
+
+
+__all__.append('to_variant')
+
+_LEAF_GETTERS = {
+    'b': GLib.Variant.get_boolean,
+    'y': GLib.Variant.get_byte,
+    'n': GLib.Variant.get_int16,
+    'q': GLib.Variant.get_uint16,
+    'i': GLib.Variant.get_int32,
+    'u': GLib.Variant.get_uint32,
+    'x': GLib.Variant.get_int64,
+    't': GLib.Variant.get_uint64,
+    'h': GLib.Variant.get_handle,
+    'd': GLib.Variant.get_double,
+    's': GLib.Variant.get_string,
+    'o': GLib.Variant.get_string,
+    'g': GLib.Variant.get_string,
+}
+
+
+def from_variant(variant):
+    """Converts a ``GLib.Variant`` (or ``None``) to a plain Python value.
+
+    See the table in the module documentation.
+    """
+    if variant is None:
+        return None
+
+    type_string = variant.get_type_string()
+    first = type_string[0]
+
+    getter = _LEAF_GETTERS.get(first)
+    if getter is not None:
+        return getter(variant)
+    if first == 'v':
+        return from_variant(variant.get_variant())
+    if first == 'm':
+        return from_variant(variant.get_maybe())
+    if first == 'a':
+        if type_string == 'ay':
+            return variant.get_data_as_bytes().get_data()
+        children = [variant.get_child_value(i) for i in range(variant.n_children())]
+        if type_string[1] == '{':
+            return {from_variant(entry.get_child_value(0)): from_variant(entry.get_child_value(1))
+                    for entry in children}
+        return [from_variant(child) for child in children]
+    if first in '({':
+        return tuple(from_variant(variant.get_child_value(i))
+                     for i in range(variant.n_children()))
+
+    raise TypeError('Coproc cannot convert a variant of type %s' % type_string)
+
+
+__all__.append('from_variant')
+
+
+def _channel(channel_id):
+    return None if channel_id is None else to_variant(channel_id)
+
+
+# Errors ---------------------------------------------------------------------
+
+class _CoprocError(GLib.Error):
+    # A GLib.Error in the coproc domain with one fixed code.
+    _code = None
+    _default_message = None
+
+    def __init__(self, message=None, domain=_COPROC_ERROR_DOMAIN, code=None):
+        if message is None:
+            message = self._default_message
+        if code is None:
+            code = int(self._code)
+        super().__init__(message, domain, int(code))
+
+    def copy(self):
+        return type(self)(self.message, self.domain, self.code)
+
+    def __repr__(self):
+        return 'Coproc.%s(%r, %r, %d)' % (type(self).__name__, self.message, self.domain,
+                                          self.code)
+
+
+class ResourceRequestedClose(_CoprocError):
+    """The peer sent a close request (``Coproc.Error.CLOSE_REQUESTED``)."""
+
+    _code = Coproc.Error.CLOSE_REQUESTED
+    _default_message = 'The peer requested that this side close'
+
+
+class MessageNotRecognizedError(_CoprocError):
+    """The peer sent a message of an unknown kind
+    (``Coproc.Error.MESSAGE_NOT_RECOGNIZED``)."""
+
+    _code = Coproc.Error.MESSAGE_NOT_RECOGNIZED
+    _default_message = 'The peer sent a message that was not recognized'
+
+
+class WorkerIsAlreadyAliveError(_CoprocError):
+    """The worker was started while running
+    (``Coproc.Error.WORKER_ALREADY_ALIVE``)."""
+
+    _code = Coproc.Error.WORKER_ALREADY_ALIVE
+    _default_message = 'The worker is already running'
+
+
+class WorkerIsAlreadyDeadError(_CoprocError):
+    """The worker was joined or terminated while not running
+    (``Coproc.Error.WORKER_ALREADY_DEAD``)."""
+
+    _code = Coproc.Error.WORKER_ALREADY_DEAD
+    _default_message = 'The worker is not running'
+
+
+class WorkerIsDeadError(_CoprocError):
+    """The worker is not running (``Coproc.Error.WORKER_DEAD``)."""
+
+    _code = Coproc.Error.WORKER_DEAD
+    _default_message = 'The worker is not running'
+
+
+_ERROR_CLASSES = {int(cls._code): cls for cls in (ResourceRequestedClose,
+                                                   MessageNotRecognizedError,
+                                                   WorkerIsAlreadyAliveError,
+                                                   WorkerIsAlreadyDeadError,
+                                                   WorkerIsDeadError)}
+
+__all__ += ['ResourceRequestedClose', 'MessageNotRecognizedError', 'WorkerIsAlreadyAliveError',
+            'WorkerIsAlreadyDeadError', 'WorkerIsDeadError']
+
+
+def _builtin_exception(message):
+    name, colon, text = message.partition(': ')
+    if not name.isidentifier():
+        return None
+    cls = getattr(builtins, name, None)
+    if not (isinstance(cls, type) and issubclass(cls, Exception)):
+        return None
+    try:
+        return cls(text) if colon else cls()
+    except Exception:
+        # A type whose constructor needs more than a message.
+        return None
+
+
+def exception_from_error(error):
+    """Returns the exception a receive call raises for ``error``.
+
+    That is ``error`` itself, an instance of one of this module's
+    ``GLib.Error`` subclasses, or the built-in Python exception that a
+    Python peer sent with :meth:`Messenger.send_error`.
+    """
+    if error.domain == _COPROC_ERROR_DOMAIN:
+        cls = _ERROR_CLASSES.get(error.code)
+        if cls is not None and not isinstance(error, cls):
+            return cls(error.message, error.domain, error.code)
+    elif error.domain == PYTHON_EXCEPTION_DOMAIN:
+        exc = _builtin_exception(error.message)
+        if exc is not None:
+            return exc
+    return error
+
+
+__all__.append('exception_from_error')
+
+
+def error_from_exception(exception):
+    """Returns the ``GLib.Error`` that :meth:`Messenger.send_error` sends for
+    ``exception``: a ``GLib.Error`` is returned as it is; any other
+    exception gives an error in :data:`PYTHON_EXCEPTION_DOMAIN`.
+    """
+    if isinstance(exception, GLib.Error):
+        return exception
+    if not isinstance(exception, BaseException):
+        raise TypeError('send_error() takes an exception, not %s' % type(exception).__name__)
+
+    cls = type(exception)
+    if getattr(builtins, cls.__name__, None) is cls:
+        name = cls.__name__
+    else:
+        name = '%s.%s' % (cls.__module__, cls.__qualname__)
+
+    args = exception.args
+    if len(args) == 1 and isinstance(args[0], str):
+        text = args[0]
+    else:
+        text = str(exception)
+    if not args and not text:
+        message = name
+    else:
+        message = '%s: %s' % (name, text)
+    return GLib.Error(message, PYTHON_EXCEPTION_DOMAIN, 0)
+
+
+__all__.append('error_from_exception')
+
+
+def _raise_translated(error):
+    translated = exception_from_error(error)
+    if translated is error:
+        raise error
+    raise translated from None
+
+
+def _translating(func):
+    # Raises the exceptions of exception_from_error() for GLib errors.
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except GLib.Error as error:
+            _raise_translated(error)
+    return wrapper
+
+
+# Messages -------------------------------------------------------------------
+
+_UNSET = object()
+
+
+class Message(Coproc.Message):
+    """A received data message, with plain attributes."""
+
+    def _cached(self, name, compute):
+        value = self.__dict__.get(name, _UNSET)
+        if value is _UNSET:
+            value = compute()
+            self.__dict__[name] = value
+        return value
+
+    @property
+    def payload(self):
+        """The payload, as a plain value (:meth:`get_payload` gives the variant)."""
+        return self._cached('_coproc_payload', lambda: from_variant(self.get_payload()))
+
+    @property
+    def channel_id(self):
+        """The channel, as a plain value; ``None`` is the default channel."""
+        return self._cached('_coproc_channel_id', lambda: from_variant(self.get_channel_id()))
+
+    @property
+    def priority(self):
+        """The priority (lower is more important); ``inf`` when none was given."""
+        return self.get_priority()
+
+    @property
+    def request_reply(self):
+        """Whether the message is a request expecting a reply."""
+        return self.get_request_reply()
+
+    @property
+    def is_reply(self):
+        """Whether the message is a reply."""
+        return self.get_is_reply()
+
+    @property
+    def kind(self):
+        """The kind of message, a ``Coproc.MessageKind``."""
+        return self.get_kind()
+
+    def __repr__(self):
+        return ('Message(payload=%r, channel_id=%r, priority=%r, request_reply=%r, '
+                'is_reply=%r)' % (self.payload, self.channel_id, self.priority,
+                                  self.request_reply, self.is_reply))
+
+
+Message = override(Message)
+__all__.append('Message')
+
+
+# Messengers -----------------------------------------------------------------
+
+def _messenger_gtype(messenger_type):
+    if isinstance(messenger_type, GObject.GType):
+        gtype = messenger_type
+    else:
+        gtype = getattr(messenger_type, '__gtype__', None)
+        if not isinstance(gtype, GObject.GType):
+            raise TypeError('messenger_type must be a messenger class or a GType, not %r'
+                            % (messenger_type,))
+    if not gtype.is_a(Coproc.Messenger.__gtype__) or gtype.is_abstract():
+        raise TypeError('messenger_type must be a non-abstract type deriving from '
+                        'Coproc.Messenger, not %s' % gtype.name)
+    return gtype
+
+
+class Messenger(Coproc.Messenger):
+    """One end of a connection between two processes (see the module
+    documentation)."""
+
+    # Construction
+
+    @classmethod
+    def new_pair(cls, messenger_type=None):
+        """Returns ``(process, resource)``, two connected messengers of
+        ``messenger_type`` (by default, the class this is called on)."""
+        gtype = _messenger_gtype(cls if messenger_type is None else messenger_type)
+        try:
+            _, process, resource = Coproc.Messenger.new_pair(gtype)
+        except GLib.Error as error:
+            _raise_translated(error)
+        return process, resource
+
+    @classmethod
+    def new_for_host(cls, messenger_type=None):
+        """In a worker, connects to the host that started this process."""
+        gtype = _messenger_gtype(cls if messenger_type is None else messenger_type)
+        try:
+            return Coproc.Messenger.new_for_host(gtype)
+        except GLib.Error as error:
+            _raise_translated(error)
+
+    @classmethod
+    def new_for_stream(cls, *args):
+        """``new_for_stream([messenger_type,] stream)``: a messenger over any
+        ``Gio.IOStream`` whose streams are pollable."""
+        if len(args) == 1:
+            messenger_type, stream = cls, args[0]
+        elif len(args) == 2:
+            messenger_type, stream = args
+        else:
+            raise TypeError('new_for_stream() takes ([messenger_type,] stream)')
+        try:
+            return Coproc.Messenger.new_for_stream(_messenger_gtype(messenger_type), stream)
+        except GLib.Error as error:
+            _raise_translated(error)
+
+    # Sending
+
+    def _send(self, kind, data, channel_id, priority):
+        payload = to_variant(data)
+        channel = _channel(channel_id)
+        try:
+            if priority is not None:
+                Coproc.Messenger.send_with_priority(self, kind, payload, channel, float(priority))
+            elif kind == Coproc.MessageKind.REQUEST:
+                Coproc.Messenger.send_request(self, payload, channel)
+            elif kind == Coproc.MessageKind.REPLY:
+                Coproc.Messenger.send_reply(self, payload, channel)
+            else:
+                Coproc.Messenger.send_norequest(self, payload, channel)
+        except GLib.Error as error:
+            _raise_translated(error)
+
+    def send_norequest(self, data, channel_id=None, *, priority=None):
+        """Sends ``data``; no reply is expected."""
+        self._send(Coproc.MessageKind.NOREQUEST, data, channel_id, priority)
+
+    def send_request(self, data, channel_id=None, *, priority=None):
+        """Sends ``data`` as a request: ``remaining(channel_id)`` grows by one."""
+        self._send(Coproc.MessageKind.REQUEST, data, channel_id, priority)
+
+    def send_reply(self, data, channel_id=None, *, priority=None):
+        """Sends ``data`` as a reply: the peer counts one more reply received."""
+        self._send(Coproc.MessageKind.REPLY, data, channel_id, priority)
+
+    def send_request_multiple(self, data, channel_id=None, *, priority=None):
+        """Sends each item of the iterable ``data`` as a request."""
+        payloads = [to_variant(item) for item in data]
+        channel = _channel(channel_id)
+        try:
+            if priority is None:
+                Coproc.Messenger.send_request_multiple(self, payloads, channel)
+            else:
+                for payload in payloads:
+                    Coproc.Messenger.send_with_priority(self, Coproc.MessageKind.REQUEST,
+                                                        payload, channel, float(priority))
+        except GLib.Error as error:
+            _raise_translated(error)
+
+    def send_data_message(self, data, request_reply, is_reply, channel_id=None, *,
+                          priority=None):
+        """Sends ``data`` as a request, a reply or a plain message."""
+        if request_reply and is_reply:
+            raise ValueError('a message cannot be both a request and a reply')
+        if request_reply:
+            kind = Coproc.MessageKind.REQUEST
+        elif is_reply:
+            kind = Coproc.MessageKind.REPLY
+        else:
+            kind = Coproc.MessageKind.NOREQUEST
+        self._send(kind, data, channel_id, priority)
+
+    def send_error(self, exception, print_trace=False):
+        """Sends an exception; the peer's next receive call raises it (see the
+        module documentation for what a peer receives). With
+        ``print_trace``, prints the exception's traceback to standard error
+        first."""
+        error = error_from_exception(exception)
+        if print_trace:
+            traceback.print_exception(exception)
+        try:
+            Coproc.Messenger.send_error(self, error)
+        except GLib.Error as send_error:
+            _raise_translated(send_error)
+
+    @_translating
+    def send_close_request(self):
+        """Asks the peer to close: its next receive call raises
+        :exc:`ResourceRequestedClose`."""
+        Coproc.Messenger.send_close_request(self)
+
+    @_translating
+    def flush(self, cancellable=None):
+        """Blocks until all buffered output is in the kernel."""
+        Coproc.Messenger.flush(self, cancellable)
+
+    @_translating
+    def close(self):
+        """Flushes the output and closes the connection."""
+        Coproc.Messenger.close(self)
+
+    # Receiving
+
+    @_translating
+    def available(self, channel_id=None):
+        """Reads what has arrived and returns how many messages are queued on
+        the channel."""
+        return Coproc.Messenger.available(self, _channel(channel_id))
+
+    @_translating
+    def receive_available(self, channel_id=None):
+        """Takes all queued payloads of the channel: a list, maybe empty."""
+        return [from_variant(payload)
+                for payload in Coproc.Messenger.receive_available(self, _channel(channel_id))]
+
+    def receive_available_messages(self, channel_id=None):
+        """Like :meth:`receive_available`, as a list of :class:`Message`."""
+        channel = _channel(channel_id)
+        count = self.available(channel)
+        return [self.receive_message_blocking(channel) for _ in range(count)]
+
+    @_translating
+    def receive_message_blocking(self, channel_id=None, cancellable=None):
+        """Waits for the next message on the channel and returns it, as a
+        :class:`Message`."""
+        return Coproc.Messenger.receive_message_blocking(self, _channel(channel_id), cancellable)
+
+    @_translating
+    def receive_blocking(self, channel_id=None, cancellable=None):
+        """Waits for the next message on the channel and returns its payload."""
+        return from_variant(
+            Coproc.Messenger.receive_blocking(self, _channel(channel_id), cancellable))
+
+    def receive_remaining_messages(self, channel_id=None, cancellable=None):
+        """Yields messages of the channel until every request sent there has
+        its reply (plain messages that arrive in between are yielded too)."""
+        channel = _channel(channel_id)
+        while Coproc.Messenger.remaining(self, channel) > 0:
+            yield self.receive_message_blocking(channel, cancellable)
+
+    def receive_remaining(self, channel_id=None, cancellable=None):
+        """Yields payloads of the channel until every request sent there has
+        its reply, each as soon as it is taken."""
+        for message in self.receive_remaining_messages(channel_id, cancellable):
+            yield message.payload
+
+    @_translating
+    def await_available(self, cancellable=None):
+        """Waits until at least one message is queued, on any channel."""
+        Coproc.Messenger.await_available(self, cancellable)
+
+    def _receive_future(self, start, finish, channel_id, cancellable):
+        future = concurrent.futures.Future()
+        future.set_running_or_notify_cancel()
+
+        def done(messenger, result):
+            try:
+                value = finish(result)
+            except BaseException as exception:
+                future.set_exception(exception)
+            else:
+                future.set_result(value)
+
+        start(self, _channel(channel_id), cancellable, done)
+        return future
+
+    def receive_async(self, channel_id=None, cancellable=None, callback=None, *user_data):
+        """Receives the next payload of the channel without blocking.
+
+        ``callback(messenger, result, *user_data)`` runs on the messenger's
+        main context and calls :meth:`receive_finish`. Without a callback,
+        returns a ``concurrent.futures.Future`` of the payload.
+        """
+        if callback is None:
+            return self._receive_future(Coproc.Messenger.receive_async, self.receive_finish,
+                                        channel_id, cancellable)
+        Coproc.Messenger.receive_async(self, _channel(channel_id), cancellable, callback,
+                                       *user_data)
+        return None
+
+    @_translating
+    def receive_finish(self, result):
+        """Finishes :meth:`receive_async`: returns the payload."""
+        return from_variant(Coproc.Messenger.receive_finish(self, result))
+
+    def receive_message_async(self, channel_id=None, cancellable=None, callback=None,
+                              *user_data):
+        """Like :meth:`receive_async`, for the whole :class:`Message`."""
+        if callback is None:
+            return self._receive_future(Coproc.Messenger.receive_message_async,
+                                        self.receive_message_finish, channel_id, cancellable)
+        Coproc.Messenger.receive_message_async(self, _channel(channel_id), cancellable,
+                                               callback, *user_data)
+        return None
+
+    @_translating
+    def receive_message_finish(self, result):
+        """Finishes :meth:`receive_message_async`: returns the :class:`Message`."""
+        return Coproc.Messenger.receive_message_finish(self, result)
+
+    # Counters
+
+    def remaining(self, channel_id=None):
+        """Requests sent on the channel that have no reply received yet."""
+        return Coproc.Messenger.remaining(self, _channel(channel_id))
+
+    def requests_sent(self, channel_id=None):
+        """Requests sent on the channel."""
+        return Coproc.Messenger.requests_sent(self, _channel(channel_id))
+
+    def replies_received(self, channel_id=None):
+        """Replies received (taken) on the channel."""
+        return Coproc.Messenger.replies_received(self, _channel(channel_id))
+
+    def messages_sent(self, channel_id=None):
+        """Data messages sent on the channel."""
+        return Coproc.Messenger.messages_sent(self, _channel(channel_id))
+
+    def messages_received(self, channel_id=None):
+        """Data messages received (taken) on the channel."""
+        return Coproc.Messenger.messages_received(self, _channel(channel_id))
+
+    def queue_size(self, channel_id=None):
+        """Messages queued on the channel now, without reading."""
+        return Coproc.Messenger.queue_size(self, _channel(channel_id))
+
+
+Messenger = override(Messenger)
+__all__.append('Messenger')
+
+
+# Made now, after the Messenger override, so that they derive from it.
+Coproc.PriorityMessenger
+Coproc.MultiMessenger
+
+
+@dataclasses.dataclass
+class BaseWorkerProcess:
+    """A convenient base for worker classes: ``WorkerResource`` makes an
+    instance with the worker's messenger, then calls it."""
+
+    messenger: Messenger
+
+
+__all__.append('BaseWorkerProcess')
+
+
+# Workers --------------------------------------------------------------------
+
+def _resolve(module, qualname):
+    obj = module
+    for part in qualname.split('.'):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _main_description():
+    # How a worker can run this process's __main__ module again.
+    main = sys.modules.get('__main__')
+    spec = getattr(main, '__spec__', None)
+    if spec is not None and spec.name not in ('__main__', None):
+        return {'main_module': spec.name}
+    path = getattr(main, '__file__', None)
+    if path:
+        return {'main_path': os.path.abspath(path)}
+    raise ValueError('A worker target defined in an interactive session cannot be imported '
+                     'by the worker: define it in a module or a script file')
+
+
+def _describe(obj, what):
+    module = getattr(obj, '__module__', None)
+    qualname = getattr(obj, '__qualname__', None)
+    if not module or not qualname or '<' in qualname:
+        raise ValueError('%s %r must be defined at the top level of a module' % (what, obj))
+
+    description = {'module': module, 'qualname': qualname}
+    if module in ('__main__', '__mp_main__'):
+        description['module'] = '__main__'
+        description.update(_main_description())
+
+    try:
+        found = _resolve(sys.modules[module], qualname)
+    except (KeyError, AttributeError):
+        found = None
+    if found is not obj:
+        raise ValueError('%s %r is not importable as %s.%s' % (what, obj, module, qualname))
+
+    return description
+
+
+def _overrides_root():
+    # The sys.path entry that holds this gi/overrides directory.
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _default_sys_path():
+    try:
+        paths = site.getsitepackages()
+    except AttributeError:
+        paths = []
+    try:
+        paths.append(site.getusersitepackages())
+    except AttributeError:
+        pass
+    return paths
+
+
+def _encode_kwargs(kwargs):
+    variant = to_variant(dict(kwargs))
+    data = variant.get_data_as_bytes().get_data()
+    return [variant.get_type_string(), base64.b64encode(data).decode('ascii')]
+
+
+def _timed_cancellable(seconds):
+    cancellable = Gio.Cancellable()
+    timer = threading.Timer(seconds, cancellable.cancel)
+    timer.daemon = True
+    timer.start()
+    return cancellable, timer
+
+
+def _is_already_dead(error):
+    return error.matches(Coproc.error_quark(), Coproc.Error.WORKER_ALREADY_DEAD)
+
+
+class WorkerResource(Coproc.WorkerResource):
+    """Runs a worker process and holds the host's messenger to it (see the
+    module documentation)."""
+
+    # How long leaving a ``with`` block waits for a terminated worker before
+    # killing it.
+    exit_timeout = 5.0
+
+    def __init__(self, target=None, messenger_type=None, method=None, *,
+                 worker_process_type=None):
+        if worker_process_type is not None:
+            # The name of the target in the original library's first version.
+            if target is not None:
+                raise TypeError('give either target or worker_process_type')
+            target = worker_process_type
+        if target is None:
+            raise TypeError('WorkerResource() needs a target')
+        if method not in (None, 'spawn'):
+            raise ValueError('Coproc workers are always fresh processes (method "spawn")')
+
+        self.target = target
+        self._python = None
+        self._messenger_class = None
+
+        gtype = Coproc.PriorityMessenger.__gtype__
+        if messenger_type is not None:
+            gtype = _messenger_gtype(messenger_type)
+            if not isinstance(messenger_type, GObject.GType):
+                self._messenger_class = messenger_type
+
+        if isinstance(target, (list, tuple)):
+            if not target or not all(isinstance(arg, (str, bytes, os.PathLike))
+                                     for arg in target):
+                raise TypeError('an argument vector must be a non-empty list of strings')
+            argv = [os.fsdecode(arg) for arg in target]
+        elif callable(target):
+            self._python = {'target': _describe(target, 'The worker target')}
+            if self._messenger_class is not None and \
+               not self._messenger_class.__module__.startswith('gi.'):
+                self._python['messenger'] = _describe(self._messenger_class,
+                                                      'The messenger type')
+            argv = [sys.executable or '/usr/bin/python3', '-m', _WORKER_MODULE]
+        else:
+            raise TypeError('a worker target is a function, a class or an argument vector, '
+                            'not %r' % (target,))
+
+        super().__init__(argv=argv, messenger_type=gtype)
+
+        if self._python is not None:
+            root = _overrides_root()
+            python_path = os.environ.get('PYTHONPATH', '')
+            entries = [entry for entry in python_path.split(os.pathsep) if entry]
+            if root not in entries and root not in _default_sys_path():
+                self.setenv('PYTHONPATH', os.pathsep.join([root] + entries))
+
+    def __repr__(self):
+        return '<Coproc.WorkerResource target=%r pid=%d>' % (getattr(self, 'target', None),
+                                                             self.get_pid())
+
+    @property
+    def messenger(self):
+        """The host's messenger to the current (or last) worker, or ``None``."""
+        return self.get_messenger()
+
+    @property
+    def pid(self):
+        """The process id of the running worker, or 0."""
+        return self.get_pid()
+
+    def start(self, **kwargs):
+        """Starts the worker; keyword arguments are passed to the target."""
+        python = getattr(self, '_python', None)
+        if python is None:
+            if kwargs:
+                raise TypeError('keyword arguments are only passed to Python targets')
+        else:
+            config = dict(python, sys_path=list(sys.path), argv=list(sys.argv))
+            if kwargs:
+                config['kwargs'] = _encode_kwargs(kwargs)
+            value = json.dumps(config)
+            if len(value) > _MAX_WORKER_ENV_SIZE:
+                raise ValueError('The keyword arguments of the worker are too large: send '
+                                 'large data with the messenger')
+            self.setenv(_WORKER_ENV, value)
+        try:
+            Coproc.WorkerResource.start(self)
+        except GLib.Error as error:
+            _raise_translated(error)
+
+    def join(self, check_alive=True, cancellable=None):
+        """Raises any error the worker already sent, then sends a close
+        request and waits for the worker to exit.
+
+        Raises :exc:`WorkerIsAlreadyDeadError` when the worker is not
+        running, unless ``check_alive`` is false.
+        """
+        try:
+            Coproc.WorkerResource.join(self, cancellable)
+        except GLib.Error as error:
+            if check_alive or not _is_already_dead(error):
+                _raise_translated(error)
+
+    def terminate(self, check_alive=True):
+        """Sends a close request, then ``SIGTERM``, without waiting.
+
+        Raises :exc:`WorkerIsAlreadyDeadError` when the worker is not
+        running, unless ``check_alive`` is false.
+        """
+        try:
+            Coproc.WorkerResource.terminate(self)
+        except GLib.Error as error:
+            if check_alive or not _is_already_dead(error):
+                _raise_translated(error)
+
+    def _wait_exit(self):
+        # Waits until the worker has ended and GLib has reaped it. join()
+        # does that; first it fails with each error the worker sent and
+        # nobody received, which does not matter here. A worker that
+        # outlives exit_timeout is killed.
+        cancellable, timer = _timed_cancellable(self.exit_timeout)
+        try:
+            while True:
+                try:
+                    Coproc.WorkerResource.join(self, cancellable)
+                    return
+                except GLib.Error as error:
+                    if _is_already_dead(error):
+                        return
+                    if cancellable is not None and cancellable.is_cancelled():
+                        pid = self.get_pid()
+                        if pid:
+                            os.kill(pid, signal.SIGKILL)
+                        cancellable = None
+        finally:
+            timer.cancel()
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        if self.is_alive():
+            self.terminate(check_alive=False)
+            self._wait_exit()
+        return False
+
+
+WorkerResource = override(WorkerResource)
+__all__.append('WorkerResource')

@@ -1,0 +1,99 @@
+# workers.py: worker targets for the tests of Coproc.WorkerResource
+#
+# SPDX-License-Identifier: LGPL-2.1-or-later
+
+"""Worker targets shared by the tests. They live in a small module so that
+worker processes import little."""
+
+import dataclasses
+import os
+import signal
+import sys
+
+import gi
+gi.require_version('Coproc', '1.0')
+from gi.repository import Coproc  # noqa: E402
+
+
+def echo_process(messenger: Coproc.PriorityMessenger):
+    '''Process that sends back the same data it receives.'''
+    print(f'Starting process {os.getpid()}')
+    while True:
+        data_msg = messenger.receive_message_blocking()
+        print(f'process {os.getpid()} received: {data_msg.payload}')
+        if data_msg.request_reply:
+            messenger.send_reply(data_msg.payload)
+        else:
+            messenger.send_norequest(data_msg.payload)
+
+
+def quiet_echo(messenger):
+    '''Echoes requests until the host asks it to close; prints nothing.'''
+    while True:
+        messenger.send_reply(messenger.receive_blocking())
+
+
+def send_kwargs(messenger, **kwargs):
+    '''Sends its keyword arguments back, then ends.'''
+    messenger.send_norequest(kwargs)
+
+
+def send_and_return(messenger):
+    '''Sends three messages and ends at once.'''
+    for i in range(3):
+        messenger.send_norequest(i)
+
+
+def raise_value_error(messenger):
+    '''Fails with a built-in exception.'''
+    raise ValueError('boom')
+
+
+def raise_custom_error(messenger):
+    '''Fails with an exception that is not built in.'''
+    raise CustomError('custom failure')
+
+
+def wait_forever(messenger):
+    '''Waits on a channel nobody sends on, until it is closed or killed.'''
+    messenger.receive_blocking('never')
+
+
+def ignore_sigterm(messenger):
+    '''Ignores SIGTERM and close requests: only SIGKILL ends it.'''
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    messenger.send_norequest('ready')
+    while True:
+        signal.pause()
+
+
+def exit_with_status(messenger, status):
+    '''Ends with sys.exit().'''
+    sys.exit(status)
+
+
+def send_messenger_type(messenger):
+    '''Sends the name of its messenger's type.'''
+    messenger.send_norequest(type(messenger).__gtype__.name)
+
+
+class CustomError(Exception):
+    pass
+
+
+@dataclasses.dataclass
+class EchoProcess(Coproc.BaseWorkerProcess):
+    '''Process that sends back the same data it receives, as a class.'''
+    suffix: str = ''
+
+    def __call__(self):
+        while True:
+            data = self.messenger.receive_blocking()
+            self.messenger.send_reply(data + self.suffix)
+
+
+class ShortestFirstMessenger(Coproc.Messenger):
+    '''A messenger with a user-defined queue: shortest payloads first.'''
+
+    def do_queue_message(self, message):
+        self.enqueue(message, len(message.payload))
