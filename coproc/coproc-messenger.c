@@ -417,13 +417,17 @@ wbuf_reserve (CoprocMessengerPrivate *priv,
     {
       if (priv->wbuf_start > 0)
         {
-          memmove (priv->wbuf, priv->wbuf + priv->wbuf_start, used);
-          priv->wbuf_start = 0;
-          priv->wbuf_end = used;
+          /* Frames are stored 8-byte aligned, as g_variant_store() needs:
+           * after a partial write, keep the offsets modulo 8. */
+          gsize shift = priv->wbuf_start & 7;
+
+          memmove (priv->wbuf + shift, priv->wbuf + priv->wbuf_start, used);
+          priv->wbuf_start = shift;
+          priv->wbuf_end = shift + used;
         }
-      if (priv->wbuf_size - used < need)
+      if (priv->wbuf_size - priv->wbuf_end < need)
         {
-          gsize size = MAX (MAX (priv->wbuf_size * 2, 64 * 1024), used + need);
+          gsize size = MAX (MAX (priv->wbuf_size * 2, 64 * 1024), priv->wbuf_end + need);
 
           priv->wbuf = g_realloc (priv->wbuf, size);
           priv->wbuf_size = size;
@@ -1403,6 +1407,7 @@ flush_nonblocking (CoprocMessenger  *self,
            * to be received: drop the output, keep the input open until
            * its hang-up is read. */
           priv->wbuf_start = priv->wbuf_end = 0;
+          close_out_fds (priv);
           g_propagate_error (error, g_error_copy (local_error));
           if (priv->write_error == NULL)
             priv->write_error = local_error;
