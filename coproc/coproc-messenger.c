@@ -243,10 +243,6 @@ channel_hash (gconstpointer key)
   gsize size;
   guint hash;
 
-  if (g_variant_type_is_basic (g_variant_get_type (value)))
-    return g_variant_hash (value);
-
-  /* Consistent with g_variant_equal(), which compares serialized data. */
   hash = g_str_hash (g_variant_get_type_string (value));
   data = g_variant_get_data (value);
   size = g_variant_get_size (value);
@@ -254,6 +250,24 @@ channel_hash (gconstpointer key)
     hash = hash * 33 + data[i];
 
   return hash;
+}
+
+/* Channel ids are the same channel when g_variant_equal() says so. Every
+ * id here is in normal form (ours are built by GVariant, the peer's were
+ * checked on arrival), where equal values have equal bytes: compare the
+ * bytes, as g_variant_equal() does for trusted values, without its
+ * fallback of printing both values. */
+static gboolean
+channel_equal (gconstpointer a,
+               gconstpointer b)
+{
+  GVariant *va = (GVariant *) a;
+  GVariant *vb = (GVariant *) b;
+  gsize size = g_variant_get_size (va);
+
+  return strcmp (g_variant_get_type_string (va), g_variant_get_type_string (vb)) == 0 &&
+         size == g_variant_get_size (vb) &&
+         (size == 0 || memcmp (g_variant_get_data (va), g_variant_get_data (vb), size) == 0);
 }
 
 static void
@@ -499,7 +513,10 @@ read_some (CoprocMessenger  *self,
   CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
   gssize n;
 
-  rbuf_reserve (priv, MAX (priv->rbuf_need, READ_CHUNK_SIZE / 2));
+  /* Room for what the current frame lacks, but never more than doubling
+   * what has actually arrived: a claimed length alone allocates nothing. */
+  rbuf_reserve (priv, MIN (MAX (priv->rbuf_need, READ_CHUNK_SIZE / 2),
+                           MAX (READ_CHUNK_SIZE, priv->rbuf_end - priv->rbuf_start)));
 
   if (priv->fd >= 0)
     {
@@ -2345,7 +2362,7 @@ coproc_messenger_init (CoprocMessenger *self)
   priv->out_fds = g_array_new (FALSE, FALSE, sizeof (OutFd));
   priv->hangup_code = COPROC_ERROR_CLOSED;
   coproc_queue_init (&priv->default_channel.queue);
-  priv->channels = g_hash_table_new_full (channel_hash, g_variant_equal, NULL, channel_state_free);
+  priv->channels = g_hash_table_new_full (channel_hash, channel_equal, NULL, channel_state_free);
   g_queue_init (&priv->pending);
 }
 
