@@ -19,6 +19,14 @@ void _coproc_messenger_set_hangup_error (CoprocMessenger *self,
                                          CoprocError      code,
                                          const char      *message);
 
+/* A messenger over @fd, a connected Unix stream socket it takes. */
+CoprocMessenger *_coproc_messenger_new_for_socket_fd (GType    messenger_type,
+                                                      int      fd,
+                                                      GError **error);
+
+/* The socket, or -1 for other streams and once closed. */
+int _coproc_messenger_get_fd (CoprocMessenger *self);
+
 /* Whether the queues are past max-queued-bytes, so input is held back. */
 gboolean _coproc_messenger_input_held (CoprocMessenger *self);
 

@@ -17,6 +17,9 @@
 #include <unistd.h>
 
 #include <gio/gio.h>
+#include <gio/gfiledescriptorbased.h>
+#include <gio/gunixinputstream.h>
+#include <gio/gunixoutputstream.h>
 
 #include "coproc-enums.h"
 #include "coproc-error.h"
@@ -232,6 +235,7 @@ static void complete_pending (CoprocMessenger *self);
 static void update_watch     (CoprocMessenger *self);
 static void mark_failed      (CoprocMessenger *self,
                               GError          *error);
+static gboolean fd_is_stream_socket (int fd);
 
 /* Channels ---------------------------------------------------------------- */
 
@@ -2395,6 +2399,14 @@ coproc_messenger_initable_init (GInitable     *initable,
       priv->fd = g_socket_get_fd (socket);
       g_socket_set_blocking (socket, FALSE);
     }
+  else if (G_IS_FILE_DESCRIPTOR_BASED (priv->input) && G_IS_FILE_DESCRIPTOR_BASED (priv->output) &&
+           g_file_descriptor_based_get_fd (G_FILE_DESCRIPTOR_BASED (priv->input)) ==
+           g_file_descriptor_based_get_fd (G_FILE_DESCRIPTOR_BASED (priv->output)) &&
+           fd_is_stream_socket (g_file_descriptor_based_get_fd (G_FILE_DESCRIPTOR_BASED (priv->input))))
+    {
+      /* Unix streams over one socket, as new_pair() and workers make them. */
+      priv->fd = g_file_descriptor_based_get_fd (G_FILE_DESCRIPTOR_BASED (priv->input));
+    }
   else if (!G_IS_POLLABLE_INPUT_STREAM (priv->input) ||
            !g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (priv->input)) ||
            !G_IS_POLLABLE_OUTPUT_STREAM (priv->output) ||
@@ -2450,26 +2462,45 @@ _coproc_messenger_set_hangup_error (CoprocMessenger *self,
 /* Constructors ------------------------------------------------------------ */
 
 static gboolean
+fd_is_stream_socket (int fd)
+{
+  struct stat st;
+  int type = 0;
+  socklen_t len = sizeof type;
+
+  return fstat (fd, &st) == 0 && S_ISSOCK (st.st_mode) &&
+         getsockopt (fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
+}
+
+static gboolean
 check_messenger_type (GType messenger_type)
 {
   return g_type_is_a (messenger_type, COPROC_TYPE_MESSENGER) &&
          !G_TYPE_IS_ABSTRACT (messenger_type);
 }
 
-static CoprocMessenger *
-new_for_fd (GType    messenger_type,
-            int      fd,
-            GError **error)
+/* Takes @fd, a connected Unix stream socket. The stream wraps it in Unix
+ * streams rather than a GSocket: creating a GSocket makes GLib ignore
+ * SIGPIPE for the whole process, and coproc leaves signal dispositions to
+ * the application (its writes use MSG_NOSIGNAL). */
+CoprocMessenger *
+_coproc_messenger_new_for_socket_fd (GType    messenger_type,
+                                     int      fd,
+                                     GError **error)
 {
-  g_autoptr(GSocket) socket = NULL;
-  g_autoptr(GSocketConnection) connection = NULL;
+  g_autoptr(GInputStream) input = g_unix_input_stream_new (fd, TRUE);
+  g_autoptr(GOutputStream) output = g_unix_output_stream_new (fd, FALSE);
+  g_autoptr(GIOStream) stream = g_simple_io_stream_new (input, output);
 
-  socket = g_socket_new_from_fd (fd, error);
-  if (socket == NULL)
-    return NULL;
+  return coproc_messenger_new_for_stream (messenger_type, stream, error);
+}
 
-  connection = g_socket_connection_factory_create_connection (socket);
-  return coproc_messenger_new_for_stream (messenger_type, G_IO_STREAM (connection), error);
+int
+_coproc_messenger_get_fd (CoprocMessenger *self)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  return priv->closed ? -1 : priv->fd;
 }
 
 /**
@@ -2511,14 +2542,14 @@ coproc_messenger_new_pair (GType             messenger_type,
       return FALSE;
     }
 
-  p = new_for_fd (messenger_type, fds[0], error);
+  p = _coproc_messenger_new_for_socket_fd (messenger_type, fds[0], error);
   if (p == NULL)
     {
       close (fds[1]);
       return FALSE;
     }
 
-  r = new_for_fd (messenger_type, fds[1], error);
+  r = _coproc_messenger_new_for_socket_fd (messenger_type, fds[1], error);
   if (r == NULL)
     return FALSE;
 
@@ -2618,7 +2649,7 @@ coproc_messenger_new_for_host (GType    messenger_type,
   fcntl ((int) fd, F_SETFD, flags | FD_CLOEXEC);
   g_unsetenv (COPROC_ENV_FD);
 
-  return new_for_fd (messenger_type, (int) fd, error);
+  return _coproc_messenger_new_for_socket_fd (messenger_type, (int) fd, error);
 
 invalid:
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,

@@ -556,8 +556,6 @@ coproc_worker_resource_start (CoprocWorkerResource  *self,
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GSubprocess) subprocess = NULL;
   g_autoptr(CoprocMessenger) messenger = NULL;
-  g_autoptr(GSocket) socket = NULL;
-  g_autoptr(GSocketConnection) connection = NULL;
   g_autofree char *hangup = NULL;
   g_autofree char *fd_string = NULL;
   ExitWait *wait;
@@ -583,18 +581,9 @@ coproc_worker_resource_start (CoprocWorkerResource  *self,
       return FALSE;
     }
 
-  socket = g_socket_new_from_fd (fds[0], error);
-  if (socket == NULL)
-    {
-      close (fds[0]);
-      close (fds[1]);
-      return FALSE;
-    }
-
   /* The messenger comes first: its handshake then waits in the socket,
    * and a worker that exits at once cannot make this fail. */
-  connection = g_socket_connection_factory_create_connection (socket);
-  messenger = coproc_messenger_new_for_stream (self->messenger_type, G_IO_STREAM (connection), error);
+  messenger = _coproc_messenger_new_for_socket_fd (self->messenger_type, fds[0], error);
   if (messenger == NULL)
     {
       close (fds[1]);
@@ -764,7 +753,7 @@ coproc_worker_resource_join (CoprocWorkerResource  *self,
   g_autoptr(GSubprocess) subprocess = NULL;
   g_autoptr(CoprocMessenger) messenger = NULL;
   SyncJoin state = { 0 };
-  GIOStream *stream;
+  int fd;
 
   g_return_val_if_fail (COPROC_IS_WORKER_RESOURCE (self), FALSE);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
@@ -783,12 +772,10 @@ coproc_worker_resource_join (CoprocWorkerResource  *self,
 
   g_subprocess_wait_async (subprocess, cancellable, join_wait_cb, &state);
 
-  stream = coproc_messenger_get_stream (messenger);
-  if (!coproc_messenger_is_closed (messenger) && G_IS_SOCKET_CONNECTION (stream))
+  fd = _coproc_messenger_get_fd (messenger);
+  if (fd >= 0)
     {
-      GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (stream));
-
-      drain = g_unix_fd_source_new (g_socket_get_fd (socket), G_IO_IN | G_IO_HUP | G_IO_ERR);
+      drain = g_unix_fd_source_new (fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
       g_source_set_static_name (drain, "[coproc] join drain");
       g_source_set_callback (drain, G_SOURCE_FUNC (join_drain_cb), messenger, NULL);
       g_source_attach (drain, context);
