@@ -189,9 +189,8 @@ assert_killed_by (gint status,
   g_assert_cmpint (WTERMSIG (status), ==, signum);
 }
 
-/* GSocket ignores SIGPIPE for the whole process when its class is set up
- * (gio/gsocket.c), so a host has it ignored once it started a worker. The
- * SIGPIPE tests put the default action back after start(): a write
+/* The SIGPIPE tests make sure SIGPIPE has its default action (coproc never
+ * changes it, but anything else in the process might have): a write
  * without MSG_NOSIGNAL would then kill the test. */
 static void
 sigpipe_default_begin (struct sigaction *saved)
