@@ -2246,6 +2246,29 @@ add_both (const char *name,
   add_test ("MultiMessenger", name, COPROC_TYPE_MULTI_MESSENGER, func);
 }
 
+/* A library leaves signal dispositions to the application. */
+static void
+test_leaves_sigpipe_alone (void)
+{
+  g_autoptr(CoprocMessenger) process = NULL;
+  g_autoptr(CoprocMessenger) resource = NULL;
+  g_autoptr(GError) error = NULL;
+  struct sigaction action;
+
+  g_test_summary ("Making messengers and sending does not change SIGPIPE's disposition");
+
+  g_assert_cmpint (sigaction (SIGPIPE, NULL, &action), ==, 0);
+  g_assert_true (action.sa_handler == SIG_DFL);
+
+  coproc_messenger_new_pair (COPROC_TYPE_PRIORITY_MESSENGER, &process, &resource, &error);
+  g_assert_no_error (error);
+  coproc_messenger_send_norequest (resource, g_variant_new_int32 (1), NULL, &error);
+  g_assert_no_error (error);
+
+  g_assert_cmpint (sigaction (SIGPIPE, NULL, &action), ==, 0);
+  g_assert_true (action.sa_handler == SIG_DFL);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2290,6 +2313,7 @@ main (int   argc,
             test_large_message_inline);
   g_test_add_func ("/Coproc/Messenger/pollable-stream", test_pollable_stream);
   g_test_add_func ("/Coproc/Messenger/new-for-host", test_new_for_host);
+  g_test_add_func ("/Coproc/Messenger/leaves-sigpipe-alone", test_leaves_sigpipe_alone);
 
   return g_test_run ();
 }
