@@ -9,6 +9,19 @@
 
 G_BEGIN_DECLS
 
+/* The library reads the fields directly on its hot paths. */
+struct _CoprocMessage
+{
+  GObject            parent_instance;
+
+  /* Owned, never NULL. */
+  GVariant          *payload;
+  /* Owned; NULL is the default channel. */
+  GVariant          *channel_id;
+  gdouble            priority;
+  CoprocMessageKind  kind;
+};
+
 CoprocMessage *_coproc_message_new (CoprocMessageKind  kind,
                                     GVariant          *payload,
                                     GVariant          *channel_id,

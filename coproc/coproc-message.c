@@ -23,18 +23,6 @@
  * Since: 1.0
  */
 
-struct _CoprocMessage
-{
-  GObject            parent_instance;
-
-  /* Owned, never NULL. */
-  GVariant          *payload;
-  /* Owned; NULL is the default channel. */
-  GVariant          *channel_id;
-  gdouble            priority;
-  CoprocMessageKind  kind;
-};
-
 G_DEFINE_FINAL_TYPE (CoprocMessage, coproc_message, G_TYPE_OBJECT)
 
 enum {

@@ -70,6 +70,7 @@
 #define READ_CHUNK_SIZE      (128 * 1024)
 #define FLUSH_BATCH_SIZE     (64 * 1024)
 #define SEND_HIGH_WATER      (16 * 1024 * 1024)
+#define DIRECT_WRITE_SIZE    (SEND_HIGH_WATER / 2)
 #define WBUF_KEEP_SIZE       (256 * 1024)
 #define MAX_NEW_DOMAINS      64
 #define MESSAGE_OVERHEAD     160   /* bytes a queued message costs beyond its data */
@@ -194,6 +195,7 @@ typedef struct
   guint32        peer_max_message_size; /* from the handshake; 0 until known */
   guint          new_domains;       /* error domains interned for the peer */
 
+  guint          drained : 1;         /* the last read found the socket emptied */
   guint          handshake_done : 1;
   guint          eof : 1;
   guint          closed : 1;
@@ -314,16 +316,16 @@ account_received (ChannelState  *cs,
   cs->messages_received++;
 
   /* An unsolicited reply is delivered but not counted. */
-  if (coproc_message_get_is_reply (message) && cs->replies_received < cs->requests_sent)
+  if (message->kind == COPROC_MESSAGE_KIND_REPLY && cs->replies_received < cs->requests_sent)
     cs->replies_received++;
 }
 
 static inline guint64
 message_cost (CoprocMessage *message)
 {
-  GVariant *channel_id = coproc_message_get_channel_id (message);
+  GVariant *channel_id = message->channel_id;
 
-  return MESSAGE_OVERHEAD + g_variant_get_size (coproc_message_get_payload (message))
+  return MESSAGE_OVERHEAD + g_variant_get_size (message->payload)
          + (channel_id ? g_variant_get_size (channel_id) : 0);
 }
 
@@ -583,6 +585,9 @@ read_some (CoprocMessenger  *self,
   if (n == 0)
     return IO_EOF;
 
+  /* A socket read that did not fill the space left it empty: no need to
+   * ask again (a read that finds nothing costs a system call). */
+  priv->drained = priv->fd >= 0 && (gsize) n < priv->rbuf_size - priv->rbuf_end;
   priv->rbuf_end += n;
   return IO_OK;
 }
@@ -1242,7 +1247,7 @@ handle_frame (CoprocMessenger *self,
             g_signal_emit (self, signals[MESSAGE_RECEIVED], 0, message, &handled);
             if (handled)
               {
-                account_received (lookup_channel (self, coproc_message_get_channel_id (message), TRUE),
+                account_received (lookup_channel (self, message->channel_id, TRUE),
                                   message);
                 return !priv->disposed;
               }
@@ -1353,7 +1358,7 @@ again:
         }
 
       /* Past the bound the kernel holds the peer back (see max-queued-bytes). */
-      if (reads >= max_reads || input_held (priv))
+      if (reads >= max_reads || input_held (priv) || (reads > 0 && priv->drained))
         break;
       reads++;
 
@@ -1491,6 +1496,90 @@ check_open (CoprocMessenger  *self,
   return TRUE;
 }
 
+/* Writes one frame from its parts, blocking until all of it is in the
+ * kernel, and reading what the peer sends meanwhile. What was buffered
+ * before goes first. */
+static gboolean
+send_direct (CoprocMessenger        *self,
+             const CoprocWireHeader *header,
+             GVariant               *channel_id,
+             GVariant               *payload,
+             GError                **error)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+  gsize head_len = COPROC_WIRE_HEADER_SIZE + coproc_wire_pad8 (header->channel_size);
+  gsize value_len = g_variant_get_size (payload);
+  gsize tail_len = coproc_wire_pad8 (header->payload_size) - value_len;
+  const char *type_string = g_variant_get_type_string (payload);
+  g_autofree guint8 *head = g_malloc0 (head_len);
+  g_autofree guint8 *tail = g_malloc0 (tail_len);
+  const guint8 *value = g_variant_get_data (payload);
+  gsize total = head_len + value_len + tail_len;
+  gsize sent = 0;
+
+  if (!flush_until (self, 0, NULL, error))
+    return FALSE;
+
+  coproc_wire_write_header (head, header);
+  if (channel_id != NULL)
+    coproc_wire_store_variant (channel_id, head + COPROC_WIRE_HEADER_SIZE);
+  /* The "v" encoding: the value, a NUL, its type string; then padding. */
+  memcpy (tail + 1, type_string, strlen (type_string));
+
+  while (sent < total)
+    {
+      const guint8 *parts[3] = { head, value, tail };
+      gsize lens[3] = { head_len, value_len, tail_len };
+      struct iovec iov[3];
+      struct msghdr msg = { 0 };
+      gsize skip = sent;
+      gssize n;
+
+      for (guint i = 0; i < 3; i++)
+        {
+          gsize off = MIN (skip, lens[i]);
+
+          iov[msg.msg_iovlen].iov_base = (guint8 *) parts[i] + off;
+          iov[msg.msg_iovlen].iov_len = lens[i] - off;
+          skip -= off;
+          if (lens[i] > off)
+            msg.msg_iovlen++;
+        }
+      msg.msg_iov = iov;
+
+      do
+        n = sendmsg (priv->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+      while (n < 0 && errno == EINTR);
+
+      if (n > 0)
+        {
+          sent += n;
+          priv->written_total += n;
+          continue;
+        }
+
+      if (errno != EAGAIN && errno != EWOULDBLOCK)
+        {
+          int errsv = errno;
+
+          if (priv->write_error == NULL)
+            priv->write_error = g_error_new (COPROC_ERROR, COPROC_ERROR_CLOSED,
+                                             "Error writing to the peer: %s", g_strerror (errsv));
+          g_propagate_error (error, g_error_copy (priv->write_error));
+          return FALSE;
+        }
+
+      if (!wait_io (self, !input_held (priv), TRUE, NULL, error))
+        return FALSE;
+      drain_input (self);
+      if (!check_open (self, error))
+        return FALSE;
+    }
+
+  update_watch (self);
+  return TRUE;
+}
+
 static gboolean
 send_frame (CoprocMessenger  *self,
             CoprocWireKind    kind,
@@ -1551,6 +1640,13 @@ send_frame (CoprocMessenger  *self,
     }
 
   frame_size = coproc_wire_frame_size (&header);
+
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+  /* A frame this large makes the send wait for the peer anyway: write it
+   * straight from the payload's memory rather than copying it in. */
+  if (payload != NULL && priv->fd >= 0 && frame_size >= DIRECT_WRITE_SIZE)
+    return send_direct (self, &header, channel_id, payload, error);
+#endif
 
   /* A frame that takes the buffer past the high-water mark makes this send
    * wait anyway: wait first, until the frame fits under the mark, so that
@@ -1845,7 +1941,7 @@ pending_return_message (PendingReceive *p,
     g_task_return_pointer (p->task, message, g_object_unref);
   else
     {
-      GVariant *payload = g_variant_ref (coproc_message_get_payload (message));
+      GVariant *payload = g_variant_ref (message->payload);
 
       g_object_unref (message);
       g_task_return_pointer (p->task, payload, (GDestroyNotify) g_variant_unref);
@@ -1998,6 +2094,16 @@ receive_async_common (CoprocMessenger     *self,
 
 /* Receive helpers --------------------------------------------------------- */
 
+/* Whether a receive that finds nothing queued may wait for input before
+ * reading: nothing is buffered, pending or to be flushed, so a read now
+ * could only find what waiting would also reveal. Saves a system call. */
+static gboolean
+can_wait_first (CoprocMessengerPrivate *priv)
+{
+  return priv->fd >= 0 && priv->rbuf_start == priv->rbuf_end && priv->pending_special == NULL &&
+         !priv->closed && !priv->eof && wbuf_pending (priv) == 0 && !input_held (priv);
+}
+
 /* What every receive call does first: push out pending output and move
  * whatever has arrived into the queues. */
 static void
@@ -2031,7 +2137,7 @@ static void
 coproc_messenger_real_queue_message (CoprocMessenger *self,
                                      CoprocMessage   *message)
 {
-  coproc_messenger_enqueue (self, message, coproc_message_get_priority (message));
+  coproc_messenger_enqueue (self, message, message->priority);
 }
 
 static void
@@ -3227,7 +3333,7 @@ coproc_messenger_receive_available (CoprocMessenger  *self,
     {
       while ((message = take_message (self, cs)) != NULL)
         {
-          g_ptr_array_add (payloads, g_variant_ref (coproc_message_get_payload (message)));
+          g_ptr_array_add (payloads, g_variant_ref (message->payload));
           g_object_unref (message);
         }
     }
@@ -3270,6 +3376,15 @@ coproc_messenger_receive_message_blocking (CoprocMessenger  *self,
 
   if (channel_id != NULL)
     channel = g_variant_ref_sink (channel_id);
+
+  if (can_wait_first (priv))
+    {
+      ChannelState *cs = lookup_channel (self, channel, FALSE);
+
+      if ((cs == NULL || coproc_queue_size (&cs->queue) == 0) &&
+          !wait_io (self, TRUE, FALSE, cancellable, error))
+        return NULL;
+    }
 
   for (;;)
     {
@@ -3332,7 +3447,7 @@ coproc_messenger_receive_blocking (CoprocMessenger  *self,
   if (message == NULL)
     return NULL;
 
-  return g_variant_ref (coproc_message_get_payload (message));
+  return g_variant_ref (message->payload);
 }
 
 /**
@@ -3382,7 +3497,7 @@ coproc_messenger_receive_remaining (CoprocMessenger  *self,
       if (message == NULL)
         return NULL;
 
-      g_ptr_array_add (payloads, g_variant_ref (coproc_message_get_payload (message)));
+      g_ptr_array_add (payloads, g_variant_ref (message->payload));
     }
 
   return g_steal_pointer (&payloads);
@@ -3412,6 +3527,10 @@ coproc_messenger_await_available (CoprocMessenger  *self,
   g_return_val_if_fail (COPROC_IS_MESSENGER (self), FALSE);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (priv->total_queued == 0 && can_wait_first (priv) &&
+      !wait_io (self, TRUE, FALSE, cancellable, error))
+    return FALSE;
 
   for (;;)
     {
@@ -3566,7 +3685,7 @@ coproc_messenger_enqueue (CoprocMessenger *self,
   g_return_if_fail (COPROC_IS_MESSENGER (self));
   g_return_if_fail (COPROC_IS_MESSAGE (message));
 
-  cs = lookup_channel (self, coproc_message_get_channel_id (message), TRUE);
+  cs = lookup_channel (self, message->channel_id, TRUE);
   coproc_queue_push (&cs->queue, rank, g_object_ref (message));
   priv->total_queued++;
   priv->queued_bytes += message_cost (message);

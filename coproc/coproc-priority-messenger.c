@@ -5,6 +5,7 @@
 
 #include "config.h"
 
+#include "coproc-message-private.h"
 #include "coproc-priority-messenger.h"
 
 /**
@@ -30,7 +31,7 @@ static void
 coproc_priority_messenger_queue_message (CoprocMessenger *self,
                                         CoprocMessage   *message)
 {
-  coproc_messenger_enqueue (self, message, coproc_message_get_priority (message));
+  coproc_messenger_enqueue (self, message, message->priority);
 }
 
 static void
