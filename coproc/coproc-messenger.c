@@ -73,7 +73,7 @@
 #define DIRECT_WRITE_SIZE    (SEND_HIGH_WATER / 2)
 #define WBUF_KEEP_SIZE       (256 * 1024)
 #define MAX_NEW_DOMAINS      64
-#define MESSAGE_OVERHEAD     160   /* bytes a queued message costs beyond its data */
+#define MESSAGE_OVERHEAD     320   /* bytes a queued message costs beyond its data, as measured */
 #define DEFAULT_MAX_QUEUED_BYTES (256 * 1024 * 1024)
 #define DEFAULT_LARGE_MESSAGE_THRESHOLD (1024 * 1024)
 #define MAX_PENDING_IN_FDS   64

@@ -8,7 +8,8 @@
 #      examples, docs, and the GTK demo under Xvfb;
 #   2. an AddressSanitizer + UndefinedBehaviorSanitizer build (build-asan/)
 #      and its C, worker and examples suites;
-#   3. the C and worker suites of build-test/ again under valgrind.
+#   3. the C and worker suites of build-test/ again under valgrind;
+#   4. each libFuzzer target for a bounded time (FUZZ_SECONDS, default 60).
 #
 #   bash tools/test.sh
 #
@@ -78,25 +79,34 @@ if run configure build-asan -Db_sanitize=address,undefined -Ddocumentation=false
   logs+=(build-asan/meson-logs/testlog.json)
   UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
     run_tests build-asan/meson-logs/testlog.json -C build-asan \
-      --suite c --suite worker --suite examples
+      --suite c --suite worker --suite examples --suite faults --suite soak
 fi
 
 if [ -f build-test/build.ninja ] && command -v valgrind > /dev/null; then
   step "Suites c and worker under valgrind (build-test)"
   logs+=(build-test/meson-logs/testlog-valgrind.json)
   run_tests build-test/meson-logs/testlog-valgrind.json -C build-test \
-    --setup valgrind --suite c --suite worker
+    --setup valgrind --suite c --suite worker --suite faults --suite soak
+fi
+
+fuzz_passed=0
+if command -v clang > /dev/null; then
+  step "Fuzz targets, ${FUZZ_SECONDS:-60} s each (build-libfuzzer)"
+  if run bash fuzz/build.sh build-libfuzzer && run bash fuzz/run.sh; then
+    fuzz_passed=3
+  fi
 fi
 
 step "Summary"
-"$python" - "$failed_steps" "${logs[@]}" <<'PY'
+"$python" - "$failed_steps" "$fuzz_passed" "${logs[@]}" <<'PY'
 import json
 import sys
 
 passed = failed = skipped = 0
 failed_steps = int(sys.argv[1])
+passed += int(sys.argv[2])  # fuzz targets that ran clean
 
-for path in sys.argv[2:]:
+for path in sys.argv[3:]:
     try:
         with open(path, encoding='utf-8') as log:
             results = [json.loads(line)['result'] for line in log if line.strip()]
