@@ -33,26 +33,6 @@
 
 static char *worker_path;
 
-#ifdef __SANITIZE_ADDRESS__
-const char *__asan_default_options (void);
-const char *__lsan_default_suppressions (void);
-
-/* Stacks through GLib, built without frame pointers, need the slow
- * unwinder for the suppression below to match. */
-const char *
-__asan_default_options (void)
-{
-  return "fast_unwind_on_malloc=0";
-}
-
-/* GLib 2.74 leaks the previous user directories each time
- * G_TEST_OPTION_ISOLATE_DIRS resets them for a test. */
-const char *
-__lsan_default_suppressions (void)
-{
-  return "leak:g_set_user_dirs\n";
-}
-#endif
 
 static GQuark
 test_error_quark (void)

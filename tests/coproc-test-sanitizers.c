@@ -1,5 +1,5 @@
-/* coproc-test-sanitizers.c: defaults for the sanitizers, linked into every
- * C test
+/* coproc-test-sanitizers.c: defaults for the sanitizers, linked into the
+ * C tests (test_sanitizers_c in tests/meson.build)
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
