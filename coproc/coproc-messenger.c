@@ -294,8 +294,16 @@ lookup_channel (CoprocMessenger *self,
   CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
   ChannelState *cs;
 
+  g_autoptr(GVariant) normal = NULL;
+
   if (channel_id == NULL)
     return &priv->default_channel;
+
+  /* Channel ids are hashed and compared by their bytes, which must then be
+   * those of the normal form (a value the caller loaded from untrusted
+   * bytes may not be). */
+  if (!g_variant_is_normal_form (channel_id))
+    channel_id = normal = g_variant_get_normal_form (channel_id);
 
   cs = g_hash_table_lookup (priv->channels, channel_id);
   if (cs == NULL && create)
@@ -1600,6 +1608,16 @@ send_frame (CoprocMessenger  *self,
   if (!check_open (self, error))
     return FALSE;
 
+  /* The protocol carries type strings of at most 255 characters. */
+  if ((payload != NULL && strlen (g_variant_get_type_string (payload)) > 255) ||
+      (channel_id != NULL && strlen (g_variant_get_type_string (channel_id)) > 255))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           "The type of a payload or channel id is longer than the "
+                           "255 characters the protocol allows");
+      return FALSE;
+    }
+
   if (payload != NULL)
     payload_size = coproc_wire_variant_size (payload);
   if (channel_id != NULL)
@@ -1729,6 +1747,22 @@ payload_priority (GVariant *payload)
     }
 }
 
+/* Trades a reference to @value for one to its normal form, so that what
+ * goes on the wire is what the peer accepts. Values built by GVariant are
+ * in normal form already; only ones loaded from untrusted bytes may not be. */
+static GVariant *
+take_normal (GVariant *value)
+{
+  GVariant *normal;
+
+  if (g_variant_is_normal_form (value))
+    return value;
+
+  normal = g_variant_get_normal_form (value);
+  g_variant_unref (value);
+  return normal;
+}
+
 static gboolean
 send_data (CoprocMessenger    *self,
            CoprocMessageKind   kind,
@@ -1741,9 +1775,9 @@ send_data (CoprocMessenger    *self,
   ChannelState *cs;
   CoprocWireKind wire_kind;
 
-  g_variant_ref_sink (payload);
+  payload = take_normal (g_variant_ref_sink (payload));
   if (channel_id != NULL)
-    g_variant_ref_sink (channel_id);
+    channel_id = take_normal (g_variant_ref_sink (channel_id));
 
   if (!explicit_priority)
     priority = payload_priority (payload);

@@ -2278,6 +2278,77 @@ test_leaves_sigpipe_alone (void)
   g_assert_true (action.sa_handler == SIG_DFL);
 }
 
+/* A value loaded from untrusted bytes may not be in normal form: as a
+ * channel id or payload it is used in its normal form. */
+static void
+test_non_normal_values (void)
+{
+  g_autoptr(CoprocMessenger) process = NULL;
+  g_autoptr(CoprocMessenger) resource = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) channel = NULL;
+  g_autoptr(GVariant) normal = NULL;
+  g_autoptr(GVariant) payload = NULL;
+  g_autoptr(GVariant) received = NULL;
+  static const guint8 three[3] = { '1', '2', '3' };
+
+  g_test_summary ("Channel ids and payloads not in normal form (a fixed-size tuple "
+                  "of the wrong size) are sent and counted in their normal form");
+
+  coproc_messenger_new_pair (COPROC_TYPE_PRIORITY_MESSENGER, &process, &resource, &error);
+  g_assert_no_error (error);
+
+  channel = g_variant_ref_sink (g_variant_new_from_data (G_VARIANT_TYPE ("(xx)"), three,
+                                                         sizeof three, FALSE, NULL, NULL));
+  g_assert_false (g_variant_is_normal_form (channel));
+  normal = g_variant_get_normal_form (channel);
+
+  coproc_messenger_send_request (resource, g_variant_ref (channel), channel, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (coproc_messenger_requests_sent (resource, channel), ==, 1);
+  g_assert_cmpuint (coproc_messenger_requests_sent (resource, normal), ==, 1);
+
+  received = coproc_messenger_receive_blocking (process, channel, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_variant_equal (received, normal));
+  g_assert_cmpuint (coproc_messenger_messages_received (process, normal), ==, 1);
+}
+
+/* The protocol carries type strings of up to 255 characters. */
+static void
+test_long_type_string (void)
+{
+  g_autoptr(CoprocMessenger) process = NULL;
+  g_autoptr(CoprocMessenger) resource = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariantBuilder) builder = NULL;
+  g_autoptr(GVariant) ok = NULL;
+  GVariant *value;
+
+  g_test_summary ("A payload whose type string is too long is refused by the sender, "
+                  "and nothing is sent");
+
+  coproc_messenger_new_pair (COPROC_TYPE_PRIORITY_MESSENGER, &process, &resource, &error);
+  g_assert_no_error (error);
+
+  builder = g_variant_builder_new (G_VARIANT_TYPE_TUPLE);
+  for (guint i = 0; i < 300; i++)
+    g_variant_builder_add (builder, "y", (guchar) i);
+  value = g_variant_builder_end (builder);
+  g_clear_pointer (&builder, g_variant_builder_unref);
+
+  g_assert_false (coproc_messenger_send_norequest (resource, value, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_cmpuint (coproc_messenger_messages_sent (resource, NULL), ==, 0);
+
+  coproc_messenger_send_norequest (resource, g_variant_new_int32 (7), NULL, &error);
+  g_assert_no_error (error);
+  ok = coproc_messenger_receive_blocking (process, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int32 (ok), ==, 7);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -2323,6 +2394,8 @@ main (int   argc,
   g_test_add_func ("/Coproc/Messenger/pollable-stream", test_pollable_stream);
   g_test_add_func ("/Coproc/Messenger/new-for-host", test_new_for_host);
   g_test_add_func ("/Coproc/Messenger/leaves-sigpipe-alone", test_leaves_sigpipe_alone);
+  g_test_add_func ("/Coproc/Messenger/non-normal-values", test_non_normal_values);
+  g_test_add_func ("/Coproc/Messenger/long-type-string", test_long_type_string);
 
   return g_test_run ();
 }

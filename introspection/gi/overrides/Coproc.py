@@ -195,17 +195,18 @@ _MAX_WORKER_ENV_SIZE = 120 * 1024
 
 # Values ---------------------------------------------------------------------
 #
-# Each PyGObject call that returns a GLib.Variant costs about a microsecond,
-# a GLib.Bytes made from Python bytes about as much, whatever their size.
-# So a plain value is made with as few calls as possible: a number, a str
-# or None with its one constructor; anything else is serialized here, in
-# GVariant's format (normal form, native byte order, framing offsets
-# little-endian), and handed over with one GLib.Variant.new_from_bytes().
-# Likewise a received container is read from its serialized data, taken in
-# one call, rather than child by child. The child-by-child code at the end
-# of this section remains for what these paths leave alone: variants inside
-# plain values, types this code does not decode, and data that is not in
-# normal form (GLib decides what that means).
+# A PyGObject call costs a few tenths of a microsecond, and more than a
+# microsecond when it returns a GLib.Variant (whose wrapper has a Python
+# finalizer), whatever the size of the value. So a plain value is made with
+# as few calls as possible: a number, a str or None with its constructor;
+# anything else is serialized here, in GVariant's format (normal form,
+# native byte order, framing offsets little-endian), and becomes a variant
+# with one GLib.Variant.new_from_bytes(). Likewise a received container is
+# decoded here from its serialized data, taken in one call, rather than
+# read child by child. The child-by-child code at the end of this section
+# remains for what these paths leave alone: variants inside plain values,
+# types this code does not decode, and data that is not in normal form
+# (GLib decides what that means).
 
 _VT_VARIANT = GLib.VariantType.new('v')
 _VT_BYTES = GLib.VariantType.new('ay')
@@ -906,9 +907,12 @@ def from_variant(variant):
 __all__.append('from_variant')
 
 
-# A batch of received values is read from one tuple of them all, serialized
-# by GLib in one call, in chunks of at most this many values and bytes.
+# A batch of received values is decoded from one tuple of them all, which
+# GLib serializes in one call: six calls for the batch instead of three for
+# each value. It is done in chunks of at most _BATCH_CHUNK values and
+# _MAX_BATCH_BYTES bytes, for chunks of at least _MIN_BATCH values.
 _new_tuple_of_list = get_introspection_module('GLib').Variant.new_tuple
+_MIN_BATCH = 16
 _BATCH_CHUNK = 256
 _MAX_BATCH_BYTES = 256 * 1024
 
@@ -960,7 +964,7 @@ def _from_variants(variants):
     while start < count:
         chunk = variants[start:start + _BATCH_CHUNK]
         start += _BATCH_CHUNK
-        if len(chunk) > 1:
+        if len(chunk) >= _MIN_BATCH:
             type_string = _get_type_string(chunk[0])
             info = _type_info(type_string)
             if info is not None:
@@ -1311,6 +1315,7 @@ _send_with_priority = Coproc.Messenger.send_with_priority
 _receive_available = Coproc.Messenger.receive_available
 _receive_blocking = Coproc.Messenger.receive_blocking
 _receive_message_blocking = Coproc.Messenger.receive_message_blocking
+_await_available = Coproc.Messenger.await_available
 
 _NOREQUEST = Coproc.MessageKind.NOREQUEST
 _REQUEST = Coproc.MessageKind.REQUEST
@@ -1518,10 +1523,12 @@ class Messenger(Coproc.Messenger):
         for message in self.receive_remaining_messages(channel_id, cancellable):
             yield message.payload
 
-    @_translating
     def await_available(self, cancellable=None):
         """Waits until at least one message is queued, on any channel."""
-        Coproc.Messenger.await_available(self, cancellable)
+        try:
+            _await_available(self, cancellable)
+        except GLib.Error as error:
+            _raise_translated(error)
 
     def _receive_future(self, start, finish, channel_id, cancellable):
         future = concurrent.futures.Future()
