@@ -2288,7 +2288,6 @@ test_non_normal_values (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) channel = NULL;
   g_autoptr(GVariant) normal = NULL;
-  g_autoptr(GVariant) payload = NULL;
   g_autoptr(GVariant) received = NULL;
   static const guint8 three[3] = { '1', '2', '3' };
 
@@ -2303,7 +2302,7 @@ test_non_normal_values (void)
   g_assert_false (g_variant_is_normal_form (channel));
   normal = g_variant_get_normal_form (channel);
 
-  coproc_messenger_send_request (resource, g_variant_ref (channel), channel, &error);
+  coproc_messenger_send_request (resource, channel, channel, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (coproc_messenger_requests_sent (resource, channel), ==, 1);
   g_assert_cmpuint (coproc_messenger_requests_sent (resource, normal), ==, 1);
