@@ -337,6 +337,50 @@ spawn_child (const char  *peer,
                                       workload_names[w], n_str, size_str, extra, NULL);
 }
 
+/* Starts the child for @peer joined to this process by a socket pair, and
+ * puts this process's end of it in @fd. */
+static GSubprocess *
+spawn_connected_child (const char  *peer,
+                       Workload     w,
+                       guint64      n,
+                       guint64      size,
+                       int         *fd,
+                       GError     **error)
+{
+  GSubprocess *child;
+  int fds[2];
+
+  if (!make_pair (fds, error))
+    return NULL;
+
+  child = spawn_child (peer, w, n, size, fds[1], NULL, error);
+  if (child == NULL)
+    {
+      close (fds[0]);
+      return NULL;
+    }
+
+  *fd = fds[0];
+  return child;
+}
+
+/* Wraps @fd, a connected socket, in a GSocketConnection. @fd is taken,
+ * and closed if that fails. */
+static GSocketConnection *
+connection_for_fd (int      fd,
+                   GError **error)
+{
+  g_autoptr(GSocket) socket = g_socket_new_from_fd (fd, error);
+
+  if (socket == NULL)
+    {
+      close (fd);
+      return NULL;
+    }
+
+  return g_socket_connection_factory_create_connection (socket);
+}
+
 /* Minimal framing --------------------------------------------------------- */
 
 /* What a careful hand-written protocol does: a header with the body size
@@ -1168,26 +1212,21 @@ run_minimal (const Params  *p,
   W4Plan plan = { NULL, NULL };
   gsize header = w == W4 ? 16 : 8;
   guint64 size = w == W3 ? p->w3_size : w == W4 ? p->w4_channels : 0;
-  int fds[2];
+  int fd;
   guint8 ready;
   gint64 t0;
   gboolean ok = FALSE;
 
-  if (!make_pair (fds, error))
-    return FALSE;
-  child = spawn_child ("minimal", w, n, size, fds[1], NULL, error);
+  child = spawn_connected_child ("minimal", w, n, size, &fd, error);
   if (child == NULL)
-    {
-      close (fds[0]);
-      return FALSE;
-    }
+    return FALSE;
 
-  writer_init (&writer, fds[0], header);
-  reader_init (&reader, fds[0], 8);
+  writer_init (&writer, fd, header);
+  reader_init (&reader, fd, 8);
   if (w == W4)
     w4_plan_init (&plan, p, n);
 
-  if (!read_all (fds[0], &ready, 1, error))
+  if (!read_all (fd, &ready, 1, error))
     goto out;
 
   t0 = now_ns ();
@@ -1268,7 +1307,7 @@ run_minimal (const Params  *p,
   ok = TRUE;
 
 out:
-  close (fds[0]);
+  close (fd);
   writer_clear (&writer);
   reader_clear (&reader);
   w4_plan_clear (&plan);
@@ -1288,23 +1327,18 @@ run_raw (const Params  *p,
   g_autofree guint8 *buf = NULL;
   gsize frame = small_frame_size ();
   guint64 size = w == W3 ? p->w3_size : frame;
-  int fds[2];
+  int fd;
   guint8 ready;
   gint64 t0;
   gboolean ok = FALSE;
 
-  if (!make_pair (fds, error))
-    return FALSE;
-  child = spawn_child ("raw", w, n, size, fds[1], NULL, error);
+  child = spawn_connected_child ("raw", w, n, size, &fd, error);
   if (child == NULL)
-    {
-      close (fds[0]);
-      return FALSE;
-    }
+    return FALSE;
 
   buf = g_malloc0 (BATCH_SIZE);
 
-  if (!read_all (fds[0], &ready, 1, error))
+  if (!read_all (fd, &ready, 1, error))
     goto out;
 
   t0 = now_ns ();
@@ -1321,10 +1355,10 @@ run_raw (const Params  *p,
 
         for (guint64 sent = 0; sent < total; sent += chunk)
           {
-            if (!write_all (fds[0], data, MIN (chunk, total - sent), error))
+            if (!write_all (fd, data, MIN (chunk, total - sent), error))
               goto out;
           }
-        if (!read_all (fds[0], &done, sizeof done, error))
+        if (!read_all (fd, &done, sizeof done, error))
           goto out;
         if (done != total)
           {
@@ -1337,7 +1371,7 @@ run_raw (const Params  *p,
     case W2:
       for (guint64 i = 0; i < n; i++)
         {
-          if (!write_all (fds[0], buf, frame, error) || !read_all (fds[0], buf, frame, error))
+          if (!write_all (fd, buf, frame, error) || !read_all (fd, buf, frame, error))
             goto out;
         }
       break;
@@ -1353,7 +1387,7 @@ run_raw (const Params  *p,
   ok = TRUE;
 
 out:
-  close (fds[0]);
+  close (fd);
   if (!g_subprocess_wait_check (child, NULL, ok ? error : NULL))
     ok = FALSE;
   return ok;
@@ -1635,17 +1669,15 @@ child_gdbus (Workload w,
 {
   static const GDBusInterfaceVTable vtable = { gdbus_method_cb, NULL, NULL, { 0 } };
   g_autoptr(GError) error = NULL;
-  g_autoptr(GSocket) socket = NULL;
   g_autoptr(GSocketConnection) stream = NULL;
   g_autoptr(GDBusConnection) bus = NULL;
   g_autoptr(GDBusNodeInfo) node = NULL;
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   ChildState st = { loop, 0, 0, FALSE };
 
-  socket = g_socket_new_from_fd (CHILD_FD, &error);
-  if (socket == NULL)
+  stream = connection_for_fd (CHILD_FD, &error);
+  if (stream == NULL)
     return worker_failed ("socket", error);
-  stream = g_socket_connection_factory_create_connection (socket);
 
   bus = g_dbus_connection_new_sync (G_IO_STREAM (stream), NULL,
                                     G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT,
@@ -1685,32 +1717,22 @@ run_gdbus (const Params  *p,
            GError       **error)
 {
   g_autoptr(GSubprocess) child = NULL;
-  g_autoptr(GSocket) socket = NULL;
   g_autoptr(GSocketConnection) stream = NULL;
   g_autoptr(GDBusConnection) bus = NULL;
   g_autoptr(GVariant) pong = NULL;
   g_autoptr(GVariant) reply = NULL;
   g_autofree char *guid = g_dbus_generate_guid ();
-  int fds[2];
+  int fd;
   gint64 t0;
   gboolean ok = FALSE;
 
-  if (!make_pair (fds, error))
-    return FALSE;
-  child = spawn_child ("gdbus", w, n, 0, fds[1], NULL, error);
+  child = spawn_connected_child ("gdbus", w, n, 0, &fd, error);
   if (child == NULL)
-    {
-      close (fds[0]);
-      return FALSE;
-    }
+    return FALSE;
 
-  socket = g_socket_new_from_fd (fds[0], error);
-  if (socket == NULL)
-    {
-      close (fds[0]);
-      goto out;
-    }
-  stream = g_socket_connection_factory_create_connection (socket);
+  stream = connection_for_fd (fd, error);
+  if (stream == NULL)
+    goto out;
   bus = g_dbus_connection_new_sync (G_IO_STREAM (stream), guid,
                                     G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_SERVER,
                                     NULL, NULL, error);
@@ -1898,16 +1920,14 @@ child_jsonrpc (Workload w,
                guint64  size)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GSocket) socket = NULL;
   g_autoptr(GSocketConnection) stream = NULL;
   g_autoptr(JsonrpcServer) server = jsonrpc_server_new ();
   g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
   ChildState st = { loop, 0, 0, FALSE };
 
-  socket = g_socket_new_from_fd (CHILD_FD, &error);
-  if (socket == NULL)
+  stream = connection_for_fd (CHILD_FD, &error);
+  if (stream == NULL)
     return worker_failed ("socket", error);
-  stream = g_socket_connection_factory_create_connection (socket);
 
   g_signal_connect (server, "notification", G_CALLBACK (jsonrpc_notification_cb), &st);
   g_signal_connect (server, "handle-call", G_CALLBACK (jsonrpc_call_cb), &st);
@@ -1927,30 +1947,20 @@ run_jsonrpc (const Params  *p,
              GError       **error)
 {
   g_autoptr(GSubprocess) child = NULL;
-  g_autoptr(GSocket) socket = NULL;
   g_autoptr(GSocketConnection) stream = NULL;
   g_autoptr(JsonrpcClient) client = NULL;
   g_autoptr(GVariant) pong = NULL;
-  int fds[2];
+  int fd;
   gint64 t0;
   gboolean ok = FALSE;
 
-  if (!make_pair (fds, error))
-    return FALSE;
-  child = spawn_child ("jsonrpc", w, n, 0, fds[1], NULL, error);
+  child = spawn_connected_child ("jsonrpc", w, n, 0, &fd, error);
   if (child == NULL)
-    {
-      close (fds[0]);
-      return FALSE;
-    }
+    return FALSE;
 
-  socket = g_socket_new_from_fd (fds[0], error);
-  if (socket == NULL)
-    {
-      close (fds[0]);
-      goto out;
-    }
-  stream = g_socket_connection_factory_create_connection (socket);
+  stream = connection_for_fd (fd, error);
+  if (stream == NULL)
+    goto out;
   client = jsonrpc_client_new (G_IO_STREAM (stream));
 
   if (!jsonrpc_client_call (client, "ping", NULL, NULL, &pong, error))

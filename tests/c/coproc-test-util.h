@@ -211,4 +211,52 @@ test_event_wait (TestEvent *event)
   g_mutex_unlock (&event->lock);
 }
 
+/* Shorthands that assert success. */
+
+static inline void
+send_norequest (CoprocMessenger *messenger,
+                GVariant        *payload,
+                GVariant        *channel_id)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (coproc_messenger_send_norequest (messenger, payload, channel_id, &error));
+  g_assert_no_error (error);
+}
+
+static inline void
+send_request (CoprocMessenger *messenger,
+              GVariant        *payload,
+              GVariant        *channel_id)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (coproc_messenger_send_request (messenger, payload, channel_id, &error));
+  g_assert_no_error (error);
+}
+
+static inline void
+send_reply (CoprocMessenger *messenger,
+            GVariant        *payload,
+            GVariant        *channel_id)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (coproc_messenger_send_reply (messenger, payload, channel_id, &error));
+  g_assert_no_error (error);
+}
+
+static inline GVariant *
+receive_blocking (CoprocMessenger *messenger,
+                  GVariant        *channel_id)
+{
+  g_autoptr(GError) error = NULL;
+  GVariant *payload;
+
+  payload = coproc_messenger_receive_blocking (messenger, channel_id, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (payload);
+  return payload;
+}
+
 G_END_DECLS

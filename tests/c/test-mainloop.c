@@ -13,52 +13,6 @@
 
 /* Shorthands ---------------------------------------------------------------- */
 
-static void
-send_norequest (CoprocMessenger *messenger,
-                GVariant        *payload,
-                GVariant        *channel_id)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (coproc_messenger_send_norequest (messenger, payload, channel_id, &error));
-  g_assert_no_error (error);
-}
-
-static void
-send_request (CoprocMessenger *messenger,
-              GVariant        *payload,
-              GVariant        *channel_id)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (coproc_messenger_send_request (messenger, payload, channel_id, &error));
-  g_assert_no_error (error);
-}
-
-static void
-send_reply (CoprocMessenger *messenger,
-            GVariant        *payload,
-            GVariant        *channel_id)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (coproc_messenger_send_reply (messenger, payload, channel_id, &error));
-  g_assert_no_error (error);
-}
-
-static GVariant *
-receive_blocking (CoprocMessenger *messenger,
-                  GVariant        *channel_id)
-{
-  g_autoptr(GError) error = NULL;
-  GVariant *payload;
-
-  payload = coproc_messenger_receive_blocking (messenger, channel_id, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (payload);
-  return payload;
-}
-
 #define assert_receive(messenger, channel_id, expected) \
   G_STMT_START { \
     g_autoptr(GVariant) received__ = receive_blocking ((messenger), (channel_id)); \

@@ -20,39 +20,6 @@
 /* Shorthands that assert success. */
 
 static void
-send_norequest (CoprocMessenger *messenger,
-                GVariant        *payload,
-                GVariant        *channel_id)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (coproc_messenger_send_norequest (messenger, payload, channel_id, &error));
-  g_assert_no_error (error);
-}
-
-static void
-send_request (CoprocMessenger *messenger,
-              GVariant        *payload,
-              GVariant        *channel_id)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (coproc_messenger_send_request (messenger, payload, channel_id, &error));
-  g_assert_no_error (error);
-}
-
-static void
-send_reply (CoprocMessenger *messenger,
-            GVariant        *payload,
-            GVariant        *channel_id)
-{
-  g_autoptr(GError) error = NULL;
-
-  g_assert_true (coproc_messenger_send_reply (messenger, payload, channel_id, &error));
-  g_assert_no_error (error);
-}
-
-static void
 send_with_priority (CoprocMessenger   *messenger,
                     CoprocMessageKind  kind,
                     GVariant          *payload,
@@ -98,19 +65,6 @@ available (CoprocMessenger *messenger,
   n = coproc_messenger_available (messenger, channel_id, &error);
   g_assert_no_error (error);
   return n;
-}
-
-static GVariant *
-receive_blocking (CoprocMessenger *messenger,
-                  GVariant        *channel_id)
-{
-  g_autoptr(GError) error = NULL;
-  GVariant *payload;
-
-  payload = coproc_messenger_receive_blocking (messenger, channel_id, NULL, &error);
-  g_assert_no_error (error);
-  g_assert_nonnull (payload);
-  return payload;
 }
 
 static CoprocMessage *
