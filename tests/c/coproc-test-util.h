@@ -211,6 +211,27 @@ test_event_wait (TestEvent *event)
   g_mutex_unlock (&event->lock);
 }
 
+/* Registers @func as the test /Coproc/@kind/@name on a Pair of @type. */
+static inline void
+test_add_pair (const char *kind,
+               const char *name,
+               GType       type,
+               void      (*func) (Pair *, gconstpointer))
+{
+  g_autofree char *path = g_strdup_printf ("/Coproc/%s/%s", kind, name);
+
+  g_test_add (path, Pair, GSIZE_TO_POINTER (type), test_pair_setup, func, test_pair_teardown);
+}
+
+/* Registers @func for both kinds of messenger. */
+static inline void
+test_add_both (const char *name,
+               void      (*func) (Pair *, gconstpointer))
+{
+  test_add_pair ("PriorityMessenger", name, COPROC_TYPE_PRIORITY_MESSENGER, func);
+  test_add_pair ("MultiMessenger", name, COPROC_TYPE_MULTI_MESSENGER, func);
+}
+
 /* Shorthands that assert success. */
 
 static inline void

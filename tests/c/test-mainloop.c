@@ -1314,52 +1314,33 @@ test_blocking_does_not_iterate (Pair          *pair,
 
 /* Registration ------------------------------------------------------------- */
 
-static void
-add_test (const char *kind,
-          const char *name,
-          GType       type,
-          void      (*func) (Pair *, gconstpointer))
-{
-  g_autofree char *path = g_strdup_printf ("/Coproc/%s/%s", kind, name);
-
-  g_test_add (path, Pair, GSIZE_TO_POINTER (type), test_pair_setup, func, test_pair_teardown);
-}
-
-static void
-add_both (const char *name,
-          void      (*func) (Pair *, gconstpointer))
-{
-  add_test ("PriorityMessenger", name, COPROC_TYPE_PRIORITY_MESSENGER, func);
-  add_test ("MultiMessenger", name, COPROC_TYPE_MULTI_MESSENGER, func);
-}
-
 int
 main (int   argc,
       char *argv[])
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
-  add_both ("signals/message-received/handled", test_message_received_handled);
-  add_both ("signals/message-received/unhandled", test_message_received_unhandled);
-  add_both ("signals/message-received/no-handler", test_no_handler_queues);
-  add_both ("signals/error-received", test_error_received);
-  add_both ("signals/close-requested", test_close_requested);
-  add_both ("signals/specials-in-order", test_specials_in_order);
-  add_both ("signals/closed/clean", test_closed_clean);
-  add_both ("signals/closed/noticed-by-receive", test_closed_noticed_by_receive);
+  test_add_both ("signals/message-received/handled", test_message_received_handled);
+  test_add_both ("signals/message-received/unhandled", test_message_received_unhandled);
+  test_add_both ("signals/message-received/no-handler", test_no_handler_queues);
+  test_add_both ("signals/error-received", test_error_received);
+  test_add_both ("signals/close-requested", test_close_requested);
+  test_add_both ("signals/specials-in-order", test_specials_in_order);
+  test_add_both ("signals/closed/clean", test_closed_clean);
+  test_add_both ("signals/closed/noticed-by-receive", test_closed_noticed_by_receive);
   g_test_add_func ("/Coproc/Messenger/signals/closed/broken", test_closed_broken);
   g_test_add_func ("/Coproc/Messenger/signals/owner-context", test_signals_on_owner_context);
-  add_both ("receive-async/immediate-and-waiting", test_receive_async_immediate_and_waiting);
-  add_both ("receive-async/order", test_receive_async_order);
-  add_both ("receive-async/channels", test_receive_async_channels);
-  add_both ("receive-async/cancel", test_receive_async_cancel);
-  add_both ("receive-async/peer-closes", test_receive_async_peer_closes);
-  add_both ("receive-async/dispose-with-pending", test_dispose_with_pending);
-  add_both ("receive-async/unref-with-pending", test_unref_with_pending);
-  add_both ("reentrancy/handler-sends-and-receives", test_reentrant_handler);
-  add_both ("reentrancy/handler-disposes", test_handler_disposes);
-  add_both ("reentrancy/handler-unrefs", test_handler_unrefs);
-  add_both ("blocking-does-not-iterate", test_blocking_does_not_iterate);
+  test_add_both ("receive-async/immediate-and-waiting", test_receive_async_immediate_and_waiting);
+  test_add_both ("receive-async/order", test_receive_async_order);
+  test_add_both ("receive-async/channels", test_receive_async_channels);
+  test_add_both ("receive-async/cancel", test_receive_async_cancel);
+  test_add_both ("receive-async/peer-closes", test_receive_async_peer_closes);
+  test_add_both ("receive-async/dispose-with-pending", test_dispose_with_pending);
+  test_add_both ("receive-async/unref-with-pending", test_unref_with_pending);
+  test_add_both ("reentrancy/handler-sends-and-receives", test_reentrant_handler);
+  test_add_both ("reentrancy/handler-disposes", test_handler_disposes);
+  test_add_both ("reentrancy/handler-unrefs", test_handler_unrefs);
+  test_add_both ("blocking-does-not-iterate", test_blocking_does_not_iterate);
 
   return g_test_run ();
 }

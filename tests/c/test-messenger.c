@@ -2178,28 +2178,6 @@ test_new_for_host (void)
   test_drain_context (NULL);
 }
 
-/* Registration ------------------------------------------------------------- */
-
-static void
-add_test (const char *kind,
-          const char *name,
-          GType       type,
-          void      (*func) (Pair *, gconstpointer))
-{
-  g_autofree char *path = g_strdup_printf ("/Coproc/%s/%s", kind, name);
-
-  g_test_add (path, Pair, GSIZE_TO_POINTER (type), test_pair_setup, func, test_pair_teardown);
-}
-
-/* Adds a test for both kinds of messenger. */
-static void
-add_both (const char *name,
-          void      (*func) (Pair *, gconstpointer))
-{
-  add_test ("PriorityMessenger", name, COPROC_TYPE_PRIORITY_MESSENGER, func);
-  add_test ("MultiMessenger", name, COPROC_TYPE_MULTI_MESSENGER, func);
-}
-
 /* A library leaves signal dispositions to the application. */
 static void
 test_leaves_sigpipe_alone (void)
@@ -2302,47 +2280,49 @@ test_long_type_string (void)
   g_assert_cmpint (g_variant_get_int32 (ok), ==, 7);
 }
 
+/* Registration ------------------------------------------------------------- */
+
 int
 main (int   argc,
       char *argv[])
 {
   g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
 
-  add_both ("original/messenger", test_original_messenger);
-  add_both ("original/priority-messenger", test_original_priority_messenger);
-  add_test ("PriorityMessenger", "order", COPROC_TYPE_PRIORITY_MESSENGER, test_priority_order);
-  add_both ("message-priority", test_priority_of_message);
-  add_both ("dict-priority", test_priority_from_dict);
-  add_test ("MultiMessenger", "fifo", COPROC_TYPE_MULTI_MESSENGER, test_multi_fifo);
-  add_both ("channels/distinct", test_channels_distinct);
-  add_both ("channels/equal", test_channels_equal);
-  add_both ("counters", test_counters);
-  add_both ("payload-types", test_payload_types);
-  add_both ("message-properties", test_message_properties);
-  add_both ("receive-remaining", test_receive_remaining);
-  add_both ("receive-remaining-waits", test_receive_remaining_waits);
-  add_both ("receive-available", test_receive_available);
-  add_both ("await-available", test_await_available);
-  add_both ("await-available-waits", test_await_available_waits);
-  add_both ("send-request-multiple", test_send_request_multiple);
-  add_both ("specials/raised", test_specials_raised);
-  add_both ("specials/before-data", test_specials_before_data);
-  add_test ("Messenger", "custom-queue", TEST_TYPE_LENGTH_MESSENGER, test_custom_queue);
-  add_both ("cancel/from-thread", test_cancel_from_thread);
-  add_both ("cancel/before", test_cancel_before);
-  add_both ("max-message-size/send", test_max_size_send);
+  test_add_both ("original/messenger", test_original_messenger);
+  test_add_both ("original/priority-messenger", test_original_priority_messenger);
+  test_add_pair ("PriorityMessenger", "order", COPROC_TYPE_PRIORITY_MESSENGER, test_priority_order);
+  test_add_both ("message-priority", test_priority_of_message);
+  test_add_both ("dict-priority", test_priority_from_dict);
+  test_add_pair ("MultiMessenger", "fifo", COPROC_TYPE_MULTI_MESSENGER, test_multi_fifo);
+  test_add_both ("channels/distinct", test_channels_distinct);
+  test_add_both ("channels/equal", test_channels_equal);
+  test_add_both ("counters", test_counters);
+  test_add_both ("payload-types", test_payload_types);
+  test_add_both ("message-properties", test_message_properties);
+  test_add_both ("receive-remaining", test_receive_remaining);
+  test_add_both ("receive-remaining-waits", test_receive_remaining_waits);
+  test_add_both ("receive-available", test_receive_available);
+  test_add_both ("await-available", test_await_available);
+  test_add_both ("await-available-waits", test_await_available_waits);
+  test_add_both ("send-request-multiple", test_send_request_multiple);
+  test_add_both ("specials/raised", test_specials_raised);
+  test_add_both ("specials/before-data", test_specials_before_data);
+  test_add_pair ("Messenger", "custom-queue", TEST_TYPE_LENGTH_MESSENGER, test_custom_queue);
+  test_add_both ("cancel/from-thread", test_cancel_from_thread);
+  test_add_both ("cancel/before", test_cancel_before);
+  test_add_both ("max-message-size/send", test_max_size_send);
   g_test_add_func ("/Coproc/Messenger/max-message-size/handshake", test_max_size_handshake);
-  add_both ("max-message-size/receive", test_max_size_receive);
-  add_both ("max-message-size/receive-inline", test_max_size_receive_inline);
-  add_both ("close/close", test_close);
-  add_both ("close/dispose", test_dispose_peer);
-  add_both ("close/wakes-receive", test_close_wakes_receive);
-  add_both ("close/dispose-wakes-receive", test_dispose_wakes_receive);
-  add_both ("close/send-to-closed-peer", test_send_to_closed_peer);
-  add_test ("PriorityMessenger", "no-deadlock", COPROC_TYPE_PRIORITY_MESSENGER, test_no_deadlock);
-  add_test ("MultiMessenger", "no-deadlock-memfd", COPROC_TYPE_MULTI_MESSENGER, test_no_deadlock_memfd);
-  add_test ("MultiMessenger", "large-message", COPROC_TYPE_MULTI_MESSENGER, test_large_message);
-  add_test ("PriorityMessenger", "large-message-inline", COPROC_TYPE_PRIORITY_MESSENGER,
+  test_add_both ("max-message-size/receive", test_max_size_receive);
+  test_add_both ("max-message-size/receive-inline", test_max_size_receive_inline);
+  test_add_both ("close/close", test_close);
+  test_add_both ("close/dispose", test_dispose_peer);
+  test_add_both ("close/wakes-receive", test_close_wakes_receive);
+  test_add_both ("close/dispose-wakes-receive", test_dispose_wakes_receive);
+  test_add_both ("close/send-to-closed-peer", test_send_to_closed_peer);
+  test_add_pair ("PriorityMessenger", "no-deadlock", COPROC_TYPE_PRIORITY_MESSENGER, test_no_deadlock);
+  test_add_pair ("MultiMessenger", "no-deadlock-memfd", COPROC_TYPE_MULTI_MESSENGER, test_no_deadlock_memfd);
+  test_add_pair ("MultiMessenger", "large-message", COPROC_TYPE_MULTI_MESSENGER, test_large_message);
+  test_add_pair ("PriorityMessenger", "large-message-inline", COPROC_TYPE_PRIORITY_MESSENGER,
             test_large_message_inline);
   g_test_add_func ("/Coproc/Messenger/pollable-stream", test_pollable_stream);
   g_test_add_func ("/Coproc/Messenger/new-for-host", test_new_for_host);
