@@ -302,7 +302,7 @@ lookup_channel (CoprocMessenger *self,
   /* Channel ids are hashed and compared by their bytes, which must then be
    * those of the normal form (a value the caller loaded from untrusted
    * bytes may not be). */
-  if (!g_variant_is_normal_form (channel_id))
+  if (!coproc_wire_is_normal (channel_id))
     channel_id = normal = g_variant_get_normal_form (channel_id);
 
   cs = g_hash_table_lookup (priv->channels, channel_id);
@@ -1609,8 +1609,10 @@ send_frame (CoprocMessenger  *self,
     return FALSE;
 
   /* The protocol carries type strings of at most 255 characters. */
-  if ((payload != NULL && strlen (g_variant_get_type_string (payload)) > 255) ||
-      (channel_id != NULL && strlen (g_variant_get_type_string (channel_id)) > 255))
+  if ((payload != NULL &&
+       strlen (g_variant_get_type_string (payload)) > COPROC_WIRE_MAX_TYPE_SIZE) ||
+      (channel_id != NULL &&
+       strlen (g_variant_get_type_string (channel_id)) > COPROC_WIRE_MAX_TYPE_SIZE))
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                            "The type of a payload or channel id is longer than the "
@@ -1747,22 +1749,6 @@ payload_priority (GVariant *payload)
     }
 }
 
-/* Trades a reference to @value for one to its normal form, so that what
- * goes on the wire is what the peer accepts. Values built by GVariant are
- * in normal form already; only ones loaded from untrusted bytes may not be. */
-static GVariant *
-take_normal (GVariant *value)
-{
-  GVariant *normal;
-
-  if (g_variant_is_normal_form (value))
-    return value;
-
-  normal = g_variant_get_normal_form (value);
-  g_variant_unref (value);
-  return normal;
-}
-
 static gboolean
 send_data (CoprocMessenger    *self,
            CoprocMessageKind   kind,
@@ -1775,9 +1761,12 @@ send_data (CoprocMessenger    *self,
   ChannelState *cs;
   CoprocWireKind wire_kind;
 
-  payload = take_normal (g_variant_ref_sink (payload));
+  /* What goes on the wire must be what the peer accepts: the normal form
+   * (values built by GVariant are; ones loaded from untrusted bytes may
+   * not be). */
+  payload = coproc_wire_take_normal (g_variant_ref_sink (payload));
   if (channel_id != NULL)
-    channel_id = take_normal (g_variant_ref_sink (channel_id));
+    channel_id = coproc_wire_take_normal (g_variant_ref_sink (channel_id));
 
   if (!explicit_priority)
     priority = payload_priority (payload);

@@ -18,6 +18,7 @@ G_BEGIN_DECLS
 #define COPROC_WIRE_HANDSHAKE_SIZE  16
 #define COPROC_WIRE_HEADER_SIZE     32
 #define COPROC_WIRE_MAX_DOMAIN_SIZE 128
+#define COPROC_WIRE_MAX_TYPE_SIZE   255 /* characters of a value's type string */
 #define COPROC_WIRE_MAX_FDS         1   /* per frame */
 
 /* Frame flags. */
@@ -89,6 +90,22 @@ GVariant *coproc_wire_load_variant_slice (GBytes              *chunk,
                                           gsize                offset,
                                           gsize                size,
                                           GError             **error);
+
+/* Whether every sequence of @size bytes is the normal form of a value of
+ * type @type_string (@type_len characters, no NUL needed): true for arrays
+ * of numbers and of tuples of numbers without padding when @size is a whole
+ * number of elements, and for such a tuple or number when @size is its
+ * size. Booleans, strings and anything with offsets or padding need a
+ * check of their bytes. Senders and receivers share this one rule. */
+gboolean  coproc_wire_data_always_normal (const char          *type_string,
+                                          gsize                type_len,
+                                          gsize                size);
+/* Whether @value is in normal form, deciding without a walk through its
+ * elements when coproc_wire_data_always_normal() allows. */
+gboolean  coproc_wire_is_normal       (GVariant               *value);
+/* Trades a reference to @value for one to its normal form (the same
+ * value when it is normal already). */
+GVariant *coproc_wire_take_normal     (GVariant               *value);
 
 GVariant *coproc_wire_error_to_variant (const GError          *error);
 GError   *coproc_wire_error_from_variant (GVariant            *body,

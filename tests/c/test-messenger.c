@@ -2056,6 +2056,99 @@ test_large_message_inline (Pair          *pair,
   check_large_message (pair);
 }
 
+/* Payloads as users build them: g_variant_new_fixed_array() and
+ * g_variant_new_from_data (…, trusted = FALSE) give values GLib does not
+ * trust. Whatever the sender decides about their normal form, what arrives
+ * is what was sent. */
+static void
+check_payloads_as_built (Pair *pair)
+{
+  const gsize size = 16 * 1024 * 1024;
+  g_autofree guint8 *data = g_malloc (size);
+  GVariant *payloads[4];
+
+  for (gsize i = 0; i < size; i++)
+    data[i] = (guint8) (i * 7 + 3);
+
+  payloads[0] = g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, data, size, 1);
+  payloads[1] = g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, size, FALSE, NULL, NULL);
+  payloads[2] = g_variant_new_from_data (G_VARIANT_TYPE ("a(ii)"), data, 1024 * 1024, FALSE,
+                                         NULL, NULL);
+  payloads[3] = g_variant_new_from_data (G_VARIANT_TYPE ("(qqi)"), data, 8, FALSE, NULL, NULL);
+
+  for (guint i = 0; i < G_N_ELEMENTS (payloads); i++)
+    {
+      LargeSendData send = { pair->resource, COPROC_MESSAGE_KIND_NOREQUEST, NULL };
+      g_autoptr(GVariant) received = NULL;
+      GThread *thread;
+
+      send.payload = g_variant_ref_sink (payloads[i]);
+      thread = g_thread_new ("as-built-send", large_send_thread, &send);
+      received = receive_blocking (pair->process, g_variant_new_string ("big"));
+      g_thread_join (thread);
+
+      g_assert_true (g_variant_is_of_type (received, g_variant_get_type (send.payload)));
+      g_assert_cmpuint (g_variant_get_size (received), ==, g_variant_get_size (send.payload));
+      g_assert_true (memcmp (g_variant_get_data (received), g_variant_get_data (send.payload),
+                             g_variant_get_size (received)) == 0);
+      g_variant_unref (send.payload);
+    }
+}
+
+static void
+test_payloads_as_built (Pair          *pair,
+                        gconstpointer  data)
+{
+  check_payloads_as_built (pair);
+}
+
+static void
+test_payloads_as_built_inline (Pair          *pair,
+                               gconstpointer  data)
+{
+  set_inline_payloads (pair);
+  check_payloads_as_built (pair);
+}
+
+/* Untrusted values whose bytes are not all normal still travel in their
+ * normal form: booleans other than 0 and 1, strings without their
+ * terminating zero, padding that is not zero. */
+static void
+test_non_normal_untrusted (Pair          *pair,
+                           gconstpointer  data)
+{
+  static const guint8 bools[] = { 1, 0, 2, 1 };
+  static const guint8 strings[] = { 'a', 'b', 'c', 3 };
+  static const guint8 padded[] = { 1, 0xff, 2, 0, 3, 0xff, 4, 0 };
+  static const struct { const char *type; const guint8 *data; gsize size; } cases[] = {
+    { "ab", bools, sizeof bools },
+    { "as", strings, sizeof strings },
+    { "a(yn)", padded, sizeof padded },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GVariant) value = NULL;
+      g_autoptr(GVariant) normal = NULL;
+      g_autoptr(GVariant) received = NULL;
+      g_autoptr(GError) error = NULL;
+
+      value = g_variant_ref_sink (g_variant_new_from_data (G_VARIANT_TYPE (cases[i].type),
+                                                           cases[i].data, cases[i].size,
+                                                           FALSE, NULL, NULL));
+      g_assert_false (g_variant_is_normal_form (value));
+      normal = g_variant_get_normal_form (value);
+
+      g_assert_true (coproc_messenger_send_norequest (pair->resource, value, NULL, &error));
+      g_assert_no_error (error);
+      received = receive_blocking (pair->process, NULL);
+      g_assert_true (g_variant_is_normal_form (received));
+      g_assert_cmpuint (g_variant_get_size (received), ==, g_variant_get_size (normal));
+      g_assert_true (memcmp (g_variant_get_data (received), g_variant_get_data (normal),
+                             g_variant_get_size (normal)) == 0);
+    }
+}
+
 /* Other constructors ------------------------------------------------------- */
 
 /* A messenger over any stream whose two halves can be polled: here two
@@ -2324,6 +2417,11 @@ main (int   argc,
   test_add_pair ("MultiMessenger", "large-message", COPROC_TYPE_MULTI_MESSENGER, test_large_message);
   test_add_pair ("PriorityMessenger", "large-message-inline", COPROC_TYPE_PRIORITY_MESSENGER,
             test_large_message_inline);
+  test_add_pair ("MultiMessenger", "payloads-as-built", COPROC_TYPE_MULTI_MESSENGER,
+                 test_payloads_as_built);
+  test_add_pair ("MultiMessenger", "payloads-as-built-inline", COPROC_TYPE_MULTI_MESSENGER,
+                 test_payloads_as_built_inline);
+  test_add_both ("non-normal-untrusted", test_non_normal_untrusted);
   g_test_add_func ("/Coproc/Messenger/pollable-stream", test_pollable_stream);
   g_test_add_func ("/Coproc/Messenger/new-for-host", test_new_for_host);
   g_test_add_func ("/Coproc/Messenger/leaves-sigpipe-alone", test_leaves_sigpipe_alone);
