@@ -23,6 +23,7 @@
 
 #include "coproc-enums.h"
 #include "coproc-error.h"
+#include "coproc-channels-private.h"
 #include "coproc-message-private.h"
 #include "coproc-messenger-private.h"
 #include "coproc-queue-private.h"
@@ -73,7 +74,6 @@
 #define DIRECT_WRITE_SIZE    (SEND_HIGH_WATER / 2)
 #define WBUF_KEEP_SIZE       (256 * 1024)
 #define MAX_NEW_DOMAINS      64
-#define MESSAGE_OVERHEAD     320   /* bytes a queued message costs beyond its data, as measured */
 #define DEFAULT_MAX_QUEUED_BYTES (256 * 1024 * 1024)
 #define DEFAULT_LARGE_MESSAGE_THRESHOLD (1024 * 1024)
 #define MAX_PENDING_IN_FDS   64
@@ -83,21 +83,9 @@
 
 typedef struct
 {
-  /* Owned; NULL for the default channel. */
-  GVariant    *channel_id;
-  /* Of CoprocMessage, owned, ranked by the class's queue_message. */
-  CoprocQueue  queue;
-  guint        requests_sent;
-  guint        replies_received;
-  guint        messages_sent;
-  guint        messages_received;
-} ChannelState;
-
-typedef struct
-{
   CoprocMessenger *self;           /* borrowed: the task holds a reference */
   GTask           *task;           /* owned */
-  ChannelState    *channel;        /* borrowed: channel states live as long as the messenger */
+  CoprocChannel   *channel;        /* borrowed: channels live as long as the messenger */
   GSource         *cancel_source;  /* owned, may be NULL */
   guint            want_message : 1;
 } PendingReceive;
@@ -175,11 +163,7 @@ typedef struct
   GArray        *in_fds;            /* of int, received and not yet claimed by a frame */
   guint          large_threshold;   /* payloads this big go in a memfd; 0: never */
 
-  ChannelState   default_channel;
-  GHashTable    *channels;          /* GVariant → ChannelState, both owned */
-  guint          total_queued;
-  guint64        queued_bytes;      /* estimated memory held by the queues */
-  guint64        max_queued_bytes;  /* above it, input is held back */
+  CoprocChannels channels;          /* the channel table, queues, counters and their bounds */
 
   GQueue         pending;           /* of PendingReceive, in call order */
   GError        *pending_special;   /* a remote error or close request not yet surfaced */
@@ -241,124 +225,25 @@ static gboolean fd_is_stream_socket (int fd);
 
 /* Channels ---------------------------------------------------------------- */
 
-static guint
-channel_hash (gconstpointer key)
-{
-  GVariant *value = (GVariant *) key;
-  const guint8 *data;
-  gsize size;
-  guint hash;
-
-  hash = g_str_hash (g_variant_get_type_string (value));
-  data = g_variant_get_data (value);
-  size = g_variant_get_size (value);
-  for (gsize i = 0; i < size; i++)
-    hash = hash * 33 + data[i];
-
-  return hash;
-}
-
-/* Channel ids are the same channel when g_variant_equal() says so. Every
- * id here is in normal form (ours are built by GVariant, the peer's were
- * checked on arrival), where equal values have equal bytes: compare the
- * bytes, as g_variant_equal() does for trusted values, without its
- * fallback of printing both values. */
-static gboolean
-channel_equal (gconstpointer a,
-               gconstpointer b)
-{
-  GVariant *va = (GVariant *) a;
-  GVariant *vb = (GVariant *) b;
-  gsize size = g_variant_get_size (va);
-
-  return strcmp (g_variant_get_type_string (va), g_variant_get_type_string (vb)) == 0 &&
-         size == g_variant_get_size (vb) &&
-         (size == 0 || memcmp (g_variant_get_data (va), g_variant_get_data (vb), size) == 0);
-}
-
-static void
-channel_state_free (gpointer data)
-{
-  ChannelState *cs = data;
-
-  coproc_queue_clear (&cs->queue, g_object_unref);
-  g_clear_pointer (&cs->channel_id, g_variant_unref);
-  g_free (cs);
-}
-
-static ChannelState *
-lookup_channel (CoprocMessenger *self,
-                GVariant        *channel_id,
-                gboolean         create)
-{
-  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
-  ChannelState *cs;
-
-  g_autoptr(GVariant) normal = NULL;
-
-  if (channel_id == NULL)
-    return &priv->default_channel;
-
-  /* Channel ids are hashed and compared by their bytes, which must then be
-   * those of the normal form (a value the caller loaded from untrusted
-   * bytes may not be). */
-  if (!coproc_wire_is_normal (channel_id))
-    channel_id = normal = g_variant_get_normal_form (channel_id);
-
-  cs = g_hash_table_lookup (priv->channels, channel_id);
-  if (cs == NULL && create)
-    {
-      cs = g_new0 (ChannelState, 1);
-      cs->channel_id = g_variant_ref_sink (channel_id);
-      coproc_queue_init (&cs->queue);
-      g_hash_table_insert (priv->channels, cs->channel_id, cs);
-    }
-
-  return cs;
-}
-
-static void
-account_received (ChannelState  *cs,
-                  CoprocMessage *message)
-{
-  cs->messages_received++;
-
-  /* An unsolicited reply is delivered but not counted. */
-  if (message->kind == COPROC_MESSAGE_KIND_REPLY && cs->replies_received < cs->requests_sent)
-    cs->replies_received++;
-}
-
-static inline guint64
-message_cost (CoprocMessage *message)
-{
-  GVariant *channel_id = message->channel_id;
-
-  return MESSAGE_OVERHEAD + g_variant_get_size (message->payload)
-         + (channel_id ? g_variant_get_size (channel_id) : 0);
-}
-
 static inline gboolean
 input_held (CoprocMessengerPrivate *priv)
 {
-  return priv->queued_bytes >= priv->max_queued_bytes;
+  return coproc_channels_full (&priv->channels);
 }
 
+/* Takes the next message of @channel, and lets input in again once the
+ * queues are back under their bound. */
 static CoprocMessage *
 take_message (CoprocMessenger *self,
-              ChannelState    *cs)
+              CoprocChannel   *channel)
 {
   CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+  gboolean was_held = input_held (priv);
   CoprocMessage *message;
-  gboolean was_held;
 
-  message = coproc_queue_pop (&cs->queue);
+  message = coproc_channels_take (&priv->channels, channel);
   if (message == NULL)
     return NULL;
-
-  was_held = input_held (priv);
-  priv->total_queued--;
-  priv->queued_bytes -= message_cost (message);
-  account_received (cs, message);
 
   /* Below the bound again: let the watch read on. */
   if (was_held && !input_held (priv))
@@ -1255,8 +1140,9 @@ handle_frame (CoprocMessenger *self,
             g_signal_emit (self, signals[MESSAGE_RECEIVED], 0, message, &handled);
             if (handled)
               {
-                account_received (lookup_channel (self, message->channel_id, TRUE),
-                                  message);
+                coproc_channel_count_received (coproc_channels_lookup (&priv->channels,
+                                                                       message->channel_id, TRUE),
+                                               message);
                 return !priv->disposed;
               }
             if (priv->disposed)
@@ -1758,7 +1644,7 @@ send_data (CoprocMessenger    *self,
            gdouble             priority,
            GError            **error)
 {
-  ChannelState *cs;
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
   CoprocWireKind wire_kind;
 
   /* What goes on the wire must be what the peer accepts: the normal form
@@ -1782,10 +1668,7 @@ send_data (CoprocMessenger    *self,
       return FALSE;
     }
 
-  cs = lookup_channel (self, channel_id, TRUE);
-  cs->messages_sent++;
-  if (kind == COPROC_MESSAGE_KIND_REQUEST)
-    cs->requests_sent++;
+  coproc_channel_count_sent (coproc_channels_lookup (&priv->channels, channel_id, TRUE), kind);
 
   g_variant_unref (payload);
   g_clear_pointer (&channel_id, g_variant_unref);
@@ -2024,7 +1907,7 @@ complete_pending (CoprocMessenger *self)
                 g_task_return_new_error (p->task, COPROC_ERROR, COPROC_ERROR_QUEUE_FULL,
                                          "Cannot wait for a message: the queues hold %"
                                          G_GUINT64_FORMAT " bytes of messages no one took",
-                                         priv->queued_bytes);
+                                         priv->channels.queued_bytes);
               pending_receive_free (p);
               progress = TRUE;
               break;
@@ -2092,7 +1975,7 @@ receive_async_common (CoprocMessenger     *self,
   p = g_new0 (PendingReceive, 1);
   p->self = self;
   p->task = g_steal_pointer (&task);
-  p->channel = lookup_channel (self, channel, TRUE);
+  p->channel = coproc_channels_lookup (&priv->channels, channel, TRUE);
   p->want_message = !!want_message;
 
   if (cancellable != NULL)
@@ -2214,8 +2097,7 @@ coproc_messenger_finalize (GObject *object)
 
   g_assert (g_queue_is_empty (&priv->pending));
 
-  coproc_queue_clear (&priv->default_channel.queue, g_object_unref);
-  g_clear_pointer (&priv->channels, g_hash_table_unref);
+  coproc_channels_clear (&priv->channels);
   rbuf_free (priv);
   g_clear_pointer (&priv->wbuf, g_free);
   close_in_fds (priv);
@@ -2253,7 +2135,7 @@ coproc_messenger_get_property (GObject    *object,
       break;
 
     case PROP_MAX_QUEUED_BYTES:
-      g_value_set_uint64 (value, priv->max_queued_bytes);
+      g_value_set_uint64 (value, priv->channels.max_queued_bytes);
       break;
 
     case PROP_LARGE_MESSAGE_THRESHOLD:
@@ -2489,13 +2371,11 @@ coproc_messenger_init (CoprocMessenger *self)
 
   priv->fd = -1;
   priv->max_message_size = COPROC_DEFAULT_MAX_MESSAGE_SIZE;
-  priv->max_queued_bytes = DEFAULT_MAX_QUEUED_BYTES;
   priv->large_threshold = DEFAULT_LARGE_MESSAGE_THRESHOLD;
   priv->in_fds = g_array_new (FALSE, FALSE, sizeof (int));
   priv->out_fds = g_array_new (FALSE, FALSE, sizeof (OutFd));
   priv->hangup_code = COPROC_ERROR_CLOSED;
-  coproc_queue_init (&priv->default_channel.queue);
-  priv->channels = g_hash_table_new_full (channel_hash, channel_equal, NULL, channel_state_free);
+  coproc_channels_init (&priv->channels, DEFAULT_MAX_QUEUED_BYTES);
   g_queue_init (&priv->pending);
 }
 
@@ -2872,7 +2752,7 @@ coproc_messenger_get_max_queued_bytes (CoprocMessenger *self)
 
   g_return_val_if_fail (COPROC_IS_MESSENGER (self), 0);
 
-  return priv->max_queued_bytes;
+  return priv->channels.max_queued_bytes;
 }
 
 /**
@@ -2893,10 +2773,10 @@ coproc_messenger_set_max_queued_bytes (CoprocMessenger *self,
   g_return_if_fail (COPROC_IS_MESSENGER (self));
   g_return_if_fail (max_queued_bytes > 0);
 
-  if (priv->max_queued_bytes == max_queued_bytes)
+  if (priv->channels.max_queued_bytes == max_queued_bytes)
     return;
 
-  priv->max_queued_bytes = max_queued_bytes;
+  priv->channels.max_queued_bytes = max_queued_bytes;
   update_watch (self);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_QUEUED_BYTES]);
 }
@@ -2963,7 +2843,7 @@ coproc_messenger_queued_bytes (CoprocMessenger *self)
 
   g_return_val_if_fail (COPROC_IS_MESSENGER (self), 0);
 
-  return priv->queued_bytes;
+  return priv->channels.queued_bytes;
 }
 
 /**
@@ -3299,8 +3179,9 @@ coproc_messenger_available (CoprocMessenger  *self,
                             GVariant         *channel_id,
                             GError          **error)
 {
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
   g_autoptr(GVariant) channel = NULL;
-  ChannelState *cs;
+  CoprocChannel *cs;
 
   g_return_val_if_fail (COPROC_IS_MESSENGER (self), 0);
   g_return_val_if_fail (error == NULL || *error == NULL, 0);
@@ -3312,7 +3193,7 @@ coproc_messenger_available (CoprocMessenger  *self,
   if (take_special (self, error))
     return 0;
 
-  cs = lookup_channel (self, channel, FALSE);
+  cs = coproc_channels_lookup (&priv->channels, channel, FALSE);
   return cs ? coproc_queue_size (&cs->queue) : 0;
 }
 
@@ -3335,9 +3216,10 @@ coproc_messenger_receive_available (CoprocMessenger  *self,
                                     GVariant         *channel_id,
                                     GError          **error)
 {
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
   g_autoptr(GVariant) channel = NULL;
   GPtrArray *payloads;
-  ChannelState *cs;
+  CoprocChannel *cs;
   CoprocMessage *message;
 
   g_return_val_if_fail (COPROC_IS_MESSENGER (self), NULL);
@@ -3351,7 +3233,7 @@ coproc_messenger_receive_available (CoprocMessenger  *self,
     return NULL;
 
   payloads = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
-  cs = lookup_channel (self, channel, FALSE);
+  cs = coproc_channels_lookup (&priv->channels, channel, FALSE);
   if (cs != NULL)
     {
       while ((message = take_message (self, cs)) != NULL)
@@ -3402,7 +3284,7 @@ coproc_messenger_receive_message_blocking (CoprocMessenger  *self,
 
   if (can_wait_first (priv))
     {
-      ChannelState *cs = lookup_channel (self, channel, FALSE);
+      CoprocChannel *cs = coproc_channels_lookup (&priv->channels, channel, FALSE);
 
       if ((cs == NULL || coproc_queue_size (&cs->queue) == 0) &&
           !wait_io (self, TRUE, FALSE, cancellable, error))
@@ -3411,14 +3293,14 @@ coproc_messenger_receive_message_blocking (CoprocMessenger  *self,
 
   for (;;)
     {
-      ChannelState *cs;
+      CoprocChannel *cs;
       CoprocMessage *message;
 
       prepare_receive (self);
       if (take_special (self, error))
         return NULL;
 
-      cs = lookup_channel (self, channel, FALSE);
+      cs = coproc_channels_lookup (&priv->channels, channel, FALSE);
       if (cs != NULL && (message = take_message (self, cs)) != NULL)
         return message;
 
@@ -3433,7 +3315,7 @@ coproc_messenger_receive_message_blocking (CoprocMessenger  *self,
           g_set_error (error, COPROC_ERROR, COPROC_ERROR_QUEUE_FULL,
                        "Cannot wait for a message: the queues hold %" G_GUINT64_FORMAT
                        " bytes of messages no one took, the maximum is %" G_GUINT64_FORMAT,
-                       priv->queued_bytes, priv->max_queued_bytes);
+                       priv->channels.queued_bytes, priv->channels.max_queued_bytes);
           return NULL;
         }
 
@@ -3551,7 +3433,7 @@ coproc_messenger_await_available (CoprocMessenger  *self,
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (priv->total_queued == 0 && can_wait_first (priv) &&
+  if (priv->channels.total_queued == 0 && can_wait_first (priv) &&
       !wait_io (self, TRUE, FALSE, cancellable, error))
     return FALSE;
 
@@ -3561,7 +3443,7 @@ coproc_messenger_await_available (CoprocMessenger  *self,
       if (take_special (self, error))
         return FALSE;
 
-      if (priv->total_queued > 0)
+      if (priv->channels.total_queued > 0)
         return TRUE;
 
       if (priv->closed)
@@ -3703,30 +3585,27 @@ coproc_messenger_enqueue (CoprocMessenger *self,
                           gdouble          rank)
 {
   CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
-  ChannelState *cs;
 
   g_return_if_fail (COPROC_IS_MESSENGER (self));
   g_return_if_fail (COPROC_IS_MESSAGE (message));
 
-  cs = lookup_channel (self, message->channel_id, TRUE);
-  coproc_queue_push (&cs->queue, rank, g_object_ref (message));
-  priv->total_queued++;
-  priv->queued_bytes += message_cost (message);
+  coproc_channels_enqueue (&priv->channels, message, rank);
 }
 
 /* Counters ---------------------------------------------------------------- */
 
-static ChannelState *
+static CoprocChannel *
 counter_channel (CoprocMessenger *self,
                  GVariant        *channel_id)
 {
-  ChannelState *cs;
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+  CoprocChannel *cs;
 
   if (channel_id == NULL)
-    return lookup_channel (self, NULL, FALSE);
+    return coproc_channels_lookup (&priv->channels, NULL, FALSE);
 
   g_variant_ref_sink (channel_id);
-  cs = lookup_channel (self, channel_id, FALSE);
+  cs = coproc_channels_lookup (&priv->channels, channel_id, FALSE);
   g_variant_unref (channel_id);
 
   return cs;
@@ -3749,12 +3628,12 @@ guint
 coproc_messenger_remaining (CoprocMessenger *self,
                             GVariant        *channel_id)
 {
-  ChannelState *cs;
+  CoprocChannel *cs;
 
   g_return_val_if_fail (COPROC_IS_MESSENGER (self), 0);
 
   cs = counter_channel (self, channel_id);
-  return cs ? cs->requests_sent - cs->replies_received : 0;
+  return cs ? coproc_channel_remaining (cs) : 0;
 }
 
 /**
@@ -3772,7 +3651,7 @@ guint
 coproc_messenger_requests_sent (CoprocMessenger *self,
                                 GVariant        *channel_id)
 {
-  ChannelState *cs;
+  CoprocChannel *cs;
 
   g_return_val_if_fail (COPROC_IS_MESSENGER (self), 0);
 
@@ -3795,7 +3674,7 @@ guint
 coproc_messenger_replies_received (CoprocMessenger *self,
                                    GVariant        *channel_id)
 {
-  ChannelState *cs;
+  CoprocChannel *cs;
 
   g_return_val_if_fail (COPROC_IS_MESSENGER (self), 0);
 
@@ -3818,7 +3697,7 @@ guint
 coproc_messenger_messages_sent (CoprocMessenger *self,
                                 GVariant        *channel_id)
 {
-  ChannelState *cs;
+  CoprocChannel *cs;
 
   g_return_val_if_fail (COPROC_IS_MESSENGER (self), 0);
 
@@ -3842,7 +3721,7 @@ guint
 coproc_messenger_messages_received (CoprocMessenger *self,
                                     GVariant        *channel_id)
 {
-  ChannelState *cs;
+  CoprocChannel *cs;
 
   g_return_val_if_fail (COPROC_IS_MESSENGER (self), 0);
 
@@ -3866,7 +3745,7 @@ guint
 coproc_messenger_queue_size (CoprocMessenger *self,
                              GVariant        *channel_id)
 {
-  ChannelState *cs;
+  CoprocChannel *cs;
 
   g_return_val_if_fail (COPROC_IS_MESSENGER (self), 0);
 

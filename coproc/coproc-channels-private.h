@@ -1,0 +1,103 @@
+/* coproc-channels-private.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "coproc-message-private.h"
+#include "coproc-queue-private.h"
+
+G_BEGIN_DECLS
+
+/*
+ * CoprocChannels: a messenger's channel table, the queue of each channel,
+ * its counters, and the accounting of everything queued.
+ *
+ * A channel id is a GVariant, or NULL for the default channel. Two ids
+ * name the same channel when g_variant_equal() says so; the table keeps
+ * and compares every id in normal form, where equal values have equal
+ * bytes. Channels are made on first use and live as long as the table, so
+ * a CoprocChannel pointer stays valid until coproc_channels_clear().
+ *
+ * Counting follows the original library: a message counts as received
+ * when it is taken from its queue (coproc_channels_take()) or consumed
+ * by a signal handler (coproc_channel_count_received()), not when it
+ * arrives; a reply counts as a reply received only while requests sent
+ * on its channel outnumber the replies received, so that `remaining`
+ * never goes below zero and an unsolicited reply is delivered but not
+ * counted.
+ *
+ * Not thread-safe: the owning messenger's thread alone touches it.
+ */
+
+typedef struct
+{
+  GVariant    *channel_id;          /* owned, normal form; NULL for the default channel */
+  CoprocQueue  queue;               /* of CoprocMessage (owned), ranked by the messenger */
+  guint        requests_sent;
+  guint        replies_received;    /* never above requests_sent */
+  guint        messages_sent;       /* data messages of every kind */
+  guint        messages_received;   /* taken from the queue or consumed by a handler */
+} CoprocChannel;
+
+typedef struct
+{
+  CoprocChannel  default_channel;   /* the NULL channel, never in @table */
+  GHashTable    *table;             /* GVariant (normal form) → CoprocChannel; the value owns both */
+  guint          total_queued;      /* messages queued on every channel */
+  guint64        queued_bytes;      /* their estimated memory (coproc_channels_message_cost()) */
+  guint64        max_queued_bytes;  /* the bound of coproc_channels_full(); > 0 */
+} CoprocChannels;
+
+void           coproc_channels_init    (CoprocChannels *channels,
+                                        guint64         max_queued_bytes);
+void           coproc_channels_clear   (CoprocChannels *channels);
+
+/* The channel @channel_id names (NULL: the default one); NULL when it does
+ * not exist yet and @create is FALSE. @channel_id is borrowed (never
+ * floating) and need not be in normal form. */
+CoprocChannel *coproc_channels_lookup  (CoprocChannels *channels,
+                                        GVariant       *channel_id,
+                                        gboolean        create);
+
+/* Queues @message (a reference is taken) on its channel, at @rank: lower
+ * ranks are taken first, equal ranks in the order they were queued. */
+void           coproc_channels_enqueue (CoprocChannels *channels,
+                                        CoprocMessage  *message,
+                                        gdouble         rank);
+
+/* Takes the first message of @channel (transfer full), counting it as
+ * received; NULL when its queue is empty. */
+CoprocMessage *coproc_channels_take    (CoprocChannels *channels,
+                                        CoprocChannel  *channel);
+
+/* Counts @message as received on @channel without it having been queued
+ * (a signal handler consumed it). */
+void           coproc_channel_count_received (CoprocChannel *channel,
+                                              CoprocMessage *message);
+
+/* Counts a data message of @kind sent on @channel. */
+void           coproc_channel_count_sent     (CoprocChannel     *channel,
+                                              CoprocMessageKind  kind);
+
+/* What a queued message is reckoned to cost in memory: its data plus a
+ * fixed overhead. */
+guint64        coproc_channels_message_cost  (CoprocMessage *message);
+
+/* Whether the queues hold max-queued-bytes or more: input is then held
+ * back until messages are taken. */
+static inline gboolean
+coproc_channels_full (const CoprocChannels *channels)
+{
+  return channels->queued_bytes >= channels->max_queued_bytes;
+}
+
+/* Requests sent on @channel that have no reply received yet. */
+static inline guint
+coproc_channel_remaining (const CoprocChannel *channel)
+{
+  return channel->requests_sent - channel->replies_received;
+}
+
+G_END_DECLS
