@@ -26,6 +26,7 @@
 #include "coproc-channels-private.h"
 #include "coproc-message-private.h"
 #include "coproc-messenger-private.h"
+#include "coproc-payload-fd-private.h"
 #include "coproc-queue-private.h"
 #include "coproc-wire-private.h"
 
@@ -77,7 +78,6 @@
 #define DEFAULT_MAX_QUEUED_BYTES (256 * 1024 * 1024)
 #define DEFAULT_LARGE_MESSAGE_THRESHOLD (1024 * 1024)
 #define MAX_PENDING_IN_FDS   64
-#define PAYLOAD_SEALS        (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 #define DISPATCH_MAX_READS   4
 #define RECEIVE_MAX_READS    256
 
@@ -816,133 +816,6 @@ pop_in_fd (CoprocMessengerPrivate *priv)
   return fd;
 }
 
-typedef struct
-{
-  gpointer data;
-  gsize    size;
-} Mapping;
-
-static void
-mapping_free (gpointer user_data)
-{
-  Mapping *m = user_data;
-
-  munmap (m->data, m->size);
-  g_free (m);
-}
-
-/* Maps a payload passed in a memfd, read-only, without copying it. The
- * peer must have sealed it, so it cannot change under us; the descriptor
- * is closed either way. */
-static GBytes *
-map_passed_payload (int      fd,
-                    gsize    size,
-                    GError **error)
-{
-  struct stat st;
-  int seals;
-  Mapping *m;
-
-  seals = fcntl (fd, F_GET_SEALS);
-  if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) || (guint64) st.st_size < size ||
-      seals < 0 || (seals & PAYLOAD_SEALS) != PAYLOAD_SEALS)
-    {
-      close (fd);
-      g_set_error_literal (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
-                           "Received a message whose payload is not in a sealed memory file");
-      return NULL;
-    }
-
-  m = g_new (Mapping, 1);
-  m->size = size;
-  /* Populated at once: one call instead of a page fault per page. */
-  m->data = mmap (NULL, size, PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
-  close (fd);
-
-  if (m->data == MAP_FAILED)
-    {
-      int errsv = errno;
-
-      g_free (m);
-      g_set_error (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
-                   "Could not map a received payload: %s", g_strerror (errsv));
-      return NULL;
-    }
-
-  return g_bytes_new_with_free_func (m->data, size, mapping_free, m);
-}
-
-static gboolean
-write_all_fd (int          fd,
-              const void  *data,
-              gsize        len)
-{
-  const guint8 *p = data;
-
-  while (len > 0)
-    {
-      gssize n = write (fd, p, len);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return FALSE;
-      p += n;
-      len -= n;
-    }
-
-  return TRUE;
-}
-
-/* Writes @payload into a new memfd and seals it against any change. */
-static int
-create_payload_memfd (GVariant *payload,
-                      gsize     size)
-{
-  int fd;
-
-  fd = memfd_create ("coproc-message", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  if (fd < 0)
-    return -1;
-
-#if G_BYTE_ORDER == G_LITTLE_ENDIAN
-  {
-    const char *type_string = g_variant_get_type_string (payload);
-
-    /* The encoding of coproc_wire_store_variant(), written rather than
-     * copied into a mapping: write() fills the file's pages without
-     * zeroing them first or faulting them in one at a time (twice as fast
-     * for large payloads). */
-    if (!write_all_fd (fd, g_variant_get_data (payload), g_variant_get_size (payload)) ||
-        !write_all_fd (fd, "", 1) ||
-        !write_all_fd (fd, type_string, strlen (type_string)))
-      goto fail;
-  }
-#else
-  {
-    gpointer data;
-
-    if (ftruncate (fd, size) != 0)
-      goto fail;
-
-    data = mmap (NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-    if (data == MAP_FAILED)
-      goto fail;
-    coproc_wire_store_variant (payload, data);
-    munmap (data, size);
-  }
-#endif
-
-  if (fcntl (fd, F_ADD_SEALS, PAYLOAD_SEALS | F_SEAL_SEAL) != 0)
-    goto fail;
-
-  return fd;
-
-fail:
-  close (fd);
-  return -1;
-}
-
 static guint32
 effective_max_size (CoprocMessengerPrivate *priv)
 {
@@ -1073,7 +946,7 @@ parse_one (CoprocMessenger  *self,
 
   if (header.flags & COPROC_WIRE_FLAG_PAYLOAD_FD)
     {
-      g_autoptr(GBytes) bytes = map_passed_payload (pop_in_fd (priv), header.payload_size, error);
+      g_autoptr(GBytes) bytes = coproc_payload_fd_map (pop_in_fd (priv), header.payload_size, error);
 
       if (bytes == NULL)
         goto malformed;
@@ -1532,7 +1405,7 @@ send_frame (CoprocMessenger  *self,
   if (priv->fd >= 0 && priv->large_threshold > 0 && payload_size >= priv->large_threshold &&
       kind != COPROC_WIRE_KIND_ERROR && kind != COPROC_WIRE_KIND_CLOSE)
     {
-      int memfd = create_payload_memfd (payload, payload_size);
+      int memfd = coproc_payload_fd_create (payload, payload_size);
 
       if (memfd >= 0)
         {
