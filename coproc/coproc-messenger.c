@@ -28,6 +28,7 @@
 #include "coproc-messenger-private.h"
 #include "coproc-payload-fd-private.h"
 #include "coproc-queue-private.h"
+#include "coproc-transport-private.h"
 #include "coproc-wire-private.h"
 
 /**
@@ -69,7 +70,6 @@
  * Since: 1.0
  */
 
-#define READ_CHUNK_SIZE      (128 * 1024)
 #define FLUSH_BATCH_SIZE     (64 * 1024)
 #define SEND_HIGH_WATER      (16 * 1024 * 1024)
 #define DIRECT_WRITE_SIZE    (SEND_HIGH_WATER / 2)
@@ -77,7 +77,6 @@
 #define MAX_NEW_DOMAINS      64
 #define DEFAULT_MAX_QUEUED_BYTES (256 * 1024 * 1024)
 #define DEFAULT_LARGE_MESSAGE_THRESHOLD (1024 * 1024)
-#define MAX_PENDING_IN_FDS   64
 #define DISPATCH_MAX_READS   4
 #define RECEIVE_MAX_READS    256
 
@@ -113,22 +112,6 @@ typedef enum
   IO_ERROR,
 } IOResult;
 
-typedef enum
-{
-  PARSE_NEED_MORE,
-  PARSE_FRAME,
-  PARSE_DROPPED,   /* a frame was consumed but could not be used: error set, not fatal */
-  PARSE_FATAL,     /* framing is lost: error set, the connection is unusable */
-} ParseResult;
-
-typedef struct
-{
-  CoprocWireKind  kind;
-  gdouble         priority;
-  GVariant       *channel_id;
-  GVariant       *payload;
-} Frame;
-
 typedef struct
 {
   /* All of this is touched only from the thread owning @context. */
@@ -141,16 +124,7 @@ typedef struct
   GSource       *watch;             /* owned; WatchSource attached to @context while open */
   GSource       *closed_idle;       /* owned; pending emission of ::closed */
 
-  /* Incoming bytes are [rbuf_start, rbuf_end) of @rbuf (@rbuf_size bytes).
-   * Once a payload references the buffer, @rchunk owns it and nothing before
-   * @rbuf_end is ever written again; the next growth starts a new buffer. */
-  guint8        *rbuf;
-  gsize          rbuf_size;
-  gsize          rbuf_start;
-  gsize          rbuf_end;
-  gsize          rbuf_need;         /* bytes the current partial frame still lacks */
-  GBytes        *rchunk;
-  guint64        skip_bytes;        /* body bytes of a dropped, oversized frame still to discard */
+  CoprocFrameParser *parser;        /* owned; the read buffer and what is parsed from it */
 
   /* Outgoing bytes are [wbuf_start, wbuf_end) of @wbuf. */
   guint8        *wbuf;
@@ -160,7 +134,6 @@ typedef struct
   gsize          unflushed;         /* bytes appended since the last write attempt */
   guint64        written_total;     /* stream offset of wbuf_start */
   GArray        *out_fds;           /* of OutFd, in stream order; closed once sent */
-  GArray        *in_fds;            /* of int, received and not yet claimed by a frame */
   guint          large_threshold;   /* payloads this big go in a memfd; 0: never */
 
   CoprocChannels channels;          /* the channel table, queues, counters and their bounds */
@@ -176,11 +149,9 @@ typedef struct
   char          *hangup_message;
 
   guint          max_message_size;
-  guint32        peer_max_message_size; /* from the handshake; 0 until known */
   guint          new_domains;       /* error domains interned for the peer */
 
   guint          drained : 1;         /* the last read found the socket emptied */
-  guint          handshake_done : 1;
   guint          eof : 1;
   guint          closed : 1;
   guint          closed_emitted : 1;
@@ -254,72 +225,6 @@ take_message (CoprocMessenger *self,
 
 /* Buffers ----------------------------------------------------------------- */
 
-/* Makes room for @need bytes after rbuf_end, keeping [rbuf_start, rbuf_end). */
-static void
-rbuf_reserve (CoprocMessengerPrivate *priv,
-              gsize                   need)
-{
-  gsize used = priv->rbuf_end - priv->rbuf_start;
-  gsize size;
-
-  if (priv->rbuf_size - priv->rbuf_end >= need)
-    return;
-
-  if (priv->rchunk == NULL && priv->rbuf_size - used >= need)
-    {
-      memmove (priv->rbuf, priv->rbuf + priv->rbuf_start, used);
-      priv->rbuf_start = 0;
-      priv->rbuf_end = used;
-      return;
-    }
-
-  size = MAX (READ_CHUNK_SIZE, used + need);
-  size = coproc_wire_pad8 (size);
-
-  if (priv->rchunk == NULL)
-    {
-      if (priv->rbuf_start > 0)
-        memmove (priv->rbuf, priv->rbuf + priv->rbuf_start, used);
-      priv->rbuf = g_realloc (priv->rbuf, size);
-    }
-  else
-    {
-      guint8 *fresh = g_malloc (size);
-
-      /* Payloads still reference the old buffer through the chunk. */
-      memcpy (fresh, priv->rbuf + priv->rbuf_start, used);
-      g_clear_pointer (&priv->rchunk, g_bytes_unref);
-      priv->rbuf = fresh;
-    }
-
-  priv->rbuf_size = size;
-  priv->rbuf_start = 0;
-  priv->rbuf_end = used;
-}
-
-/* The read buffer as a GBytes that values received from it reference
- * (transfer none). */
-static GBytes *
-rbuf_chunk (CoprocMessengerPrivate *priv)
-{
-  if (priv->rchunk == NULL)
-    priv->rchunk = g_bytes_new_with_free_func (priv->rbuf, priv->rbuf_size, g_free, priv->rbuf);
-
-  return priv->rchunk;
-}
-
-static void
-rbuf_free (CoprocMessengerPrivate *priv)
-{
-  if (priv->rchunk != NULL)
-    g_clear_pointer (&priv->rchunk, g_bytes_unref);
-  else
-    g_free (priv->rbuf);
-
-  priv->rbuf = NULL;
-  priv->rbuf_size = priv->rbuf_start = priv->rbuf_end = 0;
-}
-
 static guint8 *
 wbuf_reserve (CoprocMessengerPrivate *priv,
               gsize                   need)
@@ -359,14 +264,6 @@ wbuf_pending (CoprocMessengerPrivate *priv)
 /* Raw I/O ----------------------------------------------------------------- */
 
 static void
-close_in_fds (CoprocMessengerPrivate *priv)
-{
-  for (guint i = 0; i < priv->in_fds->len; i++)
-    close (g_array_index (priv->in_fds, int, i));
-  g_array_set_size (priv->in_fds, 0);
-}
-
-static void
 close_out_fds (CoprocMessengerPrivate *priv)
 {
   for (guint i = 0; i < priv->out_fds->len; i++)
@@ -374,14 +271,16 @@ close_out_fds (CoprocMessengerPrivate *priv)
   g_array_set_size (priv->out_fds, 0);
 }
 
-/* Keeps descriptors the peer passed until their frames claim them. Any
- * anomaly (truncation, a flood of descriptors) loses the connection. */
+/* Hands descriptors the peer passed to the parser, until their frames
+ * claim them. Any anomaly (truncation, a flood of descriptors) loses the
+ * connection. */
 static gboolean
 take_passed_fds (CoprocMessenger *self,
                  struct msghdr   *msg)
 {
   CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
-  gboolean ok = !(msg->msg_flags & MSG_CTRUNC);
+  GError *error = NULL;
+  gboolean ok = TRUE;
 
   for (struct cmsghdr *c = CMSG_FIRSTHDR (msg); c != NULL; c = CMSG_NXTHDR (msg, c))
     {
@@ -390,17 +289,23 @@ take_passed_fds (CoprocMessenger *self,
           gsize n = (c->cmsg_len - CMSG_LEN (0)) / sizeof (int);
           int fds[8];
 
+          /* The parser keeps them even past its bound, to close them. */
           memcpy (fds, CMSG_DATA (c), MIN (n, G_N_ELEMENTS (fds)) * sizeof (int));
-          g_array_append_vals (priv->in_fds, fds, MIN (n, G_N_ELEMENTS (fds)));
+          if (!coproc_frame_parser_add_fds (priv->parser, fds, MIN (n, G_N_ELEMENTS (fds)),
+                                            ok ? &error : NULL))
+            ok = FALSE;
         }
     }
 
-  if (priv->in_fds->len > MAX_PENDING_IN_FDS)
-    ok = FALSE;
+  if (ok && (msg->msg_flags & MSG_CTRUNC))
+    {
+      ok = FALSE;
+      g_set_error_literal (&error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
+                           "The peer passed file descriptors out of protocol");
+    }
 
   if (!ok)
-    mark_failed (self, g_error_new_literal (COPROC_ERROR, COPROC_ERROR_PROTOCOL,
-                                            "The peer passed file descriptors out of protocol"));
+    mark_failed (self, error);
 
   return ok;
 }
@@ -410,12 +315,9 @@ read_some (CoprocMessenger  *self,
            GError          **error)
 {
   CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+  gsize space;
+  guint8 *buf = coproc_frame_parser_get_space (priv->parser, &space);
   gssize n;
-
-  /* Room for what the current frame lacks, but never more than doubling
-   * what has actually arrived: a claimed length alone allocates nothing. */
-  rbuf_reserve (priv, MIN (MAX (priv->rbuf_need, READ_CHUNK_SIZE / 2),
-                           MAX (READ_CHUNK_SIZE, priv->rbuf_end - priv->rbuf_start)));
 
   if (priv->fd >= 0)
     {
@@ -426,8 +328,8 @@ read_some (CoprocMessenger  *self,
       struct iovec iov;
       struct msghdr msg = { 0 };
 
-      iov.iov_base = priv->rbuf + priv->rbuf_end;
-      iov.iov_len = priv->rbuf_size - priv->rbuf_end;
+      iov.iov_base = buf;
+      iov.iov_len = space;
       msg.msg_iov = &iov;
       msg.msg_iovlen = 1;
       msg.msg_control = control.buf;
@@ -457,8 +359,7 @@ read_some (CoprocMessenger  *self,
       GError *local_error = NULL;
 
       n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (priv->input),
-                                                    priv->rbuf + priv->rbuf_end,
-                                                    priv->rbuf_size - priv->rbuf_end,
+                                                    buf, space,
                                                     NULL, &local_error);
       if (n < 0)
         {
@@ -480,8 +381,8 @@ read_some (CoprocMessenger  *self,
 
   /* A socket read that did not fill the space left it empty: no need to
    * ask again (a read that finds nothing costs a system call). */
-  priv->drained = priv->fd >= 0 && (gsize) n < priv->rbuf_size - priv->rbuf_end;
-  priv->rbuf_end += n;
+  priv->drained = priv->fd >= 0 && (gsize) n < space;
+  coproc_frame_parser_commit (priv->parser, n);
   return IO_OK;
 }
 
@@ -744,7 +645,7 @@ mark_closed (CoprocMessenger *self,
   /* Unsent output can no longer leave. */
   priv->wbuf_start = priv->wbuf_end = 0;
   close_out_fds (priv);
-  close_in_fds (priv);
+  coproc_frame_parser_close_fds (priv->parser);
 
   if (priv->watch != NULL)
     {
@@ -787,7 +688,7 @@ finish_eof (CoprocMessenger *self)
 {
   CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
 
-  if (priv->rbuf_end > priv->rbuf_start || priv->skip_bytes > 0)
+  if (coproc_frame_parser_in_frame (priv->parser))
     {
       g_autoptr(GError) cause = hangup_error (self);
 
@@ -800,180 +701,6 @@ finish_eof (CoprocMessenger *self)
 
 /* Parsing ----------------------------------------------------------------- */
 
-static void
-frame_clear (Frame *frame)
-{
-  g_clear_pointer (&frame->channel_id, g_variant_unref);
-  g_clear_pointer (&frame->payload, g_variant_unref);
-}
-
-static int
-pop_in_fd (CoprocMessengerPrivate *priv)
-{
-  int fd = g_array_index (priv->in_fds, int, 0);
-
-  g_array_remove_index (priv->in_fds, 0);
-  return fd;
-}
-
-static guint32
-effective_max_size (CoprocMessengerPrivate *priv)
-{
-  return priv->max_message_size;
-}
-
-static ParseResult
-parse_one (CoprocMessenger  *self,
-           Frame            *frame,
-           GError          **error)
-{
-  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
-  CoprocWireHeader header;
-  const guint8 *start;
-  gsize avail;
-  guint64 frame_size;
-  g_autoptr(GError) header_error = NULL;
-
-  priv->rbuf_need = 0;
-  avail = priv->rbuf_end - priv->rbuf_start;
-  /* Nothing was read yet when there is no buffer: NULL + 0 is undefined. */
-  start = priv->rbuf != NULL ? priv->rbuf + priv->rbuf_start : NULL;
-
-  if (!priv->handshake_done)
-    {
-      CoprocWireHandshake handshake;
-
-      if (avail < COPROC_WIRE_HANDSHAKE_SIZE)
-        {
-          priv->rbuf_need = COPROC_WIRE_HANDSHAKE_SIZE - avail;
-          return PARSE_NEED_MORE;
-        }
-      if (!coproc_wire_read_handshake (start, &handshake, error))
-        return PARSE_FATAL;
-
-      priv->handshake_done = TRUE;
-      priv->peer_max_message_size = handshake.max_message_size;
-      priv->rbuf_start += COPROC_WIRE_HANDSHAKE_SIZE;
-      avail -= COPROC_WIRE_HANDSHAKE_SIZE;
-      start += COPROC_WIRE_HANDSHAKE_SIZE;
-    }
-
-  if (priv->skip_bytes > 0)
-    {
-      gsize n = MIN (priv->skip_bytes, avail);
-
-      priv->skip_bytes -= n;
-      priv->rbuf_start += n;
-      if (priv->skip_bytes > 0)
-        {
-          /* Discard what we have; read on into an empty buffer. */
-          priv->rbuf_start = priv->rbuf_end = priv->rchunk ? priv->rbuf_end : 0;
-          return PARSE_NEED_MORE;
-        }
-      avail -= n;
-      start += n;
-    }
-
-  if (avail < COPROC_WIRE_HEADER_SIZE)
-    {
-      priv->rbuf_need = COPROC_WIRE_HEADER_SIZE - avail;
-      return PARSE_NEED_MORE;
-    }
-
-  if (!coproc_wire_read_header (start, &header, &header_error) &&
-      !g_error_matches (header_error, COPROC_ERROR, COPROC_ERROR_MESSAGE_NOT_RECOGNIZED))
-    {
-      g_propagate_error (error, g_steal_pointer (&header_error));
-      return PARSE_FATAL;
-    }
-
-  frame_size = coproc_wire_frame_size (&header);
-
-  /* A passed payload's descriptor arrived with the frame's first byte. */
-  if ((header.flags & COPROC_WIRE_FLAG_PAYLOAD_FD) && priv->in_fds->len == 0)
-    {
-      g_set_error_literal (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
-                           "A message announced a file descriptor that did not arrive");
-      return PARSE_FATAL;
-    }
-
-  if ((guint64) header.channel_size + header.payload_size > effective_max_size (priv))
-    {
-      /* Framing is intact: drop the frame without ever holding it. */
-      if (header.flags & COPROC_WIRE_FLAG_PAYLOAD_FD)
-        close (pop_in_fd (priv));
-      priv->rbuf_start += COPROC_WIRE_HEADER_SIZE;
-      priv->skip_bytes = frame_size - COPROC_WIRE_HEADER_SIZE;
-      g_set_error (error, COPROC_ERROR, COPROC_ERROR_MESSAGE_TOO_LARGE,
-                   "Dropped a message of %" G_GUINT64_FORMAT " bytes from the peer: "
-                   "the maximum is %u bytes",
-                   (guint64) header.channel_size + header.payload_size,
-                   effective_max_size (priv));
-      return PARSE_DROPPED;
-    }
-
-  if (avail < frame_size)
-    {
-      priv->rbuf_need = frame_size - avail;
-      return PARSE_NEED_MORE;
-    }
-
-  if (header_error != NULL)
-    {
-      /* An unknown kind: skip it, report it, go on. */
-      priv->rbuf_start += frame_size;
-      g_propagate_error (error, g_steal_pointer (&header_error));
-      return PARSE_DROPPED;
-    }
-
-  frame->kind = header.kind;
-  frame->priority = header.priority;
-
-  if (header.channel_size > 0)
-    {
-      frame->channel_id = coproc_wire_load_variant_slice (rbuf_chunk (priv),
-                                                          priv->rbuf_start + COPROC_WIRE_HEADER_SIZE,
-                                                          header.channel_size, error);
-      if (frame->channel_id == NULL)
-        {
-          /* The frame's descriptor is dropped with it, never left for the
-           * next frame to claim. */
-          if (header.flags & COPROC_WIRE_FLAG_PAYLOAD_FD)
-            close (pop_in_fd (priv));
-          goto malformed;
-        }
-    }
-
-  if (header.flags & COPROC_WIRE_FLAG_PAYLOAD_FD)
-    {
-      g_autoptr(GBytes) bytes = coproc_payload_fd_map (pop_in_fd (priv), header.payload_size, error);
-
-      if (bytes == NULL)
-        goto malformed;
-      frame->payload = coproc_wire_load_variant (bytes, error);
-      if (frame->payload == NULL)
-        goto malformed;
-    }
-  else if (header.payload_size > 0)
-    {
-      gsize offset = priv->rbuf_start + COPROC_WIRE_HEADER_SIZE
-                     + coproc_wire_pad8 (header.channel_size);
-
-      frame->payload = coproc_wire_load_variant_slice (rbuf_chunk (priv), offset,
-                                                       header.payload_size, error);
-      if (frame->payload == NULL)
-        goto malformed;
-    }
-
-  priv->rbuf_start += frame_size;
-  return PARSE_FRAME;
-
-malformed:
-  priv->rbuf_start += frame_size;
-  frame_clear (frame);
-  return PARSE_DROPPED;
-}
-
 static gboolean
 has_handler (CoprocMessenger *self,
              guint            signal_id,
@@ -985,7 +712,7 @@ has_handler (CoprocMessenger *self,
 /* Handles one frame; returns FALSE when parsing must stop (a special is pending). */
 static gboolean
 handle_frame (CoprocMessenger *self,
-              Frame           *frame,
+              CoprocFrame     *frame,
               gboolean         emit)
 {
   CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
@@ -1004,7 +731,7 @@ handle_frame (CoprocMessenger *self,
                                : COPROC_MESSAGE_KIND_NOREQUEST;
 
         /* The message takes its own references (ref_sink of a variant that
-         * is not floating); frame_clear() drops the frame's. */
+         * is not floating); coproc_frame_clear() drops the frame's. */
         message = _coproc_message_new (kind, frame->payload, frame->channel_id,
                                        isnan (frame->priority) ? INFINITY : frame->priority);
 
@@ -1094,26 +821,26 @@ process_input (CoprocMessenger *self,
 again:
   while (!priv->closed && !priv->disposed && priv->pending_special == NULL)
     {
-      Frame frame = { 0 };
+      CoprocFrame frame = { 0 };
       GError *error = NULL;
       IOResult r;
 
-      switch (parse_one (self, &frame, &error))
+      switch (coproc_frame_parser_next (priv->parser, &frame, &error))
         {
-        case PARSE_FRAME:
+        case COPROC_PARSE_FRAME:
           handle_frame (self, &frame, emit);
-          frame_clear (&frame);
+          coproc_frame_clear (&frame);
           continue;
 
-        case PARSE_DROPPED:
+        case COPROC_PARSE_DROPPED:
           priv->pending_special = error;
           continue;
 
-        case PARSE_FATAL:
+        case COPROC_PARSE_FATAL:
           mark_failed (self, error);
           continue;
 
-        case PARSE_NEED_MORE:
+        case COPROC_PARSE_NEED_MORE:
         default:
           break;
         }
@@ -1385,8 +1112,8 @@ send_frame (CoprocMessenger  *self,
     channel_size = coproc_wire_variant_size (channel_id);
 
   limit = priv->max_message_size;
-  if (priv->peer_max_message_size != 0)
-    limit = MIN (limit, priv->peer_max_message_size);
+  if (coproc_frame_parser_get_peer_max_message_size (priv->parser) != 0)
+    limit = MIN (limit, coproc_frame_parser_get_peer_max_message_size (priv->parser));
 
   if ((guint64) payload_size + channel_size > limit)
     {
@@ -1879,7 +1606,8 @@ receive_async_common (CoprocMessenger     *self,
 static gboolean
 can_wait_first (CoprocMessengerPrivate *priv)
 {
-  return priv->fd >= 0 && priv->rbuf_start == priv->rbuf_end && priv->pending_special == NULL &&
+  return priv->fd >= 0 && coproc_frame_parser_is_empty (priv->parser) &&
+         priv->pending_special == NULL &&
          !priv->closed && !priv->eof && wbuf_pending (priv) == 0 && !input_held (priv);
 }
 
@@ -1971,11 +1699,9 @@ coproc_messenger_finalize (GObject *object)
   g_assert (g_queue_is_empty (&priv->pending));
 
   coproc_channels_clear (&priv->channels);
-  rbuf_free (priv);
+  g_clear_pointer (&priv->parser, coproc_frame_parser_free);
   g_clear_pointer (&priv->wbuf, g_free);
-  close_in_fds (priv);
   close_out_fds (priv);
-  g_clear_pointer (&priv->in_fds, g_array_unref);
   g_clear_pointer (&priv->out_fds, g_array_unref);
   g_clear_error (&priv->pending_special);
   g_clear_error (&priv->closed_error);
@@ -2245,7 +1971,7 @@ coproc_messenger_init (CoprocMessenger *self)
   priv->fd = -1;
   priv->max_message_size = COPROC_DEFAULT_MAX_MESSAGE_SIZE;
   priv->large_threshold = DEFAULT_LARGE_MESSAGE_THRESHOLD;
-  priv->in_fds = g_array_new (FALSE, FALSE, sizeof (int));
+  priv->parser = coproc_frame_parser_new (priv->max_message_size);
   priv->out_fds = g_array_new (FALSE, FALSE, sizeof (OutFd));
   priv->hangup_code = COPROC_ERROR_CLOSED;
   coproc_channels_init (&priv->channels, DEFAULT_MAX_QUEUED_BYTES);
@@ -2605,6 +2331,7 @@ coproc_messenger_set_max_message_size (CoprocMessenger *self,
     return;
 
   priv->max_message_size = max_message_size;
+  coproc_frame_parser_set_max_message_size (priv->parser, max_message_size);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_MESSAGE_SIZE]);
 }
 
