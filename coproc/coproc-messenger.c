@@ -8,16 +8,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
-#include <pthread.h>
-#include <signal.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <gio/gio.h>
-#include <gio/gfiledescriptorbased.h>
 #include <gio/gunixinputstream.h>
 #include <gio/gunixoutputstream.h>
 
@@ -26,7 +22,6 @@
 #include "coproc-channels-private.h"
 #include "coproc-message-private.h"
 #include "coproc-messenger-private.h"
-#include "coproc-payload-fd-private.h"
 #include "coproc-queue-private.h"
 #include "coproc-transport-private.h"
 #include "coproc-wire-private.h"
@@ -70,14 +65,9 @@
  * Since: 1.0
  */
 
-#define FLUSH_BATCH_SIZE     (64 * 1024)
-#define SEND_HIGH_WATER      (16 * 1024 * 1024)
-#define DIRECT_WRITE_SIZE    (SEND_HIGH_WATER / 2)
-#define WBUF_KEEP_SIZE       (256 * 1024)
 #define MAX_NEW_DOMAINS      64
 #define DEFAULT_MAX_QUEUED_BYTES (256 * 1024 * 1024)
 #define DEFAULT_LARGE_MESSAGE_THRESHOLD (1024 * 1024)
-#define DISPATCH_MAX_READS   4
 #define RECEIVE_MAX_READS    256
 
 typedef struct
@@ -91,71 +81,35 @@ typedef struct
 
 typedef struct
 {
-  GSource          parent;
-  CoprocMessenger *messenger;      /* borrowed: the messenger destroys us in dispose */
-  gpointer         tag;            /* fd tag while the fd is polled; NULL otherwise */
-  GSource         *in_child;       /* pollable-stream form only */
-  GSource         *out_child;      /* pollable-stream form only */
-} WatchSource;
-
-typedef struct
-{
-  guint64 offset;   /* stream offset of the frame the descriptor goes with */
-  int     fd;       /* owned */
-} OutFd;
-
-typedef enum
-{
-  IO_OK,
-  IO_WOULD_BLOCK,
-  IO_EOF,
-  IO_ERROR,
-} IOResult;
-
-typedef struct
-{
   /* All of this is touched only from the thread owning @context. */
 
-  GIOStream     *stream;            /* owned; the end of the pipe we own */
-  GInputStream  *input;             /* borrowed from @stream */
-  GOutputStream *output;            /* borrowed from @stream */
-  int            fd;                /* socket fd when @stream is a GSocketConnection, else -1 */
-  GMainContext  *context;           /* owned; thread-default at construction */
-  GSource       *watch;             /* owned; WatchSource attached to @context while open */
-  GSource       *closed_idle;       /* owned; pending emission of ::closed */
+  GIOStream       *stream;              /* owned; the end of the pipe we own (:stream) */
+  GMainContext    *context;             /* owned; thread-default at construction: signals,
+                                         * task callbacks and the transport's watch run there */
+  CoprocTransport *transport;           /* owned; NULL until initialized: the stream's I/O,
+                                         * buffers, parsing and watch */
+  GSource         *closed_idle;         /* owned; pending emission of ::closed */
 
-  CoprocFrameParser *parser;        /* owned; the read buffer and what is parsed from it */
+  CoprocChannels   channels;            /* the channel table, queues, counters and their bounds */
 
-  /* Outgoing bytes are [wbuf_start, wbuf_end) of @wbuf. */
-  guint8        *wbuf;
-  gsize          wbuf_size;
-  gsize          wbuf_start;
-  gsize          wbuf_end;
-  gsize          unflushed;         /* bytes appended since the last write attempt */
-  guint64        written_total;     /* stream offset of wbuf_start */
-  GArray        *out_fds;           /* of OutFd, in stream order; closed once sent */
-  guint          large_threshold;   /* payloads this big go in a memfd; 0: never */
+  GQueue           pending;             /* of PendingReceive, in call order */
+  GError          *pending_special;     /* a remote error, close request or dropped frame not
+                                         * surfaced yet; the transport's parsing is paused
+                                         * while it is set */
+  GError          *closed_error;        /* once closed: what receives fail with when dry */
+  GError          *closed_signal_error; /* once closed: for ::closed, NULL for a clean hang-up */
 
-  CoprocChannels channels;          /* the channel table, queues, counters and their bounds */
+  CoprocError      hangup_code;         /* what the peer hanging up is reported as */
+  char            *hangup_message;      /* owned, may be NULL: and with what message */
 
-  GQueue         pending;           /* of PendingReceive, in call order */
-  GError        *pending_special;   /* a remote error or close request not yet surfaced */
-  GError        *closed_error;      /* once closed: what receives fail with when dry */
-  GError        *closed_signal_error; /* once closed: for ::closed, NULL for a clean hang-up */
-  GError        *write_error;       /* once a write failed: what sends fail with; reading goes
-                                     * on until the peer's hang-up, so nothing it sent is lost */
+  guint            max_message_size;    /* :max-message-size, passed on to the transport */
+  guint            large_threshold;     /* :large-message-threshold, passed on to the transport */
+  guint            new_domains;         /* error domains interned for the peer, at most
+                                         * MAX_NEW_DOMAINS */
 
-  CoprocError    hangup_code;
-  char          *hangup_message;
-
-  guint          max_message_size;
-  guint          new_domains;       /* error domains interned for the peer */
-
-  guint          drained : 1;         /* the last read found the socket emptied */
-  guint          eof : 1;
-  guint          closed : 1;
-  guint          closed_emitted : 1;
-  guint          disposed : 1;
+  guint            closed : 1;          /* the peer is gone or we closed; so is the transport */
+  guint            closed_emitted : 1;  /* ::closed was emitted: never again */
+  guint            disposed : 1;
 } CoprocMessengerPrivate;
 
 static void coproc_messenger_initable_iface_init (GInitableIface *iface);
@@ -185,14 +139,7 @@ enum {
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
-static void process_input    (CoprocMessenger *self,
-                              gboolean         emit,
-                              guint            max_reads);
 static void complete_pending (CoprocMessenger *self);
-static void update_watch     (CoprocMessenger *self);
-static void mark_failed      (CoprocMessenger *self,
-                              GError          *error);
-static gboolean fd_is_stream_socket (int fd);
 
 /* Channels ---------------------------------------------------------------- */
 
@@ -200,6 +147,15 @@ static inline gboolean
 input_held (CoprocMessengerPrivate *priv)
 {
   return coproc_channels_full (&priv->channels);
+}
+
+static void
+update_watch (CoprocMessenger *self)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  if (priv->transport != NULL)
+    coproc_transport_update_watch (priv->transport);
 }
 
 /* Takes the next message of @channel, and lets input in again once the
@@ -223,385 +179,6 @@ take_message (CoprocMessenger *self,
   return message;
 }
 
-/* Buffers ----------------------------------------------------------------- */
-
-static guint8 *
-wbuf_reserve (CoprocMessengerPrivate *priv,
-              gsize                   need)
-{
-  gsize used = priv->wbuf_end - priv->wbuf_start;
-
-  if (priv->wbuf_size - priv->wbuf_end < need)
-    {
-      if (priv->wbuf_start > 0)
-        {
-          /* Frames are stored 8-byte aligned, as g_variant_store() needs:
-           * after a partial write, keep the offsets modulo 8. */
-          gsize shift = priv->wbuf_start & 7;
-
-          memmove (priv->wbuf + shift, priv->wbuf + priv->wbuf_start, used);
-          priv->wbuf_start = shift;
-          priv->wbuf_end = shift + used;
-        }
-      if (priv->wbuf_size - priv->wbuf_end < need)
-        {
-          gsize size = MAX (MAX (priv->wbuf_size * 2, 64 * 1024), priv->wbuf_end + need);
-
-          priv->wbuf = g_realloc (priv->wbuf, size);
-          priv->wbuf_size = size;
-        }
-    }
-
-  return priv->wbuf + priv->wbuf_end;
-}
-
-static inline gsize
-wbuf_pending (CoprocMessengerPrivate *priv)
-{
-  return priv->wbuf_end - priv->wbuf_start;
-}
-
-/* Raw I/O ----------------------------------------------------------------- */
-
-static void
-close_out_fds (CoprocMessengerPrivate *priv)
-{
-  for (guint i = 0; i < priv->out_fds->len; i++)
-    close (g_array_index (priv->out_fds, OutFd, i).fd);
-  g_array_set_size (priv->out_fds, 0);
-}
-
-/* Hands descriptors the peer passed to the parser, until their frames
- * claim them. Any anomaly (truncation, a flood of descriptors) loses the
- * connection. */
-static gboolean
-take_passed_fds (CoprocMessenger *self,
-                 struct msghdr   *msg)
-{
-  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
-  GError *error = NULL;
-  gboolean ok = TRUE;
-
-  for (struct cmsghdr *c = CMSG_FIRSTHDR (msg); c != NULL; c = CMSG_NXTHDR (msg, c))
-    {
-      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
-        {
-          gsize n = (c->cmsg_len - CMSG_LEN (0)) / sizeof (int);
-          int fds[8];
-
-          /* The parser keeps them even past its bound, to close them. */
-          memcpy (fds, CMSG_DATA (c), MIN (n, G_N_ELEMENTS (fds)) * sizeof (int));
-          if (!coproc_frame_parser_add_fds (priv->parser, fds, MIN (n, G_N_ELEMENTS (fds)),
-                                            ok ? &error : NULL))
-            ok = FALSE;
-        }
-    }
-
-  if (ok && (msg->msg_flags & MSG_CTRUNC))
-    {
-      ok = FALSE;
-      g_set_error_literal (&error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
-                           "The peer passed file descriptors out of protocol");
-    }
-
-  if (!ok)
-    mark_failed (self, error);
-
-  return ok;
-}
-
-static IOResult
-read_some (CoprocMessenger  *self,
-           GError          **error)
-{
-  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
-  gsize space;
-  guint8 *buf = coproc_frame_parser_get_space (priv->parser, &space);
-  gssize n;
-
-  if (priv->fd >= 0)
-    {
-      union {
-        struct cmsghdr align;
-        char           buf[CMSG_SPACE (sizeof (int) * 8)];
-      } control;
-      struct iovec iov;
-      struct msghdr msg = { 0 };
-
-      iov.iov_base = buf;
-      iov.iov_len = space;
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-      msg.msg_control = control.buf;
-      msg.msg_controllen = sizeof control.buf;
-
-      do
-        n = recvmsg (priv->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
-      while (n < 0 && errno == EINTR);
-
-      if (n < 0)
-        {
-          int errsv = errno;
-
-          if (errsv == EAGAIN || errsv == EWOULDBLOCK)
-            return IO_WOULD_BLOCK;
-
-          g_set_error (error, COPROC_ERROR, COPROC_ERROR_CLOSED,
-                       "Error reading from the peer: %s", g_strerror (errsv));
-          return IO_ERROR;
-        }
-
-      if (msg.msg_controllen > 0 && !take_passed_fds (self, &msg))
-        return IO_ERROR;
-    }
-  else
-    {
-      GError *local_error = NULL;
-
-      n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (priv->input),
-                                                    buf, space,
-                                                    NULL, &local_error);
-      if (n < 0)
-        {
-          if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-            {
-              g_error_free (local_error);
-              return IO_WOULD_BLOCK;
-            }
-
-          g_set_error (error, COPROC_ERROR, COPROC_ERROR_CLOSED,
-                       "Error reading from the peer: %s", local_error->message);
-          g_error_free (local_error);
-          return IO_ERROR;
-        }
-    }
-
-  if (n == 0)
-    return IO_EOF;
-
-  /* A socket read that did not fill the space left it empty: no need to
-   * ask again (a read that finds nothing costs a system call). */
-  priv->drained = priv->fd >= 0 && (gsize) n < space;
-  coproc_frame_parser_commit (priv->parser, n);
-  return IO_OK;
-}
-
-static gboolean
-sigpending_has_pipe (void)
-{
-  sigset_t pending;
-
-  return sigpending (&pending) == 0 && sigismember (&pending, SIGPIPE) == 1;
-}
-
-static IOResult
-write_some (CoprocMessenger  *self,
-            GError          **error)
-{
-  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
-  gssize n;
-
-  if (priv->fd >= 0)
-    {
-      union {
-        struct cmsghdr align;
-        char           buf[CMSG_SPACE (sizeof (int))];
-      } control;
-      struct iovec iov;
-      struct msghdr msg = { 0 };
-      OutFd *next = priv->out_fds->len > 0 ? &g_array_index (priv->out_fds, OutFd, 0) : NULL;
-      gsize len = wbuf_pending (priv);
-
-      iov.iov_base = priv->wbuf + priv->wbuf_start;
-      msg.msg_iov = &iov;
-      msg.msg_iovlen = 1;
-
-      /* A descriptor travels with the first byte of its frame: write up to
-       * that frame, then the frame with the descriptor attached. */
-      if (next != NULL && next->offset > priv->written_total)
-        len = MIN (len, next->offset - priv->written_total);
-      else if (next != NULL)
-        {
-          struct cmsghdr *c;
-
-          if (priv->out_fds->len > 1)
-            len = MIN (len, g_array_index (priv->out_fds, OutFd, 1).offset - priv->written_total);
-
-          /* Zeroed: the kernel reads the padding after the descriptor too. */
-          memset (&control, 0, sizeof control);
-          msg.msg_control = control.buf;
-          msg.msg_controllen = sizeof control.buf;
-          c = CMSG_FIRSTHDR (&msg);
-          c->cmsg_level = SOL_SOCKET;
-          c->cmsg_type = SCM_RIGHTS;
-          c->cmsg_len = CMSG_LEN (sizeof (int));
-          memcpy (CMSG_DATA (c), &next->fd, sizeof (int));
-        }
-      else
-        next = NULL;
-
-      iov.iov_len = len;
-
-      /* MSG_NOSIGNAL: a dead peer is an error, never a SIGPIPE. */
-      do
-        n = sendmsg (priv->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-      while (n < 0 && errno == EINTR);
-
-      if (n > 0 && msg.msg_control != NULL)
-        {
-          close (next->fd);
-          g_array_remove_index (priv->out_fds, 0);
-        }
-
-      if (n < 0)
-        {
-          int errsv = errno;
-
-          if (errsv == EAGAIN || errsv == EWOULDBLOCK)
-            return IO_WOULD_BLOCK;
-
-          g_set_error (error, COPROC_ERROR, COPROC_ERROR_CLOSED,
-                       "Error writing to the peer: %s", g_strerror (errsv));
-          return IO_ERROR;
-        }
-    }
-  else
-    {
-      GError *local_error = NULL;
-      sigset_t pipe_set;
-      sigset_t old_set;
-      gboolean was_pending;
-
-      /* A pipe cannot be written with MSG_NOSIGNAL. Without touching the
-       * process's signal dispositions: block SIGPIPE in this thread for the
-       * write, and consume the one the write raised, if any. */
-      sigemptyset (&pipe_set);
-      sigaddset (&pipe_set, SIGPIPE);
-      pthread_sigmask (SIG_BLOCK, &pipe_set, &old_set);
-      was_pending = sigpending_has_pipe ();
-
-      n = g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (priv->output),
-                                                      priv->wbuf + priv->wbuf_start,
-                                                      wbuf_pending (priv),
-                                                      NULL, &local_error);
-
-      if (n < 0 && !was_pending && sigpending_has_pipe ())
-        {
-          static const struct timespec zero = { 0, 0 };
-
-          while (sigtimedwait (&pipe_set, NULL, &zero) < 0 && errno == EINTR)
-            ;
-        }
-      pthread_sigmask (SIG_SETMASK, &old_set, NULL);
-      if (n < 0)
-        {
-          if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-            {
-              g_error_free (local_error);
-              return IO_WOULD_BLOCK;
-            }
-
-          g_set_error (error, COPROC_ERROR, COPROC_ERROR_CLOSED,
-                       "Error writing to the peer: %s", local_error->message);
-          g_error_free (local_error);
-          return IO_ERROR;
-        }
-    }
-
-  priv->wbuf_start += n;
-  priv->written_total += n;
-  if (priv->wbuf_start == priv->wbuf_end)
-    {
-      priv->wbuf_start = priv->wbuf_end = 0;
-      if (priv->wbuf_size > WBUF_KEEP_SIZE)
-        {
-          g_clear_pointer (&priv->wbuf, g_free);
-          priv->wbuf_size = 0;
-        }
-    }
-
-  return IO_OK;
-}
-
-static gboolean
-wait_pollable_cb (GObject  *stream,
-                  gpointer  user_data)
-{
-  gboolean *fired = user_data;
-
-  *fired = TRUE;
-  return G_SOURCE_CONTINUE;
-}
-
-/* Blocks until the stream is readable (or writable, with @want_write),
- * the peer hangs up, or @cancellable is cancelled. Never touches the
- * owner's context. */
-static gboolean
-wait_io (CoprocMessenger  *self,
-         gboolean          want_read,
-         gboolean          want_write,
-         GCancellable     *cancellable,
-         GError          **error)
-{
-  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
-
-  if (g_cancellable_set_error_if_cancelled (cancellable, error))
-    return FALSE;
-
-  if (priv->fd >= 0)
-    {
-      GPollFD fds[2];
-      guint n_fds = 1;
-      int r;
-
-      fds[0].fd = priv->fd;
-      fds[0].events = (want_read ? G_IO_IN : 0) | G_IO_HUP | G_IO_ERR | (want_write ? G_IO_OUT : 0);
-      fds[0].revents = 0;
-      if (g_cancellable_make_pollfd (cancellable, &fds[1]))
-        n_fds = 2;
-
-      do
-        r = g_poll (fds, n_fds, -1);
-      while (r < 0 && errno == EINTR);
-
-      if (n_fds == 2)
-        g_cancellable_release_fd (cancellable);
-    }
-  else
-    {
-      g_autoptr(GMainContext) context = g_main_context_new ();
-      g_autoptr(GSource) in_source = NULL;
-      g_autoptr(GSource) out_source = NULL;
-      gboolean fired = FALSE;
-
-      if (want_read || !want_write)
-        {
-          in_source = g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (priv->input),
-                                                             cancellable);
-          g_source_set_callback (in_source, G_SOURCE_FUNC (wait_pollable_cb), &fired, NULL);
-          g_source_attach (in_source, context);
-        }
-
-      if (want_write)
-        {
-          out_source = g_pollable_output_stream_create_source (G_POLLABLE_OUTPUT_STREAM (priv->output),
-                                                               cancellable);
-          g_source_set_callback (out_source, G_SOURCE_FUNC (wait_pollable_cb), &fired, NULL);
-          g_source_attach (out_source, context);
-        }
-
-      while (!fired)
-        g_main_context_iteration (context, TRUE);
-
-      if (in_source != NULL)
-        g_source_destroy (in_source);
-      if (out_source != NULL)
-        g_source_destroy (out_source);
-    }
-
-  return !g_cancellable_set_error_if_cancelled (cancellable, error);
-}
-
 /* Closing ----------------------------------------------------------------- */
 
 static gboolean
@@ -621,9 +198,9 @@ emit_closed_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
-/* The one path for losing the peer: records why, releases the stream, and
- * schedules ::closed on the owner's context. Pending receives fail once the
- * queue they wait on is dry. */
+/* The one path for losing the peer: records why, closes the transport
+ * (which releases the stream), and schedules ::closed on the owner's
+ * context. Pending receives fail once the queue they wait on is dry. */
 static void
 mark_closed (CoprocMessenger *self,
              GError          *receive_error,
@@ -642,19 +219,8 @@ mark_closed (CoprocMessenger *self,
   priv->closed_error = receive_error;
   priv->closed_signal_error = signal_error;
 
-  /* Unsent output can no longer leave. */
-  priv->wbuf_start = priv->wbuf_end = 0;
-  close_out_fds (priv);
-  coproc_frame_parser_close_fds (priv->parser);
-
-  if (priv->watch != NULL)
-    {
-      g_source_destroy (priv->watch);
-      g_clear_pointer (&priv->watch, g_source_unref);
-    }
-
-  if (priv->stream != NULL)
-    g_io_stream_close (priv->stream, NULL, NULL);
+  if (priv->transport != NULL)
+    coproc_transport_close (priv->transport, receive_error);
 
   if (!priv->disposed && !priv->closed_emitted && priv->closed_idle == NULL)
     {
@@ -683,12 +249,185 @@ hangup_error (CoprocMessenger *self)
                                                    : "The peer closed the connection");
 }
 
-static void
-finish_eof (CoprocMessenger *self)
+/* Incoming frames ---------------------------------------------------------- */
+
+static gboolean
+has_handler (CoprocMessenger *self,
+             guint            signal_id,
+             gboolean         class_handler)
+{
+  return class_handler || g_signal_has_handler_pending (self, signals[signal_id], 0, FALSE);
+}
+
+static CoprocMessageKind
+message_kind (CoprocWireKind kind)
+{
+  switch (kind)
+    {
+    case COPROC_WIRE_KIND_REQUEST:
+      return COPROC_MESSAGE_KIND_REQUEST;
+    case COPROC_WIRE_KIND_REPLY:
+      return COPROC_MESSAGE_KIND_REPLY;
+    default:
+      return COPROC_MESSAGE_KIND_NOREQUEST;
+    }
+}
+
+/* A data message: offered to ::message-received when @emit, queued unless
+ * a handler consumed it. Returns whether parsing may go on. */
+static gboolean
+deliver_data (CoprocMessenger *self,
+              CoprocFrame     *frame,
+              gboolean         emit)
 {
   CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+  CoprocMessengerClass *klass = COPROC_MESSENGER_GET_CLASS (self);
+  g_autoptr(CoprocMessage) message = NULL;
+  gboolean handled = FALSE;
 
-  if (coproc_frame_parser_in_frame (priv->parser))
+  /* The message takes its own references (ref_sink of a variant that is
+   * not floating); the transport drops the frame's. */
+  message = _coproc_message_new (message_kind (frame->kind), frame->payload, frame->channel_id,
+                                 isnan (frame->priority) ? INFINITY : frame->priority);
+
+  if (emit && has_handler (self, MESSAGE_RECEIVED, klass->message_received != NULL))
+    {
+      g_signal_emit (self, signals[MESSAGE_RECEIVED], 0, message, &handled);
+      if (handled)
+        {
+          coproc_channel_count_received (coproc_channels_lookup (&priv->channels,
+                                                                 message->channel_id, TRUE),
+                                         message);
+          return !priv->disposed;
+        }
+      if (priv->disposed)
+        return FALSE;
+    }
+
+  klass->queue_message (self, message);
+  return TRUE;
+}
+
+/* A special message (@special, taken): offered to @signal_id's handlers
+ * when @emit; unless one consumed it, it waits to be surfaced by the next
+ * receive call, and parsing stops until then. Returns whether parsing may
+ * go on. */
+static gboolean
+offer_special (CoprocMessenger *self,
+               guint            signal_id,
+               gboolean         class_handler,
+               GError          *special,
+               gboolean         emit)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+  gboolean handled = FALSE;
+
+  if (emit && has_handler (self, signal_id, class_handler))
+    {
+      if (signal_id == ERROR_RECEIVED)
+        g_signal_emit (self, signals[ERROR_RECEIVED], 0, special, &handled);
+      else
+        g_signal_emit (self, signals[CLOSE_REQUESTED], 0, &handled);
+
+      if (handled || priv->disposed)
+        {
+          g_error_free (special);
+          return !priv->disposed;
+        }
+    }
+
+  g_assert (priv->pending_special == NULL);
+  priv->pending_special = special;
+  return FALSE;
+}
+
+/* The GError an error frame carries, or why it is unusable. */
+static GError *
+remote_error (CoprocMessenger *self,
+              GVariant        *body)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+  GError *remote;
+  GError *local_error = NULL;
+  gboolean known_domain = TRUE;
+
+  /* Only domains this process did not know yet count against the bound:
+   * errors in known domains may come any number of times. */
+  if (g_variant_is_of_type (body, G_VARIANT_TYPE ("(sis)")))
+    {
+      const char *domain;
+
+      g_variant_get_child (body, 0, "&s", &domain);
+      known_domain = g_quark_try_string (domain) != 0;
+    }
+
+  remote = coproc_wire_error_from_variant (body, priv->new_domains < MAX_NEW_DOMAINS,
+                                           &local_error);
+  if (remote == NULL)
+    return local_error;
+
+  if (!known_domain && remote->domain != COPROC_ERROR)
+    priv->new_domains++;
+
+  return remote;
+}
+
+/* CoprocTransportCallbacks.frame */
+static gboolean
+transport_frame_cb (GObject     *owner,
+                    CoprocFrame *frame,
+                    gboolean     in_dispatch)
+{
+  CoprocMessenger *self = COPROC_MESSENGER (owner);
+  CoprocMessengerClass *klass = COPROC_MESSENGER_GET_CLASS (self);
+
+  switch (frame->kind)
+    {
+    case COPROC_WIRE_KIND_NOREQUEST:
+    case COPROC_WIRE_KIND_REQUEST:
+    case COPROC_WIRE_KIND_REPLY:
+      return deliver_data (self, frame, in_dispatch);
+
+    case COPROC_WIRE_KIND_ERROR:
+      return offer_special (self, ERROR_RECEIVED, klass->error_received != NULL,
+                            remote_error (self, frame->payload), in_dispatch);
+
+    case COPROC_WIRE_KIND_CLOSE:
+      return offer_special (self, CLOSE_REQUESTED, klass->close_requested != NULL,
+                            g_error_new_literal (COPROC_ERROR, COPROC_ERROR_CLOSE_REQUESTED,
+                                                 "The peer requested that this side close"),
+                            in_dispatch);
+
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+/* CoprocTransportCallbacks.dropped: a frame that could not be used is
+ * reported like a special message, by the next receive call. */
+static gboolean
+transport_dropped_cb (GObject *owner,
+                      GError  *error)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (COPROC_MESSENGER (owner));
+
+  g_assert (priv->pending_special == NULL);
+  priv->pending_special = error;
+  return FALSE;
+}
+
+/* CoprocTransportCallbacks.lost */
+static void
+transport_lost_cb (GObject  *owner,
+                   gboolean  truncated,
+                   GError   *error)
+{
+  CoprocMessenger *self = COPROC_MESSENGER (owner);
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  if (error != NULL)
+    mark_failed (self, error);
+  else if (truncated)
     {
       g_autoptr(GError) cause = hangup_error (self);
 
@@ -699,505 +438,61 @@ finish_eof (CoprocMessenger *self)
     mark_closed (self, hangup_error (self), NULL);
 }
 
-/* Parsing ----------------------------------------------------------------- */
-
+/* CoprocTransportCallbacks.want_input: past max-queued-bytes the kernel
+ * holds the peer back. */
 static gboolean
-has_handler (CoprocMessenger *self,
-             guint            signal_id,
-             gboolean         class_handler)
+transport_want_input_cb (GObject *owner)
 {
-  return class_handler || g_signal_has_handler_pending (self, signals[signal_id], 0, FALSE);
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (COPROC_MESSENGER (owner));
+
+  return !input_held (priv);
 }
 
-/* Handles one frame; returns FALSE when parsing must stop (a special is pending). */
+/* CoprocTransportCallbacks.input_done */
 static gboolean
-handle_frame (CoprocMessenger *self,
-              CoprocFrame     *frame,
-              gboolean         emit)
+transport_input_done_cb (GObject *owner)
 {
+  CoprocMessenger *self = COPROC_MESSENGER (owner);
   CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
-  CoprocMessengerClass *klass = COPROC_MESSENGER_GET_CLASS (self);
-  gboolean handled = FALSE;
+  gboolean had_special = priv->pending_special != NULL;
 
-  switch (frame->kind)
-    {
-    case COPROC_WIRE_KIND_NOREQUEST:
-    case COPROC_WIRE_KIND_REQUEST:
-    case COPROC_WIRE_KIND_REPLY:
-      {
-        g_autoptr(CoprocMessage) message = NULL;
-        CoprocMessageKind kind = frame->kind == COPROC_WIRE_KIND_REQUEST ? COPROC_MESSAGE_KIND_REQUEST
-                               : frame->kind == COPROC_WIRE_KIND_REPLY ? COPROC_MESSAGE_KIND_REPLY
-                               : COPROC_MESSAGE_KIND_NOREQUEST;
-
-        /* The message takes its own references (ref_sink of a variant that
-         * is not floating); coproc_frame_clear() drops the frame's. */
-        message = _coproc_message_new (kind, frame->payload, frame->channel_id,
-                                       isnan (frame->priority) ? INFINITY : frame->priority);
-
-        if (emit && has_handler (self, MESSAGE_RECEIVED, klass->message_received != NULL))
-          {
-            g_signal_emit (self, signals[MESSAGE_RECEIVED], 0, message, &handled);
-            if (handled)
-              {
-                coproc_channel_count_received (coproc_channels_lookup (&priv->channels,
-                                                                       message->channel_id, TRUE),
-                                               message);
-                return !priv->disposed;
-              }
-            if (priv->disposed)
-              return FALSE;
-          }
-
-        klass->queue_message (self, message);
-        return TRUE;
-      }
-
-    case COPROC_WIRE_KIND_ERROR:
-      {
-        g_autoptr(GError) remote = NULL;
-        g_autoptr(GError) local_error = NULL;
-        gboolean known_domain = TRUE;
-
-        /* Only domains this process did not know yet count against the
-         * bound: errors in known domains may come any number of times. */
-        if (g_variant_is_of_type (frame->payload, G_VARIANT_TYPE ("(sis)")))
-          {
-            const char *domain;
-
-            g_variant_get_child (frame->payload, 0, "&s", &domain);
-            known_domain = g_quark_try_string (domain) != 0;
-          }
-
-        remote = coproc_wire_error_from_variant (frame->payload,
-                                                 priv->new_domains < MAX_NEW_DOMAINS,
-                                                 &local_error);
-        if (remote == NULL)
-          remote = g_steal_pointer (&local_error);
-        else if (!known_domain && remote->domain != COPROC_ERROR)
-          priv->new_domains++;
-
-        if (emit && has_handler (self, ERROR_RECEIVED, klass->error_received != NULL))
-          {
-            g_signal_emit (self, signals[ERROR_RECEIVED], 0, remote, &handled);
-            if (handled || priv->disposed)
-              return !priv->disposed;
-          }
-
-        priv->pending_special = g_steal_pointer (&remote);
-        return FALSE;
-      }
-
-    case COPROC_WIRE_KIND_CLOSE:
-      if (emit && has_handler (self, CLOSE_REQUESTED, klass->close_requested != NULL))
-        {
-          g_signal_emit (self, signals[CLOSE_REQUESTED], 0, &handled);
-          if (handled || priv->disposed)
-            return !priv->disposed;
-        }
-
-      priv->pending_special = g_error_new_literal (COPROC_ERROR, COPROC_ERROR_CLOSE_REQUESTED,
-                                                   "The peer requested that this side close");
-      return FALSE;
-
-    default:
-      g_assert_not_reached ();
-    }
-}
-
-/* Moves what has arrived into the queues, emitting signals when @emit.
- * Stops at a special message, at a would-block, or after @max_reads reads. */
-static void
-process_input (CoprocMessenger *self,
-               gboolean         emit,
-               guint            max_reads)
-{
-  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
-  guint reads = 0;
-  gboolean had_special;
-
-  g_object_ref (self);
-
-again:
-  while (!priv->closed && !priv->disposed && priv->pending_special == NULL)
-    {
-      CoprocFrame frame = { 0 };
-      GError *error = NULL;
-      IOResult r;
-
-      switch (coproc_frame_parser_next (priv->parser, &frame, &error))
-        {
-        case COPROC_PARSE_FRAME:
-          handle_frame (self, &frame, emit);
-          coproc_frame_clear (&frame);
-          continue;
-
-        case COPROC_PARSE_DROPPED:
-          priv->pending_special = error;
-          continue;
-
-        case COPROC_PARSE_FATAL:
-          mark_failed (self, error);
-          continue;
-
-        case COPROC_PARSE_NEED_MORE:
-        default:
-          break;
-        }
-
-      if (priv->eof)
-        {
-          finish_eof (self);
-          break;
-        }
-
-      /* Past the bound the kernel holds the peer back (see max-queued-bytes). */
-      if (reads >= max_reads || input_held (priv) || (reads > 0 && priv->drained))
-        break;
-      reads++;
-
-      r = read_some (self, &error);
-      if (r == IO_WOULD_BLOCK)
-        break;
-      else if (r == IO_EOF)
-        priv->eof = TRUE;
-      else if (r == IO_ERROR)
-        {
-          /* A reset is how a crashed peer often looks: treat it as a
-           * hang-up, after what was already read. */
-          g_clear_error (&error);
-          priv->eof = TRUE;
-        }
-    }
-
-  had_special = priv->pending_special != NULL;
   complete_pending (self);
 
   /* A special message handed to a waiting async receive may leave frames
    * behind it in the buffer: parse them for the receives still waiting. */
-  if (had_special && priv->pending_special == NULL && !g_queue_is_empty (&priv->pending) &&
-      !priv->closed && !priv->disposed)
-    goto again;
-
-  g_object_unref (self);
+  return had_special && priv->pending_special == NULL && !g_queue_is_empty (&priv->pending) &&
+         !priv->closed && !priv->disposed;
 }
 
-/* Reads into the buffer without parsing; used while a send waits and a
- * special message holds up parsing, so the peer never blocks on us. */
+static const CoprocTransportCallbacks transport_callbacks = {
+  .frame = transport_frame_cb,
+  .dropped = transport_dropped_cb,
+  .lost = transport_lost_cb,
+  .want_input = transport_want_input_cb,
+  .input_done = transport_input_done_cb,
+};
+
+/* Moves what has arrived into the queues, without signals. */
 static void
-drain_input (CoprocMessenger *self)
+process_input (CoprocMessenger *self)
 {
   CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
 
-  if (priv->pending_special == NULL)
-    {
-      process_input (self, FALSE, 1);
-      return;
-    }
-
-  if (!priv->eof && !priv->closed)
-    {
-      IOResult r = read_some (self, NULL);
-
-      if (r == IO_EOF || r == IO_ERROR)
-        priv->eof = TRUE;
-    }
+  coproc_transport_pump (priv->transport, RECEIVE_MAX_READS, FALSE);
 }
 
-/* Output ------------------------------------------------------------------ */
-
-static gboolean
-flush_nonblocking (CoprocMessenger  *self,
-                   GError          **error)
+/* Hands the pending special message (or dropped frame) to the caller, and
+ * lets parsing go on behind it. */
+static GError *
+steal_special (CoprocMessenger *self)
 {
   CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
 
-  priv->unflushed = 0;
-
-  while (wbuf_pending (priv) > 0)
-    {
-      GError *local_error = NULL;
-      IOResult r = write_some (self, &local_error);
-
-      if (r == IO_WOULD_BLOCK)
-        break;
-      if (r == IO_ERROR)
-        {
-          /* The peer stopped reading, but what it wrote before is still
-           * to be received: drop the output, keep the input open until
-           * its hang-up is read. */
-          priv->wbuf_start = priv->wbuf_end = 0;
-          close_out_fds (priv);
-          g_propagate_error (error, g_error_copy (local_error));
-          if (priv->write_error == NULL)
-            priv->write_error = local_error;
-          else
-            g_error_free (local_error);
-          return FALSE;
-        }
-    }
-
-  return TRUE;
+  coproc_transport_resume_parsing (priv->transport);
+  return g_steal_pointer (&priv->pending_special);
 }
 
-/* Writes until at most @target bytes are pending, reading meanwhile. */
-static gboolean
-flush_until (CoprocMessenger  *self,
-             gsize             target,
-             GCancellable     *cancellable,
-             GError          **error)
-{
-  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
-
-  for (;;)
-    {
-      if (!flush_nonblocking (self, error))
-        return FALSE;
-      if (wbuf_pending (priv) <= target)
-        break;
-      if (!wait_io (self, !input_held (priv), TRUE, cancellable, error))
-        return FALSE;
-      drain_input (self);
-      if (priv->closed)
-        {
-          g_propagate_error (error, g_error_copy (priv->closed_error));
-          return FALSE;
-        }
-    }
-
-  update_watch (self);
-  return TRUE;
-}
-
-static gboolean
-check_open (CoprocMessenger  *self,
-            GError          **error)
-{
-  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
-
-  if (priv->closed)
-    {
-      g_propagate_error (error, g_error_copy (priv->closed_error));
-      return FALSE;
-    }
-
-  if (priv->write_error != NULL)
-    {
-      g_propagate_error (error, g_error_copy (priv->write_error));
-      return FALSE;
-    }
-
-  return TRUE;
-}
-
-/* Writes one frame from its parts, blocking until all of it is in the
- * kernel, and reading what the peer sends meanwhile. What was buffered
- * before goes first. */
-static gboolean
-send_direct (CoprocMessenger        *self,
-             const CoprocWireHeader *header,
-             GVariant               *channel_id,
-             GVariant               *payload,
-             GError                **error)
-{
-  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
-  gsize head_len = COPROC_WIRE_HEADER_SIZE + coproc_wire_pad8 (header->channel_size);
-  gsize value_len = g_variant_get_size (payload);
-  gsize tail_len = coproc_wire_pad8 (header->payload_size) - value_len;
-  const char *type_string = g_variant_get_type_string (payload);
-  g_autofree guint8 *head = g_malloc0 (head_len);
-  g_autofree guint8 *tail = g_malloc0 (tail_len);
-  const guint8 *value = g_variant_get_data (payload);
-  gsize total = head_len + value_len + tail_len;
-  gsize sent = 0;
-
-  if (!flush_until (self, 0, NULL, error))
-    return FALSE;
-
-  coproc_wire_write_header (head, header);
-  if (channel_id != NULL)
-    coproc_wire_store_variant (channel_id, head + COPROC_WIRE_HEADER_SIZE);
-  /* The "v" encoding: the value, a NUL, its type string; then padding. */
-  memcpy (tail + 1, type_string, strlen (type_string));
-
-  while (sent < total)
-    {
-      const guint8 *parts[3] = { head, value, tail };
-      gsize lens[3] = { head_len, value_len, tail_len };
-      struct iovec iov[3];
-      struct msghdr msg = { 0 };
-      gsize skip = sent;
-      gssize n;
-
-      for (guint i = 0; i < 3; i++)
-        {
-          gsize off = MIN (skip, lens[i]);
-
-          iov[msg.msg_iovlen].iov_base = (guint8 *) parts[i] + off;
-          iov[msg.msg_iovlen].iov_len = lens[i] - off;
-          skip -= off;
-          if (lens[i] > off)
-            msg.msg_iovlen++;
-        }
-      msg.msg_iov = iov;
-
-      do
-        n = sendmsg (priv->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
-      while (n < 0 && errno == EINTR);
-
-      if (n > 0)
-        {
-          sent += n;
-          priv->written_total += n;
-          continue;
-        }
-
-      if (errno != EAGAIN && errno != EWOULDBLOCK)
-        {
-          int errsv = errno;
-
-          if (priv->write_error == NULL)
-            priv->write_error = g_error_new (COPROC_ERROR, COPROC_ERROR_CLOSED,
-                                             "Error writing to the peer: %s", g_strerror (errsv));
-          g_propagate_error (error, g_error_copy (priv->write_error));
-          return FALSE;
-        }
-
-      if (!wait_io (self, !input_held (priv), TRUE, NULL, error))
-        return FALSE;
-      drain_input (self);
-      if (!check_open (self, error))
-        return FALSE;
-    }
-
-  update_watch (self);
-  return TRUE;
-}
-
-static gboolean
-send_frame (CoprocMessenger  *self,
-            CoprocWireKind    kind,
-            GVariant         *payload,
-            GVariant         *channel_id,
-            gdouble           priority,
-            GError          **error)
-{
-  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
-  CoprocWireHeader header = { 0 };
-  guint64 limit;
-  gsize payload_size = 0;
-  gsize channel_size = 0;
-  gsize frame_size;
-  gboolean was_empty;
-  guint8 *out;
-
-  if (!check_open (self, error))
-    return FALSE;
-
-  /* The protocol carries type strings of at most 255 characters. */
-  if ((payload != NULL &&
-       strlen (g_variant_get_type_string (payload)) > COPROC_WIRE_MAX_TYPE_SIZE) ||
-      (channel_id != NULL &&
-       strlen (g_variant_get_type_string (channel_id)) > COPROC_WIRE_MAX_TYPE_SIZE))
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                           "The type of a payload or channel id is longer than the "
-                           "255 characters the protocol allows");
-      return FALSE;
-    }
-
-  if (payload != NULL)
-    payload_size = coproc_wire_variant_size (payload);
-  if (channel_id != NULL)
-    channel_size = coproc_wire_variant_size (channel_id);
-
-  limit = priv->max_message_size;
-  if (coproc_frame_parser_get_peer_max_message_size (priv->parser) != 0)
-    limit = MIN (limit, coproc_frame_parser_get_peer_max_message_size (priv->parser));
-
-  if ((guint64) payload_size + channel_size > limit)
-    {
-      g_set_error (error, COPROC_ERROR, COPROC_ERROR_MESSAGE_TOO_LARGE,
-                   "A message of %" G_GSIZE_FORMAT " bytes is larger than the maximum of %"
-                   G_GUINT64_FORMAT " bytes", payload_size + channel_size, limit);
-      return FALSE;
-    }
-
-  header.kind = kind;
-  header.payload_size = payload_size;
-  header.channel_size = channel_size;
-  header.priority = priority;
-
-  /* Large payloads go in a sealed memfd: one copy here, none at the peer. */
-  if (priv->fd >= 0 && priv->large_threshold > 0 && payload_size >= priv->large_threshold &&
-      kind != COPROC_WIRE_KIND_ERROR && kind != COPROC_WIRE_KIND_CLOSE)
-    {
-      int memfd = coproc_payload_fd_create (payload, payload_size);
-
-      if (memfd >= 0)
-        {
-          OutFd entry = { priv->written_total + wbuf_pending (priv), memfd };
-
-          g_array_append_val (priv->out_fds, entry);
-          header.flags = COPROC_WIRE_FLAG_PAYLOAD_FD;
-          header.n_fds = 1;
-          payload = NULL;
-        }
-    }
-
-  frame_size = coproc_wire_frame_size (&header);
-
-#if G_BYTE_ORDER == G_LITTLE_ENDIAN
-  /* A frame this large makes the send wait for the peer anyway: write it
-   * straight from the payload's memory rather than copying it in. */
-  if (payload != NULL && priv->fd >= 0 && frame_size >= DIRECT_WRITE_SIZE)
-    return send_direct (self, &header, channel_id, payload, error);
-#endif
-
-  /* A frame that takes the buffer past the high-water mark makes this send
-   * wait anyway: wait first, until the frame fits under the mark, so that
-   * what is buffered need not be moved to make room for it (for a large
-   * payload, that move costs as much as copying the payload in). */
-  if (!(header.flags & COPROC_WIRE_FLAG_PAYLOAD_FD) && wbuf_pending (priv) > 0 &&
-      wbuf_pending (priv) + frame_size > SEND_HIGH_WATER &&
-      !flush_until (self, frame_size < SEND_HIGH_WATER ? SEND_HIGH_WATER - frame_size : 0,
-                    NULL, error))
-    return FALSE;
-
-  was_empty = wbuf_pending (priv) == 0;
-  out = wbuf_reserve (priv, frame_size);
-
-  coproc_wire_write_header (out, &header);
-  out += COPROC_WIRE_HEADER_SIZE;
-  if (channel_id != NULL)
-    {
-      coproc_wire_store_variant (channel_id, out);
-      memset (out + channel_size, 0, coproc_wire_pad8 (channel_size) - channel_size);
-      out += coproc_wire_pad8 (channel_size);
-    }
-  if (payload != NULL)
-    {
-      coproc_wire_store_variant (payload, out);
-      memset (out + payload_size, 0, coproc_wire_pad8 (payload_size) - payload_size);
-    }
-
-  priv->wbuf_end += frame_size;
-  priv->unflushed += frame_size;
-
-  if (was_empty || priv->unflushed >= FLUSH_BATCH_SIZE)
-    {
-      if (!flush_nonblocking (self, error))
-        return FALSE;
-    }
-
-  if (wbuf_pending (priv) > SEND_HIGH_WATER)
-    return flush_until (self, SEND_HIGH_WATER, NULL, error);
-
-  if (was_empty && wbuf_pending (priv) > 0)
-    update_watch (self);
-
-  return TRUE;
-}
+/* Sending ----------------------------------------------------------------- */
 
 static gdouble
 payload_priority (GVariant *payload)
@@ -1261,7 +556,7 @@ send_data (CoprocMessenger    *self,
             : kind == COPROC_MESSAGE_KIND_REPLY ? COPROC_WIRE_KIND_REPLY
             : COPROC_WIRE_KIND_NOREQUEST;
 
-  if (!send_frame (self, wire_kind, payload, channel_id, priority, error))
+  if (!coproc_transport_send (priv->transport, wire_kind, payload, channel_id, priority, error))
     {
       g_variant_unref (payload);
       g_clear_pointer (&channel_id, g_variant_unref);
@@ -1273,156 +568,6 @@ send_data (CoprocMessenger    *self,
   g_variant_unref (payload);
   g_clear_pointer (&channel_id, g_variant_unref);
   return TRUE;
-}
-
-/* The watch source -------------------------------------------------------- */
-
-static gboolean
-watch_child_cb (gpointer user_data)
-{
-  /* The parent dispatches whenever a child fires. */
-  return G_SOURCE_CONTINUE;
-}
-
-static gboolean
-watch_dispatch (GSource     *source,
-                GSourceFunc  callback,
-                gpointer     user_data)
-{
-  WatchSource *ws = (WatchSource *) source;
-  CoprocMessenger *self = ws->messenger;
-  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
-  GIOCondition cond = G_IO_IN | G_IO_OUT;
-  gboolean keep;
-
-  if (ws->tag != NULL)
-    cond = g_source_query_unix_fd (source, ws->tag);
-
-  g_object_ref (self);
-
-  if ((cond & G_IO_OUT) && wbuf_pending (priv) > 0)
-    flush_nonblocking (self, NULL);
-
-  if (!priv->closed && (cond & (G_IO_IN | G_IO_HUP | G_IO_ERR)))
-    process_input (self, TRUE, DISPATCH_MAX_READS);
-
-  keep = !priv->closed && !priv->disposed;
-  if (keep)
-    update_watch (self);
-
-  g_object_unref (self);
-
-  return keep ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
-}
-
-static void
-watch_finalize (GSource *source)
-{
-  WatchSource *ws = (WatchSource *) source;
-
-  g_clear_pointer (&ws->in_child, g_source_unref);
-  g_clear_pointer (&ws->out_child, g_source_unref);
-}
-
-static GSourceFuncs watch_funcs = {
-  .dispatch = watch_dispatch,
-  .finalize = watch_finalize,
-};
-
-static void
-set_child (GSource  *parent,
-           GSource **child,
-           GSource  *(*create) (CoprocMessengerPrivate *),
-           CoprocMessengerPrivate *priv,
-           gboolean  want)
-{
-  if (want && *child == NULL)
-    {
-      *child = create (priv);
-      g_source_set_callback (*child, watch_child_cb, NULL, NULL);
-      g_source_add_child_source (parent, *child);
-    }
-  else if (!want && *child != NULL)
-    {
-      g_source_remove_child_source (parent, *child);
-      g_clear_pointer (child, g_source_unref);
-    }
-}
-
-static GSource *
-create_in_child (CoprocMessengerPrivate *priv)
-{
-  return g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (priv->input), NULL);
-}
-
-static GSource *
-create_out_child (CoprocMessengerPrivate *priv)
-{
-  return g_pollable_output_stream_create_source (G_POLLABLE_OUTPUT_STREAM (priv->output), NULL);
-}
-
-/* Polls for input unless a special message waits to be surfaced (then the
- * kernel holds the peer back), and for output while some is buffered. */
-static void
-update_watch (CoprocMessenger *self)
-{
-  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
-  WatchSource *ws = (WatchSource *) priv->watch;
-  gboolean want_in;
-  gboolean want_out;
-
-  if (ws == NULL || priv->closed)
-    return;
-
-  want_in = (priv->pending_special == NULL || !g_queue_is_empty (&priv->pending)) &&
-            !input_held (priv);
-  want_out = wbuf_pending (priv) > 0;
-
-  if (priv->fd >= 0)
-    {
-      GIOCondition events = (want_in ? G_IO_IN : 0) | (want_out ? G_IO_OUT : 0) | G_IO_HUP | G_IO_ERR;
-
-      if (!want_in)
-        events &= ~(G_IO_HUP | G_IO_ERR);
-
-      /* poll() reports a hang-up even on a descriptor polled for nothing:
-       * with nothing to poll for (a special message waits to be surfaced
-       * and the peer hung up), keeping the descriptor would make the source
-       * dispatch in a busy loop. Drop it until there is something to do. */
-      if (events == 0)
-        {
-          if (ws->tag != NULL)
-            g_source_remove_unix_fd (priv->watch, ws->tag);
-          ws->tag = NULL;
-        }
-      else if (ws->tag == NULL)
-        ws->tag = g_source_add_unix_fd (priv->watch, priv->fd, events);
-      else
-        g_source_modify_unix_fd (priv->watch, ws->tag, events);
-    }
-  else
-    {
-      set_child (priv->watch, &ws->in_child, create_in_child, priv, want_in);
-      set_child (priv->watch, &ws->out_child, create_out_child, priv, want_out);
-    }
-}
-
-static void
-start_watch (CoprocMessenger *self)
-{
-  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
-  WatchSource *ws;
-
-  priv->watch = g_source_new (&watch_funcs, sizeof (WatchSource));
-  g_source_set_static_name (priv->watch, "[coproc] messenger watch");
-  ws = (WatchSource *) priv->watch;
-  ws->messenger = self;
-
-  if (priv->fd >= 0)
-    ws->tag = g_source_add_unix_fd (priv->watch, priv->fd, G_IO_IN | G_IO_HUP | G_IO_ERR);
-
-  update_watch (self);
-  g_source_attach (priv->watch, priv->context);
 }
 
 /* Async receives ---------------------------------------------------------- */
@@ -1479,7 +624,7 @@ complete_pending (CoprocMessenger *self)
 
           if (priv->pending_special != NULL)
             {
-              GError *error = g_steal_pointer (&priv->pending_special);
+              GError *error = steal_special (self);
 
               g_queue_delete_link (&priv->pending, l);
               g_task_return_error (p->task, error);
@@ -1589,9 +734,9 @@ receive_async_common (CoprocMessenger     *self,
   g_queue_push_tail (&priv->pending, p);
 
   if (!priv->closed)
-    flush_nonblocking (self, NULL);
+    coproc_transport_flush_nonblocking (priv->transport, NULL);
   if (!priv->closed)
-    process_input (self, FALSE, RECEIVE_MAX_READS);
+    process_input (self);
   else
     complete_pending (self);
 
@@ -1606,9 +751,8 @@ receive_async_common (CoprocMessenger     *self,
 static gboolean
 can_wait_first (CoprocMessengerPrivate *priv)
 {
-  return priv->fd >= 0 && coproc_frame_parser_is_empty (priv->parser) &&
-         priv->pending_special == NULL &&
-         !priv->closed && !priv->eof && wbuf_pending (priv) == 0 && !input_held (priv);
+  return !priv->closed && priv->pending_special == NULL && !input_held (priv) &&
+         coproc_transport_can_wait_first (priv->transport);
 }
 
 /* What every receive call does first: push out pending output and move
@@ -1618,10 +762,10 @@ prepare_receive (CoprocMessenger *self)
 {
   CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
 
-  if (!priv->closed && wbuf_pending (priv) > 0)
-    flush_nonblocking (self, NULL);
+  if (!priv->closed && coproc_transport_has_output (priv->transport))
+    coproc_transport_flush_nonblocking (priv->transport, NULL);
   if (!priv->closed)
-    process_input (self, FALSE, RECEIVE_MAX_READS);
+    process_input (self);
 }
 
 static gboolean
@@ -1633,7 +777,7 @@ take_special (CoprocMessenger  *self,
   if (priv->pending_special == NULL)
     return FALSE;
 
-  g_propagate_error (error, g_steal_pointer (&priv->pending_special));
+  g_propagate_error (error, steal_special (self));
   update_watch (self);
   return TRUE;
 }
@@ -1673,8 +817,9 @@ coproc_messenger_dispose (GObject *object)
                                                      "The messenger was disposed");
 
       /* Last chance for buffered output; never block here. */
-      if (!priv->closed && wbuf_pending (priv) > 0)
-        flush_nonblocking (self, NULL);
+      if (!priv->closed && priv->transport != NULL &&
+          coproc_transport_has_output (priv->transport))
+        coproc_transport_flush_nonblocking (priv->transport, NULL);
 
       priv->disposed = TRUE;
       mark_closed (self, g_error_copy (error), NULL);
@@ -1699,14 +844,10 @@ coproc_messenger_finalize (GObject *object)
   g_assert (g_queue_is_empty (&priv->pending));
 
   coproc_channels_clear (&priv->channels);
-  g_clear_pointer (&priv->parser, coproc_frame_parser_free);
-  g_clear_pointer (&priv->wbuf, g_free);
-  close_out_fds (priv);
-  g_clear_pointer (&priv->out_fds, g_array_unref);
+  g_clear_pointer (&priv->transport, coproc_transport_free);
   g_clear_error (&priv->pending_special);
   g_clear_error (&priv->closed_error);
   g_clear_error (&priv->closed_signal_error);
-  g_clear_error (&priv->write_error);
   g_clear_pointer (&priv->hangup_message, g_free);
   g_clear_object (&priv->stream);
   g_clear_pointer (&priv->context, g_main_context_unref);
@@ -1968,11 +1109,8 @@ coproc_messenger_init (CoprocMessenger *self)
 {
   CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
 
-  priv->fd = -1;
   priv->max_message_size = COPROC_DEFAULT_MAX_MESSAGE_SIZE;
   priv->large_threshold = DEFAULT_LARGE_MESSAGE_THRESHOLD;
-  priv->parser = coproc_frame_parser_new (priv->max_message_size);
-  priv->out_fds = g_array_new (FALSE, FALSE, sizeof (OutFd));
   priv->hangup_code = COPROC_ERROR_CLOSED;
   coproc_channels_init (&priv->channels, DEFAULT_MAX_QUEUED_BYTES);
   g_queue_init (&priv->pending);
@@ -1985,7 +1123,6 @@ coproc_messenger_initable_init (GInitable     *initable,
 {
   CoprocMessenger *self = COPROC_MESSENGER (initable);
   CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
-  guint8 *out;
 
   if (priv->stream == NULL)
     {
@@ -1994,49 +1131,18 @@ coproc_messenger_initable_init (GInitable     *initable,
       return FALSE;
     }
 
-  if (priv->context != NULL)
+  if (priv->transport != NULL)
     return TRUE;
 
-  priv->input = g_io_stream_get_input_stream (priv->stream);
-  priv->output = g_io_stream_get_output_stream (priv->stream);
-
-  if (G_IS_SOCKET_CONNECTION (priv->stream))
-    {
-      GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (priv->stream));
-
-      priv->fd = g_socket_get_fd (socket);
-      g_socket_set_blocking (socket, FALSE);
-    }
-  else if (G_IS_FILE_DESCRIPTOR_BASED (priv->input) && G_IS_FILE_DESCRIPTOR_BASED (priv->output) &&
-           g_file_descriptor_based_get_fd (G_FILE_DESCRIPTOR_BASED (priv->input)) ==
-           g_file_descriptor_based_get_fd (G_FILE_DESCRIPTOR_BASED (priv->output)) &&
-           fd_is_stream_socket (g_file_descriptor_based_get_fd (G_FILE_DESCRIPTOR_BASED (priv->input))))
-    {
-      /* Unix streams over one socket, as new_pair() and workers make them. */
-      priv->fd = g_file_descriptor_based_get_fd (G_FILE_DESCRIPTOR_BASED (priv->input));
-    }
-  else if (!G_IS_POLLABLE_INPUT_STREAM (priv->input) ||
-           !g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (priv->input)) ||
-           !G_IS_POLLABLE_OUTPUT_STREAM (priv->output) ||
-           !g_pollable_output_stream_can_poll (G_POLLABLE_OUTPUT_STREAM (priv->output)))
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
-                           "A messenger needs a socket connection or a stream "
-                           "whose input and output can be polled");
-      return FALSE;
-    }
+  priv->transport = coproc_transport_new (priv->stream, priv->max_message_size,
+                                         priv->large_threshold, &transport_callbacks,
+                                         G_OBJECT (self), error);
+  if (priv->transport == NULL)
+    return FALSE;
 
   priv->context = g_main_context_ref_thread_default ();
 
-  out = wbuf_reserve (priv, COPROC_WIRE_HANDSHAKE_SIZE);
-  coproc_wire_write_handshake (out, priv->max_message_size);
-  priv->wbuf_end += COPROC_WIRE_HANDSHAKE_SIZE;
-
-  if (!flush_nonblocking (self, error))
-    return FALSE;
-
-  start_watch (self);
-  return TRUE;
+  return coproc_transport_start (priv->transport, priv->context, error);
 }
 
 static void
@@ -2070,17 +1176,6 @@ _coproc_messenger_set_hangup_error (CoprocMessenger *self,
 /* Constructors ------------------------------------------------------------ */
 
 static gboolean
-fd_is_stream_socket (int fd)
-{
-  struct stat st;
-  int type = 0;
-  socklen_t len = sizeof type;
-
-  return fstat (fd, &st) == 0 && S_ISSOCK (st.st_mode) &&
-         getsockopt (fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
-}
-
-static gboolean
 check_messenger_type (GType messenger_type)
 {
   return g_type_is_a (messenger_type, COPROC_TYPE_MESSENGER) &&
@@ -2108,7 +1203,7 @@ _coproc_messenger_get_fd (CoprocMessenger *self)
 {
   CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
 
-  return priv->closed ? -1 : priv->fd;
+  return priv->closed || priv->transport == NULL ? -1 : coproc_transport_get_fd (priv->transport);
 }
 
 /**
@@ -2331,7 +1426,8 @@ coproc_messenger_set_max_message_size (CoprocMessenger *self,
     return;
 
   priv->max_message_size = max_message_size;
-  coproc_frame_parser_set_max_message_size (priv->parser, max_message_size);
+  if (priv->transport != NULL)
+    coproc_transport_set_max_message_size (priv->transport, max_message_size);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_MESSAGE_SIZE]);
 }
 
@@ -2422,6 +1518,8 @@ coproc_messenger_set_large_message_threshold (CoprocMessenger *self,
     return;
 
   priv->large_threshold = threshold;
+  if (priv->transport != NULL)
+    coproc_transport_set_large_threshold (priv->transport, threshold);
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_LARGE_MESSAGE_THRESHOLD]);
 }
 
@@ -2656,6 +1754,7 @@ coproc_messenger_send_error (CoprocMessenger  *self,
                              const GError     *remote_error,
                              GError          **error)
 {
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
   g_autoptr(GVariant) body = NULL;
 
   g_return_val_if_fail (COPROC_IS_MESSENGER (self), FALSE);
@@ -2663,7 +1762,8 @@ coproc_messenger_send_error (CoprocMessenger  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   body = g_variant_ref_sink (coproc_wire_error_to_variant (remote_error));
-  return send_frame (self, COPROC_WIRE_KIND_ERROR, body, NULL, -INFINITY, error);
+  return coproc_transport_send (priv->transport, COPROC_WIRE_KIND_ERROR, body, NULL, -INFINITY,
+                                error);
 }
 
 /**
@@ -2683,10 +1783,12 @@ gboolean
 coproc_messenger_send_close_request (CoprocMessenger  *self,
                                      GError          **error)
 {
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
   g_return_val_if_fail (COPROC_IS_MESSENGER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  return send_frame (self, COPROC_WIRE_KIND_CLOSE, NULL, NULL, -INFINITY, error);
+  return coproc_transport_send (priv->transport, COPROC_WIRE_KIND_CLOSE, NULL, NULL, -INFINITY,
+                                error);
 }
 
 /**
@@ -2709,14 +1811,15 @@ coproc_messenger_flush (CoprocMessenger  *self,
                         GCancellable     *cancellable,
                         GError          **error)
 {
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
   g_return_val_if_fail (COPROC_IS_MESSENGER (self), FALSE);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!check_open (self, error))
+  if (!coproc_transport_check_open (priv->transport, error))
     return FALSE;
 
-  return flush_until (self, 0, cancellable, error);
+  return coproc_transport_flush (priv->transport, cancellable, error);
 }
 
 /**
@@ -2745,8 +1848,8 @@ coproc_messenger_close (CoprocMessenger  *self,
   if (priv->closed)
     return TRUE;
 
-  if (wbuf_pending (priv) > 0)
-    ret = flush_until (self, 0, NULL, error);
+  if (coproc_transport_has_output (priv->transport))
+    ret = coproc_transport_flush (priv->transport, NULL, error);
 
   mark_closed (self,
                g_error_new_literal (COPROC_ERROR, COPROC_ERROR_CLOSED, "The messenger was closed"),
@@ -2887,7 +1990,7 @@ coproc_messenger_receive_message_blocking (CoprocMessenger  *self,
       CoprocChannel *cs = coproc_channels_lookup (&priv->channels, channel, FALSE);
 
       if ((cs == NULL || coproc_queue_size (&cs->queue) == 0) &&
-          !wait_io (self, TRUE, FALSE, cancellable, error))
+          !coproc_transport_wait (priv->transport, TRUE, FALSE, cancellable, error))
         return NULL;
     }
 
@@ -2919,7 +2022,9 @@ coproc_messenger_receive_message_blocking (CoprocMessenger  *self,
           return NULL;
         }
 
-      if (!wait_io (self, TRUE, wbuf_pending (priv) > 0, cancellable, error))
+      if (!coproc_transport_wait (priv->transport, TRUE,
+                                  coproc_transport_has_output (priv->transport),
+                                  cancellable, error))
         return NULL;
     }
 }
@@ -3034,7 +2139,7 @@ coproc_messenger_await_available (CoprocMessenger  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (priv->channels.total_queued == 0 && can_wait_first (priv) &&
-      !wait_io (self, TRUE, FALSE, cancellable, error))
+      !coproc_transport_wait (priv->transport, TRUE, FALSE, cancellable, error))
     return FALSE;
 
   for (;;)
@@ -3052,7 +2157,9 @@ coproc_messenger_await_available (CoprocMessenger  *self,
           return FALSE;
         }
 
-      if (!wait_io (self, TRUE, wbuf_pending (priv) > 0, cancellable, error))
+      if (!coproc_transport_wait (priv->transport, TRUE,
+                                  coproc_transport_has_output (priv->transport),
+                                  cancellable, error))
         return FALSE;
     }
 }

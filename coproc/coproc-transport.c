@@ -8,8 +8,15 @@
 
 #include "config.h"
 
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <gio/gfiledescriptorbased.h>
 
 #include "coproc-error.h"
 #include "coproc-payload-fd-private.h"
@@ -408,4 +415,1451 @@ coproc_frame_parser_next (CoprocFrameParser  *parser,
 
   parser->start += frame_size;
   return COPROC_PARSE_FRAME;
+}
+
+/* The transport ------------------------------------------------------------ */
+
+#define FLUSH_BATCH_SIZE   (64 * 1024)
+#define SEND_HIGH_WATER    (16 * 1024 * 1024)
+#define DIRECT_WRITE_SIZE  (SEND_HIGH_WATER / 2)
+#define WBUF_KEEP_SIZE     (256 * 1024)
+#define DISPATCH_MAX_READS 4
+
+typedef enum
+{
+  IO_OK,
+  IO_WOULD_BLOCK,
+  IO_EOF,
+  IO_BROKEN,       /* the stream failed: error set */
+  IO_FATAL,        /* the peer broke the protocol (descriptors): error set */
+} IOResult;
+
+typedef struct
+{
+  guint64 offset;   /* stream offset of the frame the descriptor goes with */
+  int     fd;       /* owned */
+} OutFd;
+
+typedef struct
+{
+  GSource          parent;
+  CoprocTransport *transport;   /* borrowed: the transport destroys us when it closes */
+  gpointer         tag;         /* socket backend: the fd's tag while polled, else NULL */
+  GSource         *in_child;    /* stream backend: owned, while input is wanted */
+  GSource         *out_child;   /* stream backend: owned, while output is buffered */
+} WatchSource;
+
+/* How a transport reaches its stream: chosen once, at construction. */
+typedef struct
+{
+  /* Reads up to @len bytes into @buf; descriptors that come with them go
+   * to the parser. */
+  IOResult     (*read)         (CoprocTransport      *t,
+                                guint8               *buf,
+                                gsize                 len,
+                                gsize                *n_read,
+                                GError              **error);
+  /* Writes from @vectors (maybe only part of them), with @fd (or -1)
+   * attached to the first byte. */
+  IOResult     (*write)        (CoprocTransport      *t,
+                                const GOutputVector  *vectors,
+                                guint                 n_vectors,
+                                int                   fd,
+                                gsize                *n_written,
+                                GError              **error);
+  gboolean     (*wait)         (CoprocTransport      *t,
+                                gboolean              want_read,
+                                gboolean              want_write,
+                                GCancellable         *cancellable,
+                                GError              **error);
+  /* Sets what the watch polls for. */
+  void         (*watch_update) (CoprocTransport      *t,
+                                WatchSource          *ws,
+                                gboolean              want_in,
+                                gboolean              want_out);
+  /* What the watch found, in its dispatch. */
+  GIOCondition (*watch_query)  (CoprocTransport      *t,
+                                WatchSource          *ws);
+
+  guint passes_fds    : 1;  /* descriptors travel with bytes: payloads may go in memfds */
+  guint writes_direct : 1;  /* large frames leave straight from the payload's memory */
+  guint polls_one_fd  : 1;  /* a short read empties it, and waiting costs a poll() */
+} Backend;
+
+struct _CoprocTransport
+{
+  /* All of this is touched only from the thread owning @context. */
+
+  const Backend                  *backend;         /* static; chosen at construction */
+  GIOStream                      *stream;          /* owned */
+  GInputStream                   *input;           /* borrowed from @stream */
+  GOutputStream                  *output;          /* borrowed from @stream */
+  int                             fd;              /* the socket backend's socket, else -1 */
+  GMainContext                   *context;         /* owned, once started: where @watch runs */
+  GSource                        *watch;           /* owned; a WatchSource, attached while open */
+  const CoprocTransportCallbacks *callbacks;       /* static */
+  GObject                        *owner;           /* borrowed: it owns us; held while we
+                                                    * call it from @watch or a pump */
+
+  CoprocFrameParser              *parser;          /* owned: the read buffer, parsing state,
+                                                    * descriptors received */
+
+  /* Outgoing bytes are [wbuf_start, wbuf_end) of @wbuf (@wbuf_size bytes);
+   * frames are stored 8-byte aligned, as g_variant_store() needs. */
+  guint8                         *wbuf;
+  gsize                           wbuf_size;
+  gsize                           wbuf_start;
+  gsize                           wbuf_end;
+  gsize                           unflushed;       /* bytes buffered since the last write try */
+  guint64                         written_total;   /* stream offset of wbuf_start */
+  GArray                         *out_fds;         /* of OutFd, in stream order; closed once
+                                                    * sent or dropped */
+
+  guint32                         max_message_size; /* ours: in the handshake, and for sends */
+  guint                           large_threshold; /* payloads this big go in a memfd; 0: never */
+  GError                         *write_error;     /* once a write failed: what sends fail with */
+  GError                         *closed_error;    /* once closed: what every call fails with */
+
+  guint                           drained : 1;     /* the last read emptied the stream */
+  guint                           eof : 1;         /* the end of input was read (or a reset) */
+  guint                           paused : 1;      /* the owner stopped parsing */
+  guint                           closed : 1;
+};
+
+static void     lose             (CoprocTransport *t,
+                                  gboolean         truncated,
+                                  GError          *error);
+static gboolean fd_is_stream_socket (int           fd);
+
+/* The write buffer ------------------------------------------------------------ */
+
+static inline gsize
+wbuf_pending (CoprocTransport *t)
+{
+  return t->wbuf_end - t->wbuf_start;
+}
+
+static guint8 *
+wbuf_reserve (CoprocTransport *t,
+              gsize            need)
+{
+  gsize used = wbuf_pending (t);
+
+  if (t->wbuf_size - t->wbuf_end < need)
+    {
+      if (t->wbuf_start > 0)
+        {
+          /* Keep the offsets modulo 8 after a partial write. */
+          gsize shift = t->wbuf_start & 7;
+
+          memmove (t->wbuf + shift, t->wbuf + t->wbuf_start, used);
+          t->wbuf_start = shift;
+          t->wbuf_end = shift + used;
+        }
+      if (t->wbuf_size - t->wbuf_end < need)
+        {
+          gsize size = MAX (MAX (t->wbuf_size * 2, 64 * 1024), t->wbuf_end + need);
+
+          t->wbuf = g_realloc (t->wbuf, size);
+          t->wbuf_size = size;
+        }
+    }
+
+  return t->wbuf + t->wbuf_end;
+}
+
+/* Records that @n bytes at the head of the buffer left. */
+static void
+wbuf_consume (CoprocTransport *t,
+              gsize            n)
+{
+  t->wbuf_start += n;
+  t->written_total += n;
+  if (t->wbuf_start == t->wbuf_end)
+    {
+      t->wbuf_start = t->wbuf_end = 0;
+      if (t->wbuf_size > WBUF_KEEP_SIZE)
+        {
+          g_clear_pointer (&t->wbuf, g_free);
+          t->wbuf_size = 0;
+        }
+    }
+}
+
+static void
+close_out_fds (CoprocTransport *t)
+{
+  for (guint i = 0; i < t->out_fds->len; i++)
+    close (g_array_index (t->out_fds, OutFd, i).fd);
+  g_array_set_size (t->out_fds, 0);
+}
+
+/* Output that can no longer leave. */
+static void
+drop_output (CoprocTransport *t)
+{
+  t->wbuf_start = t->wbuf_end = 0;
+  close_out_fds (t);
+}
+
+/* The socket backend ----------------------------------------------------------- */
+
+/* Hands descriptors the peer passed to the parser, until their frames
+ * claim them. Any anomaly (truncation, a flood of descriptors) is fatal. */
+static gboolean
+take_passed_fds (CoprocTransport  *t,
+                 struct msghdr    *msg,
+                 GError          **error)
+{
+  gboolean ok = TRUE;
+
+  for (struct cmsghdr *c = CMSG_FIRSTHDR (msg); c != NULL; c = CMSG_NXTHDR (msg, c))
+    {
+      if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+        {
+          gsize n = (c->cmsg_len - CMSG_LEN (0)) / sizeof (int);
+          int fds[8];
+
+          /* The parser keeps them even past its bound, to close them. */
+          memcpy (fds, CMSG_DATA (c), MIN (n, G_N_ELEMENTS (fds)) * sizeof (int));
+          if (!coproc_frame_parser_add_fds (t->parser, fds, MIN (n, G_N_ELEMENTS (fds)),
+                                            ok ? error : NULL))
+            ok = FALSE;
+        }
+    }
+
+  if (ok && (msg->msg_flags & MSG_CTRUNC))
+    {
+      g_set_error_literal (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
+                           "The peer passed file descriptors out of protocol");
+      ok = FALSE;
+    }
+
+  return ok;
+}
+
+static IOResult
+socket_read (CoprocTransport  *t,
+             guint8           *buf,
+             gsize             len,
+             gsize            *n_read,
+             GError          **error)
+{
+  union {
+    struct cmsghdr align;
+    char           buf[CMSG_SPACE (sizeof (int) * 8)];
+  } control;
+  struct iovec iov = { buf, len };
+  struct msghdr msg = { 0 };
+  gssize n;
+
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = sizeof control.buf;
+
+  do
+    n = recvmsg (t->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+  while (n < 0 && errno == EINTR);
+
+  if (n < 0)
+    {
+      int errsv = errno;
+
+      if (errsv == EAGAIN || errsv == EWOULDBLOCK)
+        return IO_WOULD_BLOCK;
+
+      g_set_error (error, COPROC_ERROR, COPROC_ERROR_CLOSED,
+                   "Error reading from the peer: %s", g_strerror (errsv));
+      return IO_BROKEN;
+    }
+
+  if (msg.msg_controllen > 0 && !take_passed_fds (t, &msg, error))
+    return IO_FATAL;
+
+  *n_read = n;
+  return n == 0 ? IO_EOF : IO_OK;
+}
+
+static IOResult
+socket_write (CoprocTransport      *t,
+              const GOutputVector  *vectors,
+              guint                 n_vectors,
+              int                   fd,
+              gsize                *n_written,
+              GError              **error)
+{
+  union {
+    struct cmsghdr align;
+    char           buf[CMSG_SPACE (sizeof (int))];
+  } control;
+  struct iovec iov[3];
+  struct msghdr msg = { 0 };
+  gssize n;
+
+  g_assert (n_vectors <= G_N_ELEMENTS (iov));
+
+  for (guint i = 0; i < n_vectors; i++)
+    {
+      iov[i].iov_base = (gpointer) vectors[i].buffer;
+      iov[i].iov_len = vectors[i].size;
+    }
+  msg.msg_iov = iov;
+  msg.msg_iovlen = n_vectors;
+
+  if (fd >= 0)
+    {
+      struct cmsghdr *c;
+
+      /* Zeroed: the kernel reads the padding after the descriptor too. */
+      memset (&control, 0, sizeof control);
+      msg.msg_control = control.buf;
+      msg.msg_controllen = sizeof control.buf;
+      c = CMSG_FIRSTHDR (&msg);
+      c->cmsg_level = SOL_SOCKET;
+      c->cmsg_type = SCM_RIGHTS;
+      c->cmsg_len = CMSG_LEN (sizeof (int));
+      memcpy (CMSG_DATA (c), &fd, sizeof (int));
+    }
+
+  /* MSG_NOSIGNAL: a dead peer is an error, never a SIGPIPE. */
+  do
+    n = sendmsg (t->fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+
+  if (n < 0)
+    {
+      int errsv = errno;
+
+      if (errsv == EAGAIN || errsv == EWOULDBLOCK)
+        return IO_WOULD_BLOCK;
+
+      g_set_error (error, COPROC_ERROR, COPROC_ERROR_CLOSED,
+                   "Error writing to the peer: %s", g_strerror (errsv));
+      return IO_BROKEN;
+    }
+
+  *n_written = n;
+  return IO_OK;
+}
+
+static gboolean
+socket_wait (CoprocTransport  *t,
+             gboolean          want_read,
+             gboolean          want_write,
+             GCancellable     *cancellable,
+             GError          **error)
+{
+  GPollFD fds[2];
+  guint n_fds = 1;
+  int r;
+
+  fds[0].fd = t->fd;
+  fds[0].events = (want_read ? G_IO_IN : 0) | G_IO_HUP | G_IO_ERR | (want_write ? G_IO_OUT : 0);
+  fds[0].revents = 0;
+  if (g_cancellable_make_pollfd (cancellable, &fds[1]))
+    n_fds = 2;
+
+  do
+    r = g_poll (fds, n_fds, -1);
+  while (r < 0 && errno == EINTR);
+
+  if (n_fds == 2)
+    g_cancellable_release_fd (cancellable);
+
+  return !g_cancellable_set_error_if_cancelled (cancellable, error);
+}
+
+static void
+socket_watch_update (CoprocTransport *t,
+                     WatchSource     *ws,
+                     gboolean         want_in,
+                     gboolean         want_out)
+{
+  GIOCondition events = (want_in ? G_IO_IN | G_IO_HUP | G_IO_ERR : 0) | (want_out ? G_IO_OUT : 0);
+
+  /* poll() reports a hang-up even on a descriptor polled for nothing: with
+   * nothing to poll for (parsing is paused and the peer hung up), keeping
+   * the descriptor would make the source dispatch in a busy loop. Drop it
+   * until there is something to do. */
+  if (events == 0)
+    {
+      if (ws->tag != NULL)
+        g_source_remove_unix_fd ((GSource *) ws, ws->tag);
+      ws->tag = NULL;
+    }
+  else if (ws->tag == NULL)
+    ws->tag = g_source_add_unix_fd ((GSource *) ws, t->fd, events);
+  else
+    g_source_modify_unix_fd ((GSource *) ws, ws->tag, events);
+}
+
+static GIOCondition
+socket_watch_query (CoprocTransport *t,
+                    WatchSource     *ws)
+{
+  return ws->tag != NULL ? g_source_query_unix_fd ((GSource *) ws, ws->tag)
+                         : G_IO_IN | G_IO_OUT;
+}
+
+static const Backend socket_backend = {
+  .read = socket_read,
+  .write = socket_write,
+  .wait = socket_wait,
+  .watch_update = socket_watch_update,
+  .watch_query = socket_watch_query,
+  .passes_fds = TRUE,
+  .writes_direct = TRUE,
+  .polls_one_fd = TRUE,
+};
+
+/* The pollable-stream backend --------------------------------------------------- */
+
+static IOResult
+stream_read (CoprocTransport  *t,
+             guint8           *buf,
+             gsize             len,
+             gsize            *n_read,
+             GError          **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  gssize n;
+
+  n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (t->input), buf, len,
+                                                NULL, &local_error);
+  if (n < 0)
+    {
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        return IO_WOULD_BLOCK;
+
+      g_set_error (error, COPROC_ERROR, COPROC_ERROR_CLOSED,
+                   "Error reading from the peer: %s", local_error->message);
+      return IO_BROKEN;
+    }
+
+  *n_read = n;
+  return n == 0 ? IO_EOF : IO_OK;
+}
+
+static gboolean
+sigpending_has_pipe (void)
+{
+  sigset_t pending;
+
+  return sigpending (&pending) == 0 && sigismember (&pending, SIGPIPE) == 1;
+}
+
+static IOResult
+stream_write (CoprocTransport      *t,
+              const GOutputVector  *vectors,
+              guint                 n_vectors,
+              int                   fd,
+              gsize                *n_written,
+              GError              **error)
+{
+  g_autoptr(GError) local_error = NULL;
+  sigset_t pipe_set;
+  sigset_t old_set;
+  gboolean was_pending;
+  gssize n;
+
+  g_assert (fd < 0);
+
+  /* A pipe cannot be written with MSG_NOSIGNAL. Without touching the
+   * process's signal dispositions: block SIGPIPE in this thread for the
+   * write, and consume the one the write raised, if any. */
+  sigemptyset (&pipe_set);
+  sigaddset (&pipe_set, SIGPIPE);
+  pthread_sigmask (SIG_BLOCK, &pipe_set, &old_set);
+  was_pending = sigpending_has_pipe ();
+
+  /* Only the first vector: a short write is always allowed. (GLib 2.74's
+   * writev for Unix streams misreports failures.) */
+  n = g_pollable_output_stream_write_nonblocking (G_POLLABLE_OUTPUT_STREAM (t->output),
+                                                  vectors[0].buffer, vectors[0].size,
+                                                  NULL, &local_error);
+
+  if (n < 0 && !was_pending && sigpending_has_pipe ())
+    {
+      static const struct timespec zero = { 0, 0 };
+
+      while (sigtimedwait (&pipe_set, NULL, &zero) < 0 && errno == EINTR)
+        ;
+    }
+  pthread_sigmask (SIG_SETMASK, &old_set, NULL);
+
+  if (n < 0)
+    {
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+        return IO_WOULD_BLOCK;
+
+      g_set_error (error, COPROC_ERROR, COPROC_ERROR_CLOSED,
+                   "Error writing to the peer: %s", local_error->message);
+      return IO_BROKEN;
+    }
+
+  *n_written = n;
+  return IO_OK;
+}
+
+static gboolean
+wait_pollable_cb (GObject  *stream,
+                  gpointer  user_data)
+{
+  gboolean *fired = user_data;
+
+  *fired = TRUE;
+  return G_SOURCE_CONTINUE;
+}
+
+static GSource *
+stream_source (CoprocTransport *t,
+               gboolean         output,
+               GCancellable    *cancellable)
+{
+  if (output)
+    return g_pollable_output_stream_create_source (G_POLLABLE_OUTPUT_STREAM (t->output),
+                                                   cancellable);
+
+  return g_pollable_input_stream_create_source (G_POLLABLE_INPUT_STREAM (t->input), cancellable);
+}
+
+/* Waits on a private context, never the owner's. */
+static gboolean
+stream_wait (CoprocTransport  *t,
+             gboolean          want_read,
+             gboolean          want_write,
+             GCancellable     *cancellable,
+             GError          **error)
+{
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  GSource *sources[2] = { NULL, NULL };
+  gboolean fired = FALSE;
+
+  /* Waiting for nothing is waiting for input (a hang-up shows there). */
+  gboolean wants[2] = { want_read || !want_write, want_write };
+
+  for (guint i = 0; i < 2; i++)
+    {
+      if (!wants[i])
+        continue;
+
+      sources[i] = stream_source (t, i == 1, cancellable);
+      g_source_set_callback (sources[i], G_SOURCE_FUNC (wait_pollable_cb), &fired, NULL);
+      g_source_attach (sources[i], context);
+    }
+
+  while (!fired)
+    g_main_context_iteration (context, TRUE);
+
+  for (guint i = 0; i < 2; i++)
+    {
+      if (sources[i] != NULL)
+        {
+          g_source_destroy (sources[i]);
+          g_source_unref (sources[i]);
+        }
+    }
+
+  return !g_cancellable_set_error_if_cancelled (cancellable, error);
+}
+
+static gboolean
+watch_child_cb (gpointer user_data)
+{
+  /* The parent dispatches whenever a child fires. */
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+set_child (CoprocTransport  *t,
+           WatchSource      *ws,
+           GSource         **child,
+           gboolean          output,
+           gboolean          want)
+{
+  if (want && *child == NULL)
+    {
+      *child = stream_source (t, output, NULL);
+      g_source_set_callback (*child, watch_child_cb, NULL, NULL);
+      g_source_add_child_source ((GSource *) ws, *child);
+    }
+  else if (!want && *child != NULL)
+    {
+      g_source_remove_child_source ((GSource *) ws, *child);
+      g_clear_pointer (child, g_source_unref);
+    }
+}
+
+static void
+stream_watch_update (CoprocTransport *t,
+                     WatchSource     *ws,
+                     gboolean         want_in,
+                     gboolean         want_out)
+{
+  set_child (t, ws, &ws->in_child, FALSE, want_in);
+  set_child (t, ws, &ws->out_child, TRUE, want_out);
+}
+
+static GIOCondition
+stream_watch_query (CoprocTransport *t,
+                    WatchSource     *ws)
+{
+  /* A child fired; a try finds out which. */
+  return G_IO_IN | G_IO_OUT;
+}
+
+static const Backend stream_backend = {
+  .read = stream_read,
+  .write = stream_write,
+  .wait = stream_wait,
+  .watch_update = stream_watch_update,
+  .watch_query = stream_watch_query,
+};
+
+/* Construction and closing -------------------------------------------------------- */
+
+static const Backend *
+choose_backend (GIOStream  *stream,
+                int        *fd,
+                GError    **error)
+{
+  GInputStream *input = g_io_stream_get_input_stream (stream);
+  GOutputStream *output = g_io_stream_get_output_stream (stream);
+
+  *fd = -1;
+
+  if (G_IS_SOCKET_CONNECTION (stream))
+    {
+      GSocket *socket = g_socket_connection_get_socket (G_SOCKET_CONNECTION (stream));
+
+      *fd = g_socket_get_fd (socket);
+      g_socket_set_blocking (socket, FALSE);
+      return &socket_backend;
+    }
+
+  /* Unix streams over one socket, as new_pair() and workers make them. */
+  if (G_IS_FILE_DESCRIPTOR_BASED (input) && G_IS_FILE_DESCRIPTOR_BASED (output) &&
+      g_file_descriptor_based_get_fd (G_FILE_DESCRIPTOR_BASED (input)) ==
+      g_file_descriptor_based_get_fd (G_FILE_DESCRIPTOR_BASED (output)) &&
+      fd_is_stream_socket (g_file_descriptor_based_get_fd (G_FILE_DESCRIPTOR_BASED (input))))
+    {
+      *fd = g_file_descriptor_based_get_fd (G_FILE_DESCRIPTOR_BASED (input));
+      return &socket_backend;
+    }
+
+  if (G_IS_POLLABLE_INPUT_STREAM (input) &&
+      g_pollable_input_stream_can_poll (G_POLLABLE_INPUT_STREAM (input)) &&
+      G_IS_POLLABLE_OUTPUT_STREAM (output) &&
+      g_pollable_output_stream_can_poll (G_POLLABLE_OUTPUT_STREAM (output)))
+    return &stream_backend;
+
+  g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                       "A messenger needs a socket connection or a stream "
+                       "whose input and output can be polled");
+  return NULL;
+}
+
+static gboolean
+fd_is_stream_socket (int fd)
+{
+  struct stat st;
+  int type = 0;
+  socklen_t len = sizeof type;
+
+  return fstat (fd, &st) == 0 && S_ISSOCK (st.st_mode) &&
+         getsockopt (fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0 && type == SOCK_STREAM;
+}
+
+CoprocTransport *
+coproc_transport_new (GIOStream                      *stream,
+                      guint32                         max_message_size,
+                      guint                           large_threshold,
+                      const CoprocTransportCallbacks *callbacks,
+                      GObject                        *owner,
+                      GError                        **error)
+{
+  CoprocTransport *t;
+  const Backend *backend;
+  int fd;
+
+  backend = choose_backend (stream, &fd, error);
+  if (backend == NULL)
+    return NULL;
+
+  t = g_new0 (CoprocTransport, 1);
+  t->backend = backend;
+  t->stream = g_object_ref (stream);
+  t->input = g_io_stream_get_input_stream (stream);
+  t->output = g_io_stream_get_output_stream (stream);
+  t->fd = fd;
+  t->callbacks = callbacks;
+  t->owner = owner;
+  t->parser = coproc_frame_parser_new (max_message_size);
+  t->out_fds = g_array_new (FALSE, FALSE, sizeof (OutFd));
+  t->max_message_size = max_message_size;
+  t->large_threshold = large_threshold;
+
+  return t;
+}
+
+static gboolean watch_dispatch (GSource     *source,
+                                GSourceFunc  callback,
+                                gpointer     user_data);
+static void     watch_finalize (GSource     *source);
+
+static GSourceFuncs watch_funcs = {
+  .dispatch = watch_dispatch,
+  .finalize = watch_finalize,
+};
+
+gboolean
+coproc_transport_start (CoprocTransport  *t,
+                        GMainContext     *context,
+                        GError          **error)
+{
+  guint8 *out;
+
+  g_assert (t->context == NULL);
+
+  t->context = g_main_context_ref (context);
+
+  out = wbuf_reserve (t, COPROC_WIRE_HANDSHAKE_SIZE);
+  coproc_wire_write_handshake (out, t->max_message_size);
+  t->wbuf_end += COPROC_WIRE_HANDSHAKE_SIZE;
+
+  if (!coproc_transport_flush_nonblocking (t, error))
+    return FALSE;
+
+  t->watch = g_source_new (&watch_funcs, sizeof (WatchSource));
+  g_source_set_static_name (t->watch, "[coproc] messenger watch");
+  ((WatchSource *) t->watch)->transport = t;
+  coproc_transport_update_watch (t);
+  g_source_attach (t->watch, t->context);
+
+  return TRUE;
+}
+
+static void
+destroy_watch (CoprocTransport *t)
+{
+  if (t->watch != NULL)
+    {
+      g_source_destroy (t->watch);
+      g_clear_pointer (&t->watch, g_source_unref);
+    }
+}
+
+void
+coproc_transport_close (CoprocTransport *t,
+                        const GError    *error)
+{
+  if (t->closed)
+    return;
+
+  t->closed = TRUE;
+  t->closed_error = g_error_copy (error);
+
+  drop_output (t);
+  coproc_frame_parser_close_fds (t->parser);
+  destroy_watch (t);
+  g_io_stream_close (t->stream, NULL, NULL);
+}
+
+void
+coproc_transport_free (CoprocTransport *t)
+{
+  if (t == NULL)
+    return;
+
+  destroy_watch (t);
+  close_out_fds (t);
+  g_array_unref (t->out_fds);
+  g_free (t->wbuf);
+  coproc_frame_parser_free (t->parser);
+  g_clear_error (&t->write_error);
+  g_clear_error (&t->closed_error);
+  g_clear_pointer (&t->context, g_main_context_unref);
+  g_object_unref (t->stream);
+  g_free (t);
+}
+
+gboolean
+coproc_transport_is_closed (CoprocTransport *t)
+{
+  return t->closed;
+}
+
+int
+coproc_transport_get_fd (CoprocTransport *t)
+{
+  return t->closed ? -1 : t->fd;
+}
+
+void
+coproc_transport_set_max_message_size (CoprocTransport *t,
+                                       guint32          max_message_size)
+{
+  t->max_message_size = max_message_size;
+  coproc_frame_parser_set_max_message_size (t->parser, max_message_size);
+}
+
+void
+coproc_transport_set_large_threshold (CoprocTransport *t,
+                                      guint            large_threshold)
+{
+  t->large_threshold = large_threshold;
+}
+
+/* The one path for the end of input: the owner closes us from @lost. */
+static void
+lose (CoprocTransport *t,
+      gboolean         truncated,
+      GError          *error)
+{
+  if (t->closed)
+    {
+      g_clear_error (&error);
+      return;
+    }
+
+  t->callbacks->lost (t->owner, truncated, error);
+  g_assert (t->closed);
+}
+
+/* Output ---------------------------------------------------------------------- */
+
+gboolean
+coproc_transport_has_output (CoprocTransport *t)
+{
+  return wbuf_pending (t) > 0;
+}
+
+gboolean
+coproc_transport_check_open (CoprocTransport  *t,
+                             GError          **error)
+{
+  if (t->closed)
+    {
+      g_propagate_error (error, g_error_copy (t->closed_error));
+      return FALSE;
+    }
+
+  if (t->write_error != NULL)
+    {
+      g_propagate_error (error, g_error_copy (t->write_error));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* A write failed: the peer stopped reading, but what it wrote before is
+ * still to be received. Drop the output, keep the input open until its
+ * hang-up is read. Takes @error. */
+static void
+record_write_error (CoprocTransport *t,
+                    GError          *error)
+{
+  drop_output (t);
+  if (t->write_error == NULL)
+    t->write_error = error;
+  else
+    g_error_free (error);
+}
+
+/* Writes from the buffer once. A descriptor travels with the first byte of
+ * its frame: write up to that frame, then the frame with the descriptor. */
+static IOResult
+write_buffered (CoprocTransport  *t,
+                GError          **error)
+{
+  OutFd *next = t->out_fds->len > 0 ? &g_array_index (t->out_fds, OutFd, 0) : NULL;
+  GOutputVector vector = { t->wbuf + t->wbuf_start, wbuf_pending (t) };
+  int fd = -1;
+  gsize n = 0;
+  IOResult r;
+
+  if (next != NULL && next->offset > t->written_total)
+    vector.size = MIN (vector.size, next->offset - t->written_total);
+  else if (next != NULL)
+    {
+      fd = next->fd;
+      if (t->out_fds->len > 1)
+        vector.size = MIN (vector.size,
+                           g_array_index (t->out_fds, OutFd, 1).offset - t->written_total);
+    }
+
+  r = t->backend->write (t, &vector, 1, fd, &n, error);
+  if (r != IO_OK)
+    return r;
+
+  if (fd >= 0 && n > 0)
+    {
+      close (fd);
+      g_array_remove_index (t->out_fds, 0);
+    }
+  wbuf_consume (t, n);
+
+  return IO_OK;
+}
+
+gboolean
+coproc_transport_flush_nonblocking (CoprocTransport  *t,
+                                    GError          **error)
+{
+  t->unflushed = 0;
+
+  while (wbuf_pending (t) > 0)
+    {
+      GError *local_error = NULL;
+      IOResult r = write_buffered (t, &local_error);
+
+      if (r == IO_WOULD_BLOCK)
+        break;
+      if (r != IO_OK)
+        {
+          g_propagate_error (error, g_error_copy (local_error));
+          record_write_error (t, local_error);
+          return FALSE;
+        }
+    }
+
+  return TRUE;
+}
+
+static void drain (CoprocTransport *t);
+
+/* Waits until the stream takes output, reading what the peer sends
+ * meanwhile (without parsing while parsing is paused). */
+static gboolean
+wait_writable (CoprocTransport  *t,
+               GCancellable     *cancellable,
+               GError          **error)
+{
+  if (!coproc_transport_wait (t, t->callbacks->want_input (t->owner), TRUE, cancellable, error))
+    return FALSE;
+
+  drain (t);
+  return coproc_transport_check_open (t, error);
+}
+
+/* Writes until at most @target bytes are buffered. */
+static gboolean
+flush_until (CoprocTransport  *t,
+             gsize             target,
+             GCancellable     *cancellable,
+             GError          **error)
+{
+  for (;;)
+    {
+      if (!coproc_transport_flush_nonblocking (t, error))
+        return FALSE;
+      if (wbuf_pending (t) <= target)
+        break;
+      if (!coproc_transport_wait (t, t->callbacks->want_input (t->owner), TRUE, cancellable, error))
+        return FALSE;
+      drain (t);
+      if (t->closed)
+        {
+          g_propagate_error (error, g_error_copy (t->closed_error));
+          return FALSE;
+        }
+    }
+
+  coproc_transport_update_watch (t);
+  return TRUE;
+}
+
+gboolean
+coproc_transport_flush (CoprocTransport  *t,
+                        GCancellable     *cancellable,
+                        GError          **error)
+{
+  return flush_until (t, 0, cancellable, error);
+}
+
+/* Sending --------------------------------------------------------------------- */
+
+typedef enum
+{
+  WAY_INLINE,   /* encoded into the write buffer */
+  WAY_DIRECT,   /* written straight from the payload's memory, blocking */
+  WAY_MEMFD,    /* the payload in a sealed memfd passed with the frame */
+} FrameWay;
+
+/* How a frame leaves: decided here alone. A large payload goes in a memfd
+ * where descriptors can be passed (one copy here, none at the peer); else
+ * a frame so large that its send waits for the peer anyway is written
+ * from the payload's memory rather than copied in. */
+static FrameWay
+choose_way (CoprocTransport        *t,
+            const CoprocWireHeader *header,
+            gboolean                memfd_possible)
+{
+  gboolean data = header->kind != COPROC_WIRE_KIND_ERROR && header->kind != COPROC_WIRE_KIND_CLOSE;
+
+  if (memfd_possible && data && t->backend->passes_fds && t->large_threshold > 0 &&
+      header->payload_size >= t->large_threshold)
+    return WAY_MEMFD;
+
+#if G_BYTE_ORDER == G_LITTLE_ENDIAN
+  /* The payload's memory is the encoding only in little-endian order. */
+  if (t->backend->writes_direct && header->payload_size > 0 &&
+      coproc_wire_frame_size (header) >= DIRECT_WRITE_SIZE)
+    return WAY_DIRECT;
+#endif
+
+  return WAY_INLINE;
+}
+
+/* Puts @payload in a memfd that goes with the frame's first byte. */
+static gboolean
+attach_memfd (CoprocTransport  *t,
+              CoprocWireHeader *header,
+              GVariant         *payload)
+{
+  OutFd entry;
+
+  entry.fd = coproc_payload_fd_create (payload, header->payload_size);
+  if (entry.fd < 0)
+    return FALSE;
+
+  entry.offset = t->written_total + wbuf_pending (t);
+  g_array_append_val (t->out_fds, entry);
+  header->flags = COPROC_WIRE_FLAG_PAYLOAD_FD;
+  header->n_fds = 1;
+  return TRUE;
+}
+
+/* Stores a value's encoding and its padding. */
+static guint8 *
+put_value (guint8   *out,
+           GVariant *value,
+           gsize     size)
+{
+  coproc_wire_store_variant (value, out);
+  memset (out + size, 0, coproc_wire_pad8 (size) - size);
+  return out + coproc_wire_pad8 (size);
+}
+
+/* The frame into the write buffer; @payload is NULL when it travels in a
+ * memfd (or there is none). */
+static gboolean
+buffer_frame (CoprocTransport         *t,
+              const CoprocWireHeader  *header,
+              GVariant                *channel_id,
+              GVariant                *payload,
+              GError                 **error)
+{
+  gsize frame_size = coproc_wire_frame_size (header);
+  gboolean was_empty;
+  guint8 *out;
+
+  /* A frame that takes the buffer past the high-water mark makes this send
+   * wait anyway: wait first, until the frame fits under the mark, so that
+   * what is buffered need not be moved to make room for it (for a large
+   * payload, that move costs as much as copying the payload in). */
+  if (payload != NULL && wbuf_pending (t) > 0 && wbuf_pending (t) + frame_size > SEND_HIGH_WATER &&
+      !flush_until (t, frame_size < SEND_HIGH_WATER ? SEND_HIGH_WATER - frame_size : 0, NULL, error))
+    return FALSE;
+
+  was_empty = wbuf_pending (t) == 0;
+  out = wbuf_reserve (t, frame_size);
+
+  coproc_wire_write_header (out, header);
+  out += COPROC_WIRE_HEADER_SIZE;
+  if (channel_id != NULL)
+    out = put_value (out, channel_id, header->channel_size);
+  if (payload != NULL)
+    put_value (out, payload, header->payload_size);
+
+  t->wbuf_end += frame_size;
+  t->unflushed += frame_size;
+
+  /* The first frame leaves at once; more leave in batches. */
+  if ((was_empty || t->unflushed >= FLUSH_BATCH_SIZE) && !coproc_transport_flush_nonblocking (t, error))
+    return FALSE;
+
+  if (wbuf_pending (t) > SEND_HIGH_WATER)
+    return flush_until (t, SEND_HIGH_WATER, NULL, error);
+
+  if (was_empty && wbuf_pending (t) > 0)
+    coproc_transport_update_watch (t);
+
+  return TRUE;
+}
+
+/* Writes one frame from its parts, blocking until all of it is in the
+ * kernel, and reading what the peer sends meanwhile. What was buffered
+ * before goes first. */
+static gboolean
+write_direct (CoprocTransport         *t,
+              const CoprocWireHeader  *header,
+              GVariant                *channel_id,
+              GVariant                *payload,
+              GError                 **error)
+{
+  gsize head_len = COPROC_WIRE_HEADER_SIZE + coproc_wire_pad8 (header->channel_size);
+  gsize value_len = g_variant_get_size (payload);
+  gsize tail_len = coproc_wire_pad8 (header->payload_size) - value_len;
+  const char *type_string = g_variant_get_type_string (payload);
+  g_autofree guint8 *head = g_malloc0 (head_len);
+  g_autofree guint8 *tail = g_malloc0 (tail_len);
+  const guint8 *parts[3] = { head, g_variant_get_data (payload), tail };
+  gsize lens[3] = { head_len, value_len, tail_len };
+  gsize total = head_len + value_len + tail_len;
+  gsize sent = 0;
+
+  if (!flush_until (t, 0, NULL, error))
+    return FALSE;
+
+  coproc_wire_write_header (head, header);
+  if (channel_id != NULL)
+    coproc_wire_store_variant (channel_id, head + COPROC_WIRE_HEADER_SIZE);
+  /* The "v" encoding: the value, a NUL, its type string; then padding. */
+  memcpy (tail + 1, type_string, strlen (type_string));
+
+  while (sent < total)
+    {
+      GOutputVector vectors[3];
+      guint n_vectors = 0;
+      gsize skip = sent;
+      GError *local_error = NULL;
+      gsize n = 0;
+
+      for (guint i = 0; i < 3; i++)
+        {
+          gsize off = MIN (skip, lens[i]);
+
+          skip -= off;
+          if (lens[i] > off)
+            {
+              vectors[n_vectors].buffer = parts[i] + off;
+              vectors[n_vectors].size = lens[i] - off;
+              n_vectors++;
+            }
+        }
+
+      switch (t->backend->write (t, vectors, n_vectors, -1, &n, &local_error))
+        {
+        case IO_OK:
+          sent += n;
+          t->written_total += n;
+          break;
+
+        case IO_WOULD_BLOCK:
+          if (!wait_writable (t, NULL, error))
+            return FALSE;
+          break;
+
+        default:
+          record_write_error (t, local_error);
+          g_propagate_error (error, g_error_copy (t->write_error));
+          return FALSE;
+        }
+    }
+
+  coproc_transport_update_watch (t);
+  return TRUE;
+}
+
+/* The header of a frame, once the protocol's limits allow it. */
+static gboolean
+make_header (CoprocTransport   *t,
+             CoprocWireKind     kind,
+             GVariant          *payload,
+             GVariant          *channel_id,
+             gdouble            priority,
+             CoprocWireHeader  *header,
+             GError           **error)
+{
+  guint32 peer_max = coproc_frame_parser_get_peer_max_message_size (t->parser);
+  guint64 limit = t->max_message_size;
+  gsize payload_size = payload ? coproc_wire_variant_size (payload) : 0;
+  gsize channel_size = channel_id ? coproc_wire_variant_size (channel_id) : 0;
+
+  if ((payload != NULL &&
+       strlen (g_variant_get_type_string (payload)) > COPROC_WIRE_MAX_TYPE_SIZE) ||
+      (channel_id != NULL &&
+       strlen (g_variant_get_type_string (channel_id)) > COPROC_WIRE_MAX_TYPE_SIZE))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           "The type of a payload or channel id is longer than the "
+                           "255 characters the protocol allows");
+      return FALSE;
+    }
+
+  if (peer_max != 0)
+    limit = MIN (limit, peer_max);
+
+  if ((guint64) payload_size + channel_size > limit)
+    {
+      g_set_error (error, COPROC_ERROR, COPROC_ERROR_MESSAGE_TOO_LARGE,
+                   "A message of %" G_GSIZE_FORMAT " bytes is larger than the maximum of %"
+                   G_GUINT64_FORMAT " bytes", payload_size + channel_size, limit);
+      return FALSE;
+    }
+
+  memset (header, 0, sizeof *header);
+  header->kind = kind;
+  header->payload_size = payload_size;
+  header->channel_size = channel_size;
+  header->priority = priority;
+  return TRUE;
+}
+
+gboolean
+coproc_transport_send (CoprocTransport  *t,
+                       CoprocWireKind    kind,
+                       GVariant         *payload,
+                       GVariant         *channel_id,
+                       gdouble           priority,
+                       GError          **error)
+{
+  CoprocWireHeader header;
+  FrameWay way;
+
+  if (!coproc_transport_check_open (t, error) ||
+      !make_header (t, kind, payload, channel_id, priority, &header, error))
+    return FALSE;
+
+  way = choose_way (t, &header, TRUE);
+  if (way == WAY_MEMFD && !attach_memfd (t, &header, payload))
+    way = choose_way (t, &header, FALSE);
+
+  switch (way)
+    {
+    case WAY_DIRECT:
+      return write_direct (t, &header, channel_id, payload, error);
+
+    case WAY_MEMFD:
+      return buffer_frame (t, &header, channel_id, NULL, error);
+
+    case WAY_INLINE:
+    default:
+      return buffer_frame (t, &header, channel_id, payload, error);
+    }
+}
+
+/* Input ----------------------------------------------------------------------- */
+
+/* Reads once into the parser. */
+static IOResult
+read_input (CoprocTransport  *t,
+            GError          **error)
+{
+  gsize space;
+  guint8 *buf = coproc_frame_parser_get_space (t->parser, &space);
+  gsize n = 0;
+  IOResult r;
+
+  r = t->backend->read (t, buf, space, &n, error);
+  if (r != IO_OK)
+    return r;
+
+  /* A read of a socket that did not fill the space left it empty: no need
+   * to ask again (a read that finds nothing costs a system call). */
+  t->drained = t->backend->polls_one_fd && n < space;
+  coproc_frame_parser_commit (t->parser, n);
+  return IO_OK;
+}
+
+/* Reads once; the result of anything but a fatal read is left to parsing. */
+static IOResult
+read_step (CoprocTransport *t)
+{
+  GError *error = NULL;
+  IOResult r = read_input (t, &error);
+
+  switch (r)
+    {
+    case IO_EOF:
+      t->eof = TRUE;
+      break;
+
+    case IO_BROKEN:
+      /* A reset is how a crashed peer often looks: treat it as a hang-up,
+       * after what was already read. */
+      g_clear_error (&error);
+      t->eof = TRUE;
+      break;
+
+    case IO_FATAL:
+      lose (t, FALSE, error);
+      break;
+
+    default:
+      break;
+    }
+
+  return r;
+}
+
+/* Parses the next frame and hands it over. Returns FALSE when no whole
+ * frame is buffered. */
+static gboolean
+deliver_next (CoprocTransport *t,
+              gboolean         in_dispatch)
+{
+  CoprocFrame frame = { 0 };
+  GError *error = NULL;
+
+  switch (coproc_frame_parser_next (t->parser, &frame, &error))
+    {
+    case COPROC_PARSE_FRAME:
+      if (!t->callbacks->frame (t->owner, &frame, in_dispatch))
+        t->paused = TRUE;
+      coproc_frame_clear (&frame);
+      return TRUE;
+
+    case COPROC_PARSE_DROPPED:
+      if (!t->callbacks->dropped (t->owner, error))
+        t->paused = TRUE;
+      return TRUE;
+
+    case COPROC_PARSE_FATAL:
+      lose (t, FALSE, error);
+      return TRUE;
+
+    case COPROC_PARSE_NEED_MORE:
+    default:
+      return FALSE;
+    }
+}
+
+/* One pass of the pump: parse what is buffered, read more, until the
+ * stream would block, @max_reads reads were made, the owner paused
+ * parsing, or input ended. */
+static void
+pump_pass (CoprocTransport *t,
+           guint            max_reads,
+           gboolean         in_dispatch,
+           guint           *reads)
+{
+  while (!t->closed && !t->paused)
+    {
+      if (deliver_next (t, in_dispatch))
+        continue;
+
+      if (t->eof)
+        {
+          lose (t, coproc_frame_parser_in_frame (t->parser), NULL);
+          break;
+        }
+
+      /* Past the owner's bound the kernel holds the peer back. */
+      if (*reads >= max_reads || !t->callbacks->want_input (t->owner) ||
+          (*reads > 0 && t->drained))
+        break;
+      (*reads)++;
+
+      if (read_step (t) == IO_WOULD_BLOCK)
+        break;
+    }
+}
+
+void
+coproc_transport_pump (CoprocTransport *t,
+                       guint            max_reads,
+                       gboolean         in_dispatch)
+{
+  GObject *owner = g_object_ref (t->owner);
+  guint reads = 0;
+
+  do
+    pump_pass (t, max_reads, in_dispatch, &reads);
+  while (t->callbacks->input_done (owner) && !t->closed);
+
+  g_object_unref (owner);
+}
+
+void
+coproc_transport_resume_parsing (CoprocTransport *t)
+{
+  t->paused = FALSE;
+}
+
+/* Reads while a send waits for the peer, so that the peer never blocks on
+ * us: parses too, unless parsing is paused. */
+static void
+drain (CoprocTransport *t)
+{
+  if (!t->paused)
+    {
+      coproc_transport_pump (t, 1, FALSE);
+      return;
+    }
+
+  if (!t->eof && !t->closed)
+    read_step (t);
+}
+
+gboolean
+coproc_transport_wait (CoprocTransport  *t,
+                       gboolean          want_read,
+                       gboolean          want_write,
+                       GCancellable     *cancellable,
+                       GError          **error)
+{
+  if (g_cancellable_set_error_if_cancelled (cancellable, error))
+    return FALSE;
+
+  return t->backend->wait (t, want_read, want_write, cancellable, error);
+}
+
+gboolean
+coproc_transport_can_wait_first (CoprocTransport *t)
+{
+  return t->backend->polls_one_fd && coproc_frame_parser_is_empty (t->parser) && !t->paused &&
+         !t->closed && !t->eof && wbuf_pending (t) == 0;
+}
+
+/* The watch source ---------------------------------------------------------------- */
+
+static gboolean
+watch_dispatch (GSource     *source,
+                GSourceFunc  callback,
+                gpointer     user_data)
+{
+  WatchSource *ws = (WatchSource *) source;
+  CoprocTransport *t = ws->transport;
+  GIOCondition cond = t->backend->watch_query (t, ws);
+  GObject *owner = g_object_ref (t->owner);
+  gboolean keep;
+
+  if ((cond & G_IO_OUT) && wbuf_pending (t) > 0)
+    coproc_transport_flush_nonblocking (t, NULL);
+
+  if (!t->closed && (cond & (G_IO_IN | G_IO_HUP | G_IO_ERR)))
+    coproc_transport_pump (t, DISPATCH_MAX_READS, TRUE);
+
+  keep = !t->closed;
+  if (keep)
+    coproc_transport_update_watch (t);
+
+  /* The last reference may go here, and the transport with it. */
+  g_object_unref (owner);
+
+  return keep ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
+}
+
+static void
+watch_finalize (GSource *source)
+{
+  WatchSource *ws = (WatchSource *) source;
+
+  g_clear_pointer (&ws->in_child, g_source_unref);
+  g_clear_pointer (&ws->out_child, g_source_unref);
+}
+
+void
+coproc_transport_update_watch (CoprocTransport *t)
+{
+  if (t->watch == NULL || t->closed)
+    return;
+
+  t->backend->watch_update (t, (WatchSource *) t->watch,
+                            !t->paused && t->callbacks->want_input (t->owner),
+                            wbuf_pending (t) > 0);
 }
