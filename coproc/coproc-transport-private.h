@@ -7,7 +7,7 @@
 
 #include <gio/gio.h>
 
-#include "coproc-wire-private.h"
+#include "coproc-frame-parser-private.h"
 
 G_BEGIN_DECLS
 
@@ -34,94 +34,6 @@ G_BEGIN_DECLS
  * CoprocTransportCallbacks, and knows nothing of channels, queues or
  * signals.
  */
-
-/* The frame parser ---------------------------------------------------------
- *
- * CoprocFrameParser turns the bytes (and file descriptors) read from the
- * peer into frames: the peer's handshake, then one frame after another. It
- * owns the read buffer: input is read straight into the space it hands out
- * (coproc_frame_parser_get_space() and _commit()), and values it yields
- * reference that buffer without a copy.
- *
- * Nothing read is trusted: no size from a header is used for an allocation
- * before it is checked against max-message-size, and the buffer grows only
- * with what has actually arrived. A frame too large is skipped as it
- * streams past, never held.
- *
- * It does no I/O, so it can be fed bytes directly. Not thread-safe.
- */
-
-typedef struct _CoprocFrameParser CoprocFrameParser;
-
-/* A parsed frame. */
-typedef struct
-{
-  CoprocWireKind  kind;
-  gdouble         priority;     /* as sent: NaN is the receiver's to interpret */
-  guint64         request_id;
-  GVariant       *channel_id;   /* owned, normal form; NULL for the default channel */
-  GVariant       *payload;      /* owned, normal form; NULL for a close request */
-} CoprocFrame;
-
-typedef enum
-{
-  COPROC_PARSE_NEED_MORE,   /* no whole frame is buffered: read more */
-  COPROC_PARSE_FRAME,       /* a frame was parsed */
-  COPROC_PARSE_DROPPED,     /* a frame was consumed but is unusable: error set; go on */
-  COPROC_PARSE_FATAL,       /* framing is lost: error set; the stream is unusable */
-} CoprocParseResult;
-
-/* At most this many descriptors may wait for their frames. */
-#define COPROC_FRAME_PARSER_MAX_FDS 64
-
-void               coproc_frame_clear                (CoprocFrame       *frame);
-
-CoprocFrameParser *coproc_frame_parser_new           (guint32            max_message_size);
-void               coproc_frame_parser_free          (CoprocFrameParser *parser);
-
-/* Frames whose channel and payload together are larger are dropped. */
-void               coproc_frame_parser_set_max_message_size (CoprocFrameParser *parser,
-                                                             guint32            max_message_size);
-
-/* Room for the next read: at least what the frame being parsed still lacks
- * (within reason: never more than about twice what has arrived), at the
- * end of the buffer. Write up to *@len bytes there, then commit them. */
-guint8            *coproc_frame_parser_get_space     (CoprocFrameParser *parser,
-                                                      gsize             *len);
-void               coproc_frame_parser_commit        (CoprocFrameParser *parser,
-                                                      gsize              n_bytes);
-
-/* Takes @n_fds descriptors that arrived with the bytes committed next (or
- * last). Frames that announce a descriptor claim them in order. Fails with
- * COPROC_ERROR_PROTOCOL when more than COPROC_FRAME_PARSER_MAX_FDS would
- * wait: a fatal violation (the descriptors are kept, to be closed with the
- * parser). */
-gboolean           coproc_frame_parser_add_fds       (CoprocFrameParser *parser,
-                                                      const int         *fds,
-                                                      guint              n_fds,
-                                                      GError           **error);
-
-/* Parses the next frame from what is buffered. On COPROC_PARSE_FRAME,
- * @frame is filled (the caller clears it); on COPROC_PARSE_DROPPED and
- * COPROC_PARSE_FATAL, @error is set. After a fatal result the parser must
- * not be used for parsing again. */
-CoprocParseResult  coproc_frame_parser_next          (CoprocFrameParser *parser,
-                                                      CoprocFrame       *frame,
-                                                      GError           **error);
-
-/* Whether nothing at all is buffered. */
-gboolean           coproc_frame_parser_is_empty      (CoprocFrameParser *parser);
-
-/* Whether part of a frame (or of the handshake) is buffered or being
- * skipped: the input would end in the middle of a message. */
-gboolean           coproc_frame_parser_in_frame      (CoprocFrameParser *parser);
-
-/* The largest message the peer accepts, from its handshake; 0 until the
- * handshake was parsed (and when the peer announces none). */
-guint32            coproc_frame_parser_get_peer_max_message_size (CoprocFrameParser *parser);
-
-/* Closes every descriptor not claimed yet. */
-void               coproc_frame_parser_close_fds     (CoprocFrameParser *parser);
 
 /* The transport -------------------------------------------------------------
  *

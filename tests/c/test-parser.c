@@ -18,7 +18,7 @@
 
 #include "coproc/coproc-error.h"
 #include "coproc/coproc-payload-fd-private.h"
-#include "coproc/coproc-transport-private.h"
+#include "coproc/coproc-frame-parser-private.h"
 
 #define MAX_SIZE 4096
 

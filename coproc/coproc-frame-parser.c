@@ -1,0 +1,408 @@
+/* coproc-frame-parser.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The transport's frame parser: see coproc-frame-parser-private.h.
+ */
+
+#include "config.h"
+
+#include <string.h>
+#include <unistd.h>
+
+#include "coproc-error.h"
+#include "coproc-frame-parser-private.h"
+#include "coproc-payload-fd-private.h"
+
+#define READ_CHUNK_SIZE (128 * 1024)
+
+struct _CoprocFrameParser
+{
+  /* Incoming bytes are [start, end) of @buf (@size bytes). Once a value
+   * references the buffer, @chunk owns it and nothing before @end is ever
+   * written again; the next growth starts a new buffer. */
+  guint8  *buf;
+  gsize    size;
+  gsize    start;
+  gsize    end;
+  GBytes  *chunk;                  /* owned, may be NULL; owns @buf when set */
+  gsize    need;                   /* bytes the frame being parsed still lacks */
+  guint64  skip_bytes;             /* body bytes of a dropped, oversized frame still to discard */
+  GArray  *fds;                    /* of int, owned: received, not claimed by a frame yet */
+  guint32  max_message_size;       /* larger frames (channel + payload) are dropped */
+  guint32  peer_max_message_size;  /* from the peer's handshake; 0 until then */
+  guint    handshake_done : 1;
+};
+
+void
+coproc_frame_clear (CoprocFrame *frame)
+{
+  g_clear_pointer (&frame->channel_id, g_variant_unref);
+  g_clear_pointer (&frame->payload, g_variant_unref);
+}
+
+CoprocFrameParser *
+coproc_frame_parser_new (guint32 max_message_size)
+{
+  CoprocFrameParser *parser = g_new0 (CoprocFrameParser, 1);
+
+  parser->fds = g_array_new (FALSE, FALSE, sizeof (int));
+  parser->max_message_size = max_message_size;
+
+  return parser;
+}
+
+void
+coproc_frame_parser_close_fds (CoprocFrameParser *parser)
+{
+  for (guint i = 0; i < parser->fds->len; i++)
+    close (g_array_index (parser->fds, int, i));
+  g_array_set_size (parser->fds, 0);
+}
+
+void
+coproc_frame_parser_free (CoprocFrameParser *parser)
+{
+  if (parser == NULL)
+    return;
+
+  coproc_frame_parser_close_fds (parser);
+  g_array_unref (parser->fds);
+  if (parser->chunk != NULL)
+    g_bytes_unref (parser->chunk);
+  else
+    g_free (parser->buf);
+  g_free (parser);
+}
+
+void
+coproc_frame_parser_set_max_message_size (CoprocFrameParser *parser,
+                                          guint32            max_message_size)
+{
+  parser->max_message_size = max_message_size;
+}
+
+guint32
+coproc_frame_parser_get_peer_max_message_size (CoprocFrameParser *parser)
+{
+  return parser->peer_max_message_size;
+}
+
+gboolean
+coproc_frame_parser_is_empty (CoprocFrameParser *parser)
+{
+  return parser->end == parser->start;
+}
+
+gboolean
+coproc_frame_parser_in_frame (CoprocFrameParser *parser)
+{
+  return parser->end > parser->start || parser->skip_bytes > 0;
+}
+
+/* Makes room for @need bytes after @end, keeping [start, end). */
+static void
+reserve (CoprocFrameParser *parser,
+         gsize              need)
+{
+  gsize used = parser->end - parser->start;
+  gsize size;
+
+  if (parser->size - parser->end >= need)
+    return;
+
+  if (parser->chunk == NULL && parser->size - used >= need)
+    {
+      memmove (parser->buf, parser->buf + parser->start, used);
+      parser->start = 0;
+      parser->end = used;
+      return;
+    }
+
+  size = MAX (READ_CHUNK_SIZE, used + need);
+  size = coproc_wire_pad8 (size);
+
+  if (parser->chunk == NULL)
+    {
+      if (parser->start > 0)
+        memmove (parser->buf, parser->buf + parser->start, used);
+      parser->buf = g_realloc (parser->buf, size);
+    }
+  else
+    {
+      guint8 *fresh = g_malloc (size);
+
+      /* Values still reference the old buffer through the chunk. */
+      memcpy (fresh, parser->buf + parser->start, used);
+      g_clear_pointer (&parser->chunk, g_bytes_unref);
+      parser->buf = fresh;
+    }
+
+  parser->size = size;
+  parser->start = 0;
+  parser->end = used;
+}
+
+guint8 *
+coproc_frame_parser_get_space (CoprocFrameParser *parser,
+                               gsize             *len)
+{
+  /* Room for what the current frame lacks, but never more than doubling
+   * what has actually arrived: a claimed length alone allocates nothing. */
+  reserve (parser, MIN (MAX (parser->need, READ_CHUNK_SIZE / 2),
+                        MAX (READ_CHUNK_SIZE, parser->end - parser->start)));
+
+  *len = parser->size - parser->end;
+  return parser->buf + parser->end;
+}
+
+void
+coproc_frame_parser_commit (CoprocFrameParser *parser,
+                            gsize              n_bytes)
+{
+  g_assert (n_bytes <= parser->size - parser->end);
+
+  parser->end += n_bytes;
+}
+
+gboolean
+coproc_frame_parser_add_fds (CoprocFrameParser  *parser,
+                             const int          *fds,
+                             guint               n_fds,
+                             GError            **error)
+{
+  g_array_append_vals (parser->fds, fds, n_fds);
+
+  if (parser->fds->len > COPROC_FRAME_PARSER_MAX_FDS)
+    {
+      g_set_error_literal (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
+                           "The peer passed file descriptors out of protocol");
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* The buffer as a GBytes that values loaded from it reference (transfer
+ * none). */
+static GBytes *
+buffer_chunk (CoprocFrameParser *parser)
+{
+  if (parser->chunk == NULL)
+    parser->chunk = g_bytes_new_with_free_func (parser->buf, parser->size, g_free, parser->buf);
+
+  return parser->chunk;
+}
+
+static inline gsize
+buffered (CoprocFrameParser *parser)
+{
+  return parser->end - parser->start;
+}
+
+/* Nothing was read yet when there is no buffer: NULL + 0 is undefined. */
+static inline const guint8 *
+buffered_data (CoprocFrameParser *parser)
+{
+  return parser->buf != NULL ? parser->buf + parser->start : NULL;
+}
+
+static int
+claim_fd (CoprocFrameParser *parser)
+{
+  int fd = g_array_index (parser->fds, int, 0);
+
+  g_array_remove_index (parser->fds, 0);
+  return fd;
+}
+
+/* Stage 1: the peer's handshake, once. */
+static CoprocParseResult
+parse_handshake (CoprocFrameParser  *parser,
+                 GError            **error)
+{
+  CoprocWireHandshake handshake;
+
+  if (buffered (parser) < COPROC_WIRE_HANDSHAKE_SIZE)
+    {
+      parser->need = COPROC_WIRE_HANDSHAKE_SIZE - buffered (parser);
+      return COPROC_PARSE_NEED_MORE;
+    }
+
+  if (!coproc_wire_read_handshake (buffered_data (parser), &handshake, error))
+    return COPROC_PARSE_FATAL;
+
+  parser->handshake_done = TRUE;
+  parser->peer_max_message_size = handshake.max_message_size;
+  parser->start += COPROC_WIRE_HANDSHAKE_SIZE;
+  return COPROC_PARSE_FRAME;
+}
+
+/* Stage 2: discards what is left of a dropped frame's body. Returns FALSE
+ * while more of it is still to come. */
+static gboolean
+skip_dropped (CoprocFrameParser *parser)
+{
+  gsize n = MIN (parser->skip_bytes, buffered (parser));
+
+  parser->skip_bytes -= n;
+  parser->start += n;
+  if (parser->skip_bytes == 0)
+    return TRUE;
+
+  /* Discard what we have; read on into an empty buffer. */
+  parser->start = parser->end = parser->chunk ? parser->end : 0;
+  return FALSE;
+}
+
+/* Stage 3: the next header, decoded and checked. @header_error receives
+ * an unknown kind, which only drops the frame once it has been skipped. */
+static CoprocParseResult
+parse_header (CoprocFrameParser  *parser,
+              CoprocWireHeader   *header,
+              GError            **header_error,
+              GError            **error)
+{
+  if (buffered (parser) < COPROC_WIRE_HEADER_SIZE)
+    {
+      parser->need = COPROC_WIRE_HEADER_SIZE - buffered (parser);
+      return COPROC_PARSE_NEED_MORE;
+    }
+
+  if (!coproc_wire_read_header (buffered_data (parser), header, header_error) &&
+      !g_error_matches (*header_error, COPROC_ERROR, COPROC_ERROR_MESSAGE_NOT_RECOGNIZED))
+    {
+      g_propagate_error (error, g_steal_pointer (header_error));
+      return COPROC_PARSE_FATAL;
+    }
+
+  /* A passed payload's descriptor arrived with the frame's first byte. */
+  if ((header->flags & COPROC_WIRE_FLAG_PAYLOAD_FD) && parser->fds->len == 0)
+    {
+      g_set_error_literal (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
+                           "A message announced a file descriptor that did not arrive");
+      return COPROC_PARSE_FATAL;
+    }
+
+  return COPROC_PARSE_FRAME;
+}
+
+/* Stage 4: a frame over the size limit is dropped before any of its body
+ * is held; framing is intact, so the body is skipped as it streams past. */
+static CoprocParseResult
+drop_oversized (CoprocFrameParser       *parser,
+                const CoprocWireHeader  *header,
+                GError                 **error)
+{
+  guint64 size = (guint64) header->channel_size + header->payload_size;
+
+  if (size <= parser->max_message_size)
+    return COPROC_PARSE_FRAME;
+
+  if (header->flags & COPROC_WIRE_FLAG_PAYLOAD_FD)
+    close (claim_fd (parser));
+  parser->start += COPROC_WIRE_HEADER_SIZE;
+  parser->skip_bytes = coproc_wire_frame_size (header) - COPROC_WIRE_HEADER_SIZE;
+  g_set_error (error, COPROC_ERROR, COPROC_ERROR_MESSAGE_TOO_LARGE,
+               "Dropped a message of %" G_GUINT64_FORMAT " bytes from the peer: "
+               "the maximum is %u bytes", size, parser->max_message_size);
+  return COPROC_PARSE_DROPPED;
+}
+
+/* Stage 5: the values of a whole frame, loaded from the buffer (or mapped
+ * from the frame's descriptor) and validated. */
+static gboolean
+load_values (CoprocFrameParser       *parser,
+             const CoprocWireHeader  *header,
+             CoprocFrame             *frame,
+             GError                 **error)
+{
+  gsize body = parser->start + COPROC_WIRE_HEADER_SIZE;
+  int fd = -1;
+
+  /* The frame's descriptor goes with it whatever happens, never left for
+   * the next frame to claim. */
+  if (header->flags & COPROC_WIRE_FLAG_PAYLOAD_FD)
+    fd = claim_fd (parser);
+
+  if (header->channel_size > 0)
+    {
+      frame->channel_id = coproc_wire_load_variant_slice (buffer_chunk (parser), body,
+                                                          header->channel_size, error);
+      if (frame->channel_id == NULL)
+        {
+          if (fd >= 0)
+            close (fd);
+          return FALSE;
+        }
+    }
+
+  if (fd >= 0)
+    {
+      g_autoptr(GBytes) bytes = coproc_payload_fd_map (fd, header->payload_size, error);
+
+      if (bytes == NULL)
+        return FALSE;
+      frame->payload = coproc_wire_load_variant (bytes, error);
+    }
+  else if (header->payload_size > 0)
+    {
+      frame->payload = coproc_wire_load_variant_slice (buffer_chunk (parser),
+                                                       body + coproc_wire_pad8 (header->channel_size),
+                                                       header->payload_size, error);
+    }
+
+  return header->payload_size == 0 || frame->payload != NULL;
+}
+
+CoprocParseResult
+coproc_frame_parser_next (CoprocFrameParser  *parser,
+                          CoprocFrame        *frame,
+                          GError            **error)
+{
+  CoprocWireHeader header;
+  CoprocParseResult result;
+  guint64 frame_size;
+  g_autoptr(GError) header_error = NULL;
+
+  parser->need = 0;
+
+  if (!parser->handshake_done && (result = parse_handshake (parser, error)) != COPROC_PARSE_FRAME)
+    return result;
+
+  if (parser->skip_bytes > 0 && !skip_dropped (parser))
+    return COPROC_PARSE_NEED_MORE;
+
+  if ((result = parse_header (parser, &header, &header_error, error)) != COPROC_PARSE_FRAME ||
+      (result = drop_oversized (parser, &header, error)) != COPROC_PARSE_FRAME)
+    return result;
+
+  frame_size = coproc_wire_frame_size (&header);
+  if (buffered (parser) < frame_size)
+    {
+      parser->need = frame_size - buffered (parser);
+      return COPROC_PARSE_NEED_MORE;
+    }
+
+  if (header_error != NULL)
+    {
+      /* An unknown kind: skip it, report it, go on. */
+      parser->start += frame_size;
+      g_propagate_error (error, g_steal_pointer (&header_error));
+      return COPROC_PARSE_DROPPED;
+    }
+
+  frame->kind = header.kind;
+  frame->priority = header.priority;
+  frame->request_id = header.request_id;
+
+  if (!load_values (parser, &header, frame, error))
+    {
+      parser->start += frame_size;
+      coproc_frame_clear (frame);
+      return COPROC_PARSE_DROPPED;
+    }
+
+  parser->start += frame_size;
+  return COPROC_PARSE_FRAME;
+}
