@@ -818,7 +818,8 @@ coproc_messenger_initable_init (GInitable     *initable,
 
   priv->context = g_main_context_ref_thread_default ();
 
-  return coproc_transport_start (priv->transport, priv->context, error);
+  coproc_transport_start (priv->transport, priv->context);
+  return TRUE;
 }
 
 static void

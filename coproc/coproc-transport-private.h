@@ -115,10 +115,11 @@ CoprocTransport *coproc_transport_new        (GIOStream                      *st
                                               GObject                        *owner,
                                               GError                        **error);
 
-/* Writes the handshake and attaches the watch to @context. */
-gboolean         coproc_transport_start      (CoprocTransport  *transport,
-                                              GMainContext     *context,
-                                              GError          **error);
+/* Writes the handshake and attaches the watch to @context. A write that
+ * fails (the peer may already have hung up) is recorded as any other:
+ * input is still read. */
+void             coproc_transport_start      (CoprocTransport  *transport,
+                                              GMainContext     *context);
 
 /* Drops unsent output, closes every descriptor and the stream, and removes
  * the watch. From then on the transport's calls fail with a copy of @error.

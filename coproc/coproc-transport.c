@@ -716,10 +716,9 @@ static GSourceFuncs watch_funcs = {
   .finalize = watch_finalize,
 };
 
-gboolean
-coproc_transport_start (CoprocTransport  *t,
-                        GMainContext     *context,
-                        GError          **error)
+void
+coproc_transport_start (CoprocTransport *t,
+                        GMainContext    *context)
 {
   guint8 *out;
 
@@ -731,16 +730,17 @@ coproc_transport_start (CoprocTransport  *t,
   coproc_wire_write_handshake (out, t->max_message_size);
   t->wbuf_end += COPROC_WIRE_HANDSHAKE_SIZE;
 
-  if (!coproc_transport_flush_nonblocking (t, error))
-    return FALSE;
+  /* The peer may have said its last words and hung up before this side
+   * says anything: then this write fails. That is no reason to refuse the
+   * connection. The failure is recorded (sends fail with it), and what the
+   * peer sent is read as usual, then its hang-up. */
+  coproc_transport_flush_nonblocking (t, NULL);
 
   t->watch = g_source_new (&watch_funcs, sizeof (WatchSource));
   g_source_set_static_name (t->watch, "[coproc] messenger watch");
   ((WatchSource *) t->watch)->transport = t;
   coproc_transport_update_watch (t);
   g_source_attach (t->watch, t->context);
-
-  return TRUE;
 }
 
 static void

@@ -21,7 +21,11 @@
 #include <unistd.h>
 
 #include <coproc.h>
+#include <gio/gunixinputstream.h>
+#include <gio/gunixoutputstream.h>
 #include <glib-unix.h>
+
+#include "coproc/coproc-messenger-private.h"
 
 #include "coproc-test-util.h"
 
@@ -1266,6 +1270,287 @@ test_descriptor_flood (Hostile       *h,
   g_assert_cmpuint (count_open_fds (), <, fds_before);
 }
 
+/* Last words at construction ----------------------------------------------- */
+
+/* The peer writes its handshake and more, and hangs up, before this side
+ * makes its messenger: writing this side's handshake then fails. That must
+ * not fail the construction: what the peer said is delivered, then its
+ * hang-up. */
+
+typedef enum
+{
+  OVER_GSOCKET,        /* a GSocketConnection */
+  OVER_UNIX_STREAMS,   /* Unix streams over one socket, as new_pair() makes them */
+  OVER_PIPES,          /* two pipes: the pollable-stream backend */
+  N_OVER
+} Over;
+
+static void
+write_all (int           fd,
+           const guint8 *data,
+           gsize         len)
+{
+  while (len > 0)
+    {
+      gssize n = write (fd, data, len);
+
+      g_assert_cmpint (n, >, 0);
+      data += n;
+      len -= n;
+    }
+}
+
+/* Writes what @h->out holds and hangs up; then makes the messenger. */
+static void
+last_words_setup (Hostile *h,
+                  Over     over)
+{
+  g_autoptr(GError) error = NULL;
+  int fds[2];
+
+  h->peer = -1;
+
+  if (over == OVER_PIPES)
+    {
+      g_autoptr(GInputStream) input = NULL;
+      g_autoptr(GOutputStream) output = NULL;
+      g_autoptr(GIOStream) stream = NULL;
+      int to_us[2];
+      int from_us[2];
+
+      g_assert_true (g_unix_open_pipe (to_us, FD_CLOEXEC, &error));
+      g_assert_true (g_unix_open_pipe (from_us, FD_CLOEXEC, &error));
+      g_assert_no_error (error);
+      write_all (to_us[1], h->out->data, h->out->len);
+      close (to_us[1]);
+      close (from_us[0]);
+
+      input = g_unix_input_stream_new (to_us[0], TRUE);
+      output = g_unix_output_stream_new (from_us[1], TRUE);
+      stream = g_simple_io_stream_new (input, output);
+      h->messenger = coproc_messenger_new_for_stream (COPROC_TYPE_PRIORITY_MESSENGER, stream,
+                                                      &error);
+    }
+  else
+    {
+      g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), ==, 0);
+      write_all (fds[1], h->out->data, h->out->len);
+      close (fds[1]);
+
+      if (over == OVER_GSOCKET)
+        h->messenger = test_messenger_for_fd (COPROC_TYPE_PRIORITY_MESSENGER, fds[0], 0);
+      else
+        h->messenger = _coproc_messenger_new_for_socket_fd (COPROC_TYPE_PRIORITY_MESSENGER,
+                                                            fds[0], &error);
+    }
+
+  g_assert_no_error (error);
+  g_assert_nonnull (h->messenger);
+  g_byte_array_set_size (h->out, 0);
+}
+
+/* Sends fail with the write error, not the hang-up (not read yet). */
+static void
+assert_send_fails (Hostile *h)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (coproc_messenger_send_norequest (h->messenger, g_variant_new_int32 (0), NULL,
+                                                   &error));
+  g_assert_error (error, COPROC_ERROR, COPROC_ERROR_CLOSED);
+  g_test_message ("send failed, as expected: %s", error->message);
+}
+
+/* After everything was delivered: the hang-up, for good. */
+static void
+assert_hung_up (Hostile *h)
+{
+  assert_receive_fails (h, COPROC_ERROR_CLOSED);
+  g_assert_true (coproc_messenger_is_closed (h->messenger));
+  assert_receive_fails (h, COPROC_ERROR_CLOSED);
+}
+
+static void
+test_last_words_data (void)
+{
+  for (Over over = 0; over < N_OVER; over++)
+    {
+      g_autoptr(GBytes) channel = encode (g_variant_new_string ("c"));
+      g_autoptr(GBytes) payload = encode (g_variant_new_int32 (2));
+      g_autoptr(GVariant) channel_id = g_variant_ref_sink (g_variant_new_string ("c"));
+      g_autoptr(GVariant) received = NULL;
+      g_autoptr(GError) error = NULL;
+      Hostile local = { .out = g_byte_array_new () };
+      Hostile *h = &local;
+
+      hostile_start (h);
+      put_marker (h->out, 1);
+      put_frame (h->out, KIND_REQUEST, channel, payload, 0);
+      last_words_setup (h, over);
+
+      g_assert_false (coproc_messenger_is_closed (h->messenger));
+      assert_send_fails (h);
+
+      assert_marker (h, 1);
+      received = coproc_messenger_receive_blocking (h->messenger, channel_id, NULL, &error);
+      g_assert_no_error (error);
+      test_assert_variant (received, g_variant_new_int32 (2));
+      assert_hung_up (h);
+
+      hostile_teardown (h, NULL);
+    }
+}
+
+static void
+test_last_words_error (void)
+{
+  for (Over over = 0; over < N_OVER; over++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) payload = NULL;
+      Hostile local = { .out = g_byte_array_new () };
+      Hostile *h = &local;
+
+      hostile_start (h);
+      put_marker (h->out, 1);
+      put_error_frame (h->out, g_quark_to_string (TEST_ERROR), TEST_ERROR_BOOM, "last words");
+      last_words_setup (h, over);
+
+      assert_send_fails (h);
+
+      /* The special message first (it bypasses the queues), then the data
+       * before it, then the hang-up. */
+      payload = coproc_messenger_receive_blocking (h->messenger, NULL, NULL, &error);
+      g_assert_null (payload);
+      g_assert_error (error, TEST_ERROR, TEST_ERROR_BOOM);
+      g_assert_cmpstr (error->message, ==, "last words");
+      assert_marker (h, 1);
+      assert_hung_up (h);
+
+      hostile_teardown (h, NULL);
+    }
+}
+
+static void
+test_last_words_close_request (void)
+{
+  for (Over over = 0; over < N_OVER; over++)
+    {
+      Hostile local = { .out = g_byte_array_new () };
+      Hostile *h = &local;
+
+      hostile_start (h);
+      put_marker (h->out, 1);
+      put_frame (h->out, KIND_CLOSE, NULL, NULL, -INFINITY);
+      last_words_setup (h, over);
+
+      assert_send_fails (h);
+
+      assert_receive_fails (h, COPROC_ERROR_CLOSE_REQUESTED);
+      assert_marker (h, 1);
+      assert_hung_up (h);
+
+      hostile_teardown (h, NULL);
+    }
+}
+
+/* A peer that is not one still gets the protocol error, not a write
+ * error. */
+static void
+test_last_words_garbage (void)
+{
+  for (Over over = 0; over < N_OVER; over++)
+    {
+      Hostile local = { .out = g_byte_array_new () };
+      Hostile *h = &local;
+
+      g_byte_array_append (h->out, (const guint8 *) "GET / HTTP/1.1\r\nHost: x\r\n\r\n", 27);
+      last_words_setup (h, over);
+
+      assert_dead (h, COPROC_ERROR_PROTOCOL);
+
+      hostile_teardown (h, NULL);
+    }
+}
+
+typedef struct
+{
+  GString   *seen;     /* what happened, in order */
+  GMainLoop *loop;
+} LastWordsLog;
+
+static gboolean
+last_words_message_cb (CoprocMessenger *messenger,
+                       CoprocMessage   *message,
+                       LastWordsLog    *log)
+{
+  g_string_append_printf (log->seen, "message %d, ",
+                          g_variant_get_int32 (coproc_message_get_payload (message)));
+  return TRUE;
+}
+
+static gboolean
+last_words_error_cb (CoprocMessenger *messenger,
+                     const GError    *error,
+                     LastWordsLog    *log)
+{
+  g_string_append_printf (log->seen, "error %s, ", error->message);
+  return TRUE;
+}
+
+static gboolean
+last_words_close_cb (CoprocMessenger *messenger,
+                     LastWordsLog    *log)
+{
+  g_string_append (log->seen, "close request, ");
+  return TRUE;
+}
+
+static void
+last_words_closed_cb (CoprocMessenger *messenger,
+                      const GError    *error,
+                      LastWordsLog    *log)
+{
+  g_string_append_printf (log->seen, "closed (%s)", error ? error->message : "clean");
+  g_main_loop_quit (log->loop);
+}
+
+/* From the main loop: every signal, in the order the peer spoke, and then
+ * ::closed for a clean hang-up. */
+static void
+test_last_words_signals (void)
+{
+  for (Over over = 0; over < N_OVER; over++)
+    {
+      g_autoptr(GMainLoop) loop = g_main_loop_new (NULL, FALSE);
+      g_autoptr(GString) seen = g_string_new (NULL);
+      LastWordsLog log = { seen, loop };
+      Hostile local = { .out = g_byte_array_new () };
+      Hostile *h = &local;
+
+      hostile_start (h);
+      put_marker (h->out, 1);
+      put_error_frame (h->out, g_quark_to_string (TEST_ERROR), TEST_ERROR_FIRST, "first");
+      put_marker (h->out, 2);
+      put_frame (h->out, KIND_CLOSE, NULL, NULL, -INFINITY);
+      put_marker (h->out, 3);
+      last_words_setup (h, over);
+
+      g_signal_connect (h->messenger, "message-received", G_CALLBACK (last_words_message_cb), &log);
+      g_signal_connect (h->messenger, "error-received", G_CALLBACK (last_words_error_cb), &log);
+      g_signal_connect (h->messenger, "close-requested", G_CALLBACK (last_words_close_cb), &log);
+      g_signal_connect (h->messenger, "closed", G_CALLBACK (last_words_closed_cb), &log);
+      g_main_loop_run (loop);
+
+      g_assert_cmpstr (seen->str, ==,
+                       "message 1, error first, message 2, close request, message 3, closed (clean)");
+      g_assert_cmpuint (coproc_messenger_messages_received (h->messenger, NULL), ==, 3);
+
+      g_signal_handlers_disconnect_by_data (h->messenger, &log);
+      hostile_teardown (h, NULL);
+    }
+}
+
 /* Registration ------------------------------------------------------------- */
 
 static void
@@ -1303,6 +1588,12 @@ main (int   argc,
   add_test ("error/domains", test_error_domains);
   add_test ("fd/passed-payloads", test_passed_payloads);
   add_test ("fd/flood", test_descriptor_flood);
+  g_test_add_func ("/Coproc/Messenger/hostile/last-words/data", test_last_words_data);
+  g_test_add_func ("/Coproc/Messenger/hostile/last-words/error", test_last_words_error);
+  g_test_add_func ("/Coproc/Messenger/hostile/last-words/close-request",
+                   test_last_words_close_request);
+  g_test_add_func ("/Coproc/Messenger/hostile/last-words/garbage", test_last_words_garbage);
+  g_test_add_func ("/Coproc/Messenger/hostile/last-words/signals", test_last_words_signals);
 
   return g_test_run ();
 }
