@@ -35,9 +35,10 @@ typedef struct
 {
   GVariant    *channel_id;          /* owned, normal form; NULL for the default channel */
   CoprocQueue  queue;               /* of CoprocMessage (owned), ranked by the messenger */
-  guint        requests_sent;
-  guint        replies_received;    /* never above requests_sent */
-  guint        messages_sent;       /* data messages of every kind */
+  guint        requests_sent;       /* requests sent on this channel */
+  guint        replies_received;    /* replies received that answered one; never above
+                                     * requests_sent */
+  guint        messages_sent;       /* data messages of every kind sent */
   guint        messages_received;   /* taken from the queue or consumed by a handler */
 } CoprocChannel;
 

@@ -27,8 +27,8 @@ typedef struct
   CoprocMessenger *self;           /* borrowed: the task holds a reference */
   GTask           *task;           /* owned */
   CoprocChannel   *channel;        /* borrowed: channels live as long as the messenger */
-  GSource         *cancel_source;  /* owned, may be NULL */
-  guint            want_message : 1;
+  GSource         *cancel_source;  /* owned, may be NULL: on the messenger's context */
+  guint            want_message : 1; /* finishes with the CoprocMessage, not its payload */
 } PendingReceive;
 
 /* Taking messages ---------------------------------------------------------- */

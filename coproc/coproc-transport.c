@@ -2,8 +2,34 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * The transport room: everything between a messenger and its stream.
- * See coproc-transport-private.h.
+ * The transport room: everything between a messenger and its stream. Its
+ * interface, and the way of a message through the rooms, are described
+ * in coproc-transport-private.h.
+ *
+ * How the rooms fit:
+ *
+ *   coproc-messenger.c          the GObject: properties, signals, specials,
+ *   coproc-messenger-receive.c  constructors, sending and receiving calls,
+ *                               async receives; it owns a CoprocTransport
+ *                               and a CoprocChannels, and answers the
+ *                               transport's callbacks
+ *   coproc-channels.c           channel table, queues, counters, the
+ *                               max-queued-bytes accounting
+ *   coproc-transport.c          this file: the stream, the backends, the
+ *                               write buffer, flushing, sending (a frame's
+ *                               way is chosen in choose_way()), the input
+ *                               pump and the watch source
+ *   coproc-frame-parser.c       the read buffer: bytes and descriptors in,
+ *                               frames out; no I/O
+ *   coproc-payload-fd.c         sealed memfds for large payloads
+ *   coproc-wire.c               the protocol's bytes; no I/O, no state
+ *
+ * Where later work fits: another backend (a pair of pipes, say) is one
+ * more Backend table; several descriptors per frame extend OutFd and the
+ * parser's claim of descriptors; bounds on descriptors and mappings belong
+ * to the parser; a time-bounded dispatch to watch_dispatch() and the pump
+ * loop; request ids travel in CoprocFrame.request_id, which the messenger
+ * does not use yet.
  */
 
 #include "config.h"
@@ -46,7 +72,8 @@ typedef struct
 typedef struct
 {
   GSource          parent;
-  CoprocTransport *transport;   /* borrowed: the transport destroys us when it closes */
+  CoprocTransport *transport;   /* borrowed: the transport destroys us when it closes
+                                 * or is freed */
   gpointer         tag;         /* socket backend: the fd's tag while polled, else NULL */
   GSource         *in_child;    /* stream backend: owned, while input is wanted */
   GSource         *out_child;   /* stream backend: owned, while output is buffered */
@@ -70,6 +97,8 @@ typedef struct
                                 int                   fd,
                                 gsize                *n_written,
                                 GError              **error);
+  /* Blocks until readable (or writable), hung up, or cancelled, without
+   * touching the owner's context. */
   gboolean     (*wait)         (CoprocTransport      *t,
                                 gboolean              want_read,
                                 gboolean              want_write,
@@ -125,8 +154,9 @@ struct _CoprocTransport
 
   guint                           drained : 1;     /* the last read emptied the stream */
   guint                           eof : 1;         /* the end of input was read (or a reset) */
-  guint                           paused : 1;      /* the owner stopped parsing */
-  guint                           closed : 1;
+  guint                           paused : 1;      /* the owner stopped parsing, until it
+                                                    * resumes it */
+  guint                           closed : 1;      /* no more I/O: the stream is closed */
 };
 
 static void     lose             (CoprocTransport *t,
@@ -1093,8 +1123,34 @@ buffer_frame (CoprocTransport         *t,
   return TRUE;
 }
 
-/* Writes one frame from its parts, blocking until all of it is in the
- * kernel, and reading what the peer sends meanwhile. What was buffered
+/* The remaining bytes of @n_parts parts, @sent bytes in, as vectors. */
+static guint
+remaining_vectors (const GOutputVector *parts,
+                   guint                n_parts,
+                   gsize                sent,
+                   GOutputVector       *vectors)
+{
+  guint n_vectors = 0;
+
+  for (guint i = 0; i < n_parts; i++)
+    {
+      gsize off = MIN (sent, parts[i].size);
+
+      sent -= off;
+      if (parts[i].size > off)
+        {
+          vectors[n_vectors].buffer = (const guint8 *) parts[i].buffer + off;
+          vectors[n_vectors].size = parts[i].size - off;
+          n_vectors++;
+        }
+    }
+
+  return n_vectors;
+}
+
+/* Writes one frame from its parts (the header and channel, the payload's
+ * own memory, the rest of its encoding), blocking until all of it is in
+ * the kernel, and reading what the peer sends meanwhile. What was buffered
  * before goes first. */
 static gboolean
 write_direct (CoprocTransport         *t,
@@ -1109,8 +1165,9 @@ write_direct (CoprocTransport         *t,
   const char *type_string = g_variant_get_type_string (payload);
   g_autofree guint8 *head = g_malloc0 (head_len);
   g_autofree guint8 *tail = g_malloc0 (tail_len);
-  const guint8 *parts[3] = { head, g_variant_get_data (payload), tail };
-  gsize lens[3] = { head_len, value_len, tail_len };
+  const GOutputVector parts[3] = {
+    { head, head_len }, { g_variant_get_data (payload), value_len }, { tail, tail_len },
+  };
   gsize total = head_len + value_len + tail_len;
   gsize sent = 0;
 
@@ -1125,24 +1182,10 @@ write_direct (CoprocTransport         *t,
 
   while (sent < total)
     {
-      GOutputVector vectors[3];
-      guint n_vectors = 0;
-      gsize skip = sent;
+      GOutputVector vectors[G_N_ELEMENTS (parts)];
+      guint n_vectors = remaining_vectors (parts, G_N_ELEMENTS (parts), sent, vectors);
       GError *local_error = NULL;
       gsize n = 0;
-
-      for (guint i = 0; i < 3; i++)
-        {
-          gsize off = MIN (skip, lens[i]);
-
-          skip -= off;
-          if (lens[i] > off)
-            {
-              vectors[n_vectors].buffer = parts[i] + off;
-              vectors[n_vectors].size = lens[i] - off;
-              n_vectors++;
-            }
-        }
 
       switch (t->backend->write (t, vectors, n_vectors, -1, &n, &local_error))
         {
