@@ -271,6 +271,20 @@ take_passed_fds (CoprocTransport  *t,
   return ok;
 }
 
+/* What a failed read or write of the socket means. */
+static IOResult
+socket_failure (int          errsv,
+                const char  *doing,
+                GError     **error)
+{
+  if (errsv == EAGAIN || errsv == EWOULDBLOCK)
+    return IO_WOULD_BLOCK;
+
+  g_set_error (error, COPROC_ERROR, COPROC_ERROR_CLOSED,
+               "Error %s the peer: %s", doing, g_strerror (errsv));
+  return IO_BROKEN;
+}
+
 static IOResult
 socket_read (CoprocTransport  *t,
              guint8           *buf,
@@ -296,16 +310,7 @@ socket_read (CoprocTransport  *t,
   while (n < 0 && errno == EINTR);
 
   if (n < 0)
-    {
-      int errsv = errno;
-
-      if (errsv == EAGAIN || errsv == EWOULDBLOCK)
-        return IO_WOULD_BLOCK;
-
-      g_set_error (error, COPROC_ERROR, COPROC_ERROR_CLOSED,
-                   "Error reading from the peer: %s", g_strerror (errsv));
-      return IO_BROKEN;
-    }
+    return socket_failure (errno, "reading from", error);
 
   if (msg.msg_controllen > 0 && !take_passed_fds (t, &msg, error))
     return IO_FATAL;
@@ -361,16 +366,7 @@ socket_write (CoprocTransport      *t,
   while (n < 0 && errno == EINTR);
 
   if (n < 0)
-    {
-      int errsv = errno;
-
-      if (errsv == EAGAIN || errsv == EWOULDBLOCK)
-        return IO_WOULD_BLOCK;
-
-      g_set_error (error, COPROC_ERROR, COPROC_ERROR_CLOSED,
-                   "Error writing to the peer: %s", g_strerror (errsv));
-      return IO_BROKEN;
-    }
+    return socket_failure (errno, "writing to", error);
 
   *n_written = n;
   return IO_OK;
@@ -448,6 +444,20 @@ static const Backend socket_backend = {
 
 /* The pollable-stream backend --------------------------------------------------- */
 
+/* What a failed read or write of the stream (@local_error) means. */
+static IOResult
+stream_failure (const GError  *local_error,
+                const char    *doing,
+                GError       **error)
+{
+  if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
+    return IO_WOULD_BLOCK;
+
+  g_set_error (error, COPROC_ERROR, COPROC_ERROR_CLOSED,
+               "Error %s the peer: %s", doing, local_error->message);
+  return IO_BROKEN;
+}
+
 static IOResult
 stream_read (CoprocTransport  *t,
              guint8           *buf,
@@ -461,14 +471,7 @@ stream_read (CoprocTransport  *t,
   n = g_pollable_input_stream_read_nonblocking (G_POLLABLE_INPUT_STREAM (t->input), buf, len,
                                                 NULL, &local_error);
   if (n < 0)
-    {
-      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-        return IO_WOULD_BLOCK;
-
-      g_set_error (error, COPROC_ERROR, COPROC_ERROR_CLOSED,
-                   "Error reading from the peer: %s", local_error->message);
-      return IO_BROKEN;
-    }
+    return stream_failure (local_error, "reading from", error);
 
   *n_read = n;
   return n == 0 ? IO_EOF : IO_OK;
@@ -522,14 +525,7 @@ stream_write (CoprocTransport      *t,
   pthread_sigmask (SIG_SETMASK, &old_set, NULL);
 
   if (n < 0)
-    {
-      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_WOULD_BLOCK))
-        return IO_WOULD_BLOCK;
-
-      g_set_error (error, COPROC_ERROR, COPROC_ERROR_CLOSED,
-                   "Error writing to the peer: %s", local_error->message);
-      return IO_BROKEN;
-    }
+    return stream_failure (local_error, "writing to", error);
 
   *n_written = n;
   return IO_OK;

@@ -5,6 +5,10 @@
 
 #pragma once
 
+#include <errno.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <coproc.h>
 
 G_BEGIN_DECLS
@@ -92,6 +96,27 @@ test_messenger_for_fd (GType  type,
   g_assert_true (COPROC_IS_MESSENGER (messenger));
 
   return messenger;
+}
+
+/* Writes all @size bytes of @data to @fd: a socket (never raising SIGPIPE)
+ * or a pipe. */
+static inline void
+test_write_all (int         fd,
+                const void *data,
+                gsize       size)
+{
+  const guint8 *p = data;
+
+  while (size > 0)
+    {
+      gssize n = send (fd, p, size, MSG_NOSIGNAL);
+
+      if (n < 0 && errno == ENOTSOCK)
+        n = write (fd, p, size);
+      g_assert_cmpint (n, >, 0);
+      p += n;
+      size -= n;
+    }
 }
 
 /* Runs everything ready on @context (NULL: the global default one)

@@ -260,15 +260,7 @@ hostile_teardown (Hostile       *h,
 static void
 hostile_flush (Hostile *h)
 {
-  gsize done = 0;
-
-  while (done < h->out->len)
-    {
-      gssize n = send (h->peer, h->out->data + done, h->out->len - done, MSG_NOSIGNAL);
-
-      g_assert_cmpint (n, >, 0);
-      done += n;
-    }
+  test_write_all (h->peer, h->out->data, h->out->len);
   g_byte_array_set_size (h->out, 0);
 }
 
@@ -1285,21 +1277,6 @@ typedef enum
   N_OVER
 } Over;
 
-static void
-write_all (int           fd,
-           const guint8 *data,
-           gsize         len)
-{
-  while (len > 0)
-    {
-      gssize n = write (fd, data, len);
-
-      g_assert_cmpint (n, >, 0);
-      data += n;
-      len -= n;
-    }
-}
-
 /* Writes what @h->out holds and hangs up; then makes the messenger. */
 static void
 last_words_setup (Hostile *h,
@@ -1321,7 +1298,7 @@ last_words_setup (Hostile *h,
       g_assert_true (g_unix_open_pipe (to_us, FD_CLOEXEC, &error));
       g_assert_true (g_unix_open_pipe (from_us, FD_CLOEXEC, &error));
       g_assert_no_error (error);
-      write_all (to_us[1], h->out->data, h->out->len);
+      test_write_all (to_us[1], h->out->data, h->out->len);
       close (to_us[1]);
       close (from_us[0]);
 
@@ -1334,7 +1311,7 @@ last_words_setup (Hostile *h,
   else
     {
       g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), ==, 0);
-      write_all (fds[1], h->out->data, h->out->len);
+      test_write_all (fds[1], h->out->data, h->out->len);
       close (fds[1]);
 
       if (over == OVER_GSOCKET)

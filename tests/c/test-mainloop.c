@@ -396,24 +396,6 @@ test_closed_noticed_by_receive (Pair          *pair,
   recorder_clear (&recorder);
 }
 
-/* Writes all of @data to the raw socket @fd. */
-static void
-write_all (int         fd,
-           const void *data,
-           gsize       size)
-{
-  const guint8 *p = data;
-
-  while (size > 0)
-    {
-      gssize n = send (fd, p, size, MSG_NOSIGNAL);
-
-      g_assert_cmpint (n, >, 0);
-      p += n;
-      size -= n;
-    }
-}
-
 /* A broken stream: ::closed once, with the error. */
 static void
 test_closed_broken (void)
@@ -438,13 +420,13 @@ test_closed_broken (void)
       if (how == 0)
         {
           /* Not a messenger at all. */
-          write_all (fds[1], garbage, sizeof garbage);
+          test_write_all (fds[1], garbage, sizeof garbage);
         }
       else
         {
           /* A messenger that dies in the middle of a frame header. */
-          write_all (fds[1], handshake, sizeof handshake);
-          write_all (fds[1], "\x10\x00\x00\x00", 4);
+          test_write_all (fds[1], handshake, sizeof handshake);
+          test_write_all (fds[1], "\x10\x00\x00\x00", 4);
           close (fds[1]);
           fds[1] = -1;
         }
