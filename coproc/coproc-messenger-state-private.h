@@ -48,7 +48,7 @@ typedef struct
 
   guint            closed : 1;          /* the peer is gone or we closed; so is the transport */
   guint            closed_emitted : 1;  /* ::closed was emitted: never again */
-  guint            disposed : 1;
+  guint            disposed : 1;        /* dispose ran: nothing waits or is emitted any more */
 } CoprocMessengerPrivate;
 
 /* The messenger's state (coproc-messenger.c). */

@@ -100,7 +100,6 @@ enum {
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
-
 /* Closing ----------------------------------------------------------------- */
 
 static gboolean
