@@ -355,10 +355,12 @@ load_values (CoprocFrameParser       *parser,
   return header->payload_size == 0 || frame->payload != NULL;
 }
 
-CoprocParseResult
-coproc_frame_parser_next (CoprocFrameParser  *parser,
-                          CoprocFrame        *frame,
-                          GError            **error)
+/* Kept out of line, so that the common call that finds nothing stays
+ * cheap. */
+G_GNUC_NO_INLINE static CoprocParseResult
+parse_next (CoprocFrameParser  *parser,
+            CoprocFrame        *frame,
+            GError            **error)
 {
   CoprocWireHeader header;
   CoprocParseResult result;
@@ -405,4 +407,22 @@ coproc_frame_parser_next (CoprocFrameParser  *parser,
 
   parser->start += frame_size;
   return COPROC_PARSE_FRAME;
+}
+
+CoprocParseResult
+coproc_frame_parser_next (CoprocFrameParser  *parser,
+                          CoprocFrame        *frame,
+                          GError            **error)
+{
+  gsize available = buffered (parser);
+
+  /* Most calls find a whole frame or nothing at all: say so at once when
+   * not even a header is there. */
+  if (available < COPROC_WIRE_HEADER_SIZE && parser->handshake_done && parser->skip_bytes == 0)
+    {
+      parser->need = COPROC_WIRE_HEADER_SIZE - available;
+      return COPROC_PARSE_NEED_MORE;
+    }
+
+  return parse_next (parser, frame, error);
 }

@@ -299,7 +299,7 @@ transport_frame_cb (GObject     *owner,
                     CoprocFrame *frame,
                     gboolean     in_dispatch)
 {
-  CoprocMessenger *self = COPROC_MESSENGER (owner);
+  CoprocMessenger *self = (CoprocMessenger *) owner;
   CoprocMessengerClass *klass = COPROC_MESSENGER_GET_CLASS (self);
 
   switch (frame->kind)
@@ -330,7 +330,7 @@ static gboolean
 transport_dropped_cb (GObject *owner,
                       GError  *error)
 {
-  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (COPROC_MESSENGER (owner));
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private ((CoprocMessenger *) owner);
 
   g_assert (priv->pending_special == NULL);
   priv->pending_special = error;
@@ -343,7 +343,7 @@ transport_lost_cb (GObject  *owner,
                    gboolean  truncated,
                    GError   *error)
 {
-  CoprocMessenger *self = COPROC_MESSENGER (owner);
+  CoprocMessenger *self = (CoprocMessenger *) owner;
   CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
 
   if (error != NULL)
@@ -364,7 +364,7 @@ transport_lost_cb (GObject  *owner,
 static gboolean
 transport_want_input_cb (GObject *owner)
 {
-  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (COPROC_MESSENGER (owner));
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private ((CoprocMessenger *) owner);
 
   return !coproc_channels_full (&priv->channels);
 }
@@ -373,7 +373,7 @@ transport_want_input_cb (GObject *owner)
 static gboolean
 transport_input_done_cb (GObject *owner)
 {
-  CoprocMessenger *self = COPROC_MESSENGER (owner);
+  CoprocMessenger *self = (CoprocMessenger *) owner;
   CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
   gboolean had_special = priv->pending_special != NULL;
 

@@ -1206,6 +1206,19 @@ write_direct (CoprocTransport         *t,
   return TRUE;
 }
 
+/* The encoded size of @value (coproc_wire_variant_size()), or 0 when its
+ * type string is longer than the protocol carries. */
+static gsize
+encoded_size (GVariant *value)
+{
+  gsize type_len = strlen (g_variant_get_type_string (value));
+
+  if (type_len > COPROC_WIRE_MAX_TYPE_SIZE)
+    return 0;
+
+  return g_variant_get_size (value) + 1 + type_len;
+}
+
 /* The header of a frame, once the protocol's limits allow it. */
 static gboolean
 make_header (CoprocTransport   *t,
@@ -1218,13 +1231,10 @@ make_header (CoprocTransport   *t,
 {
   guint32 peer_max = coproc_frame_parser_get_peer_max_message_size (t->parser);
   guint64 limit = t->max_message_size;
-  gsize payload_size = payload ? coproc_wire_variant_size (payload) : 0;
-  gsize channel_size = channel_id ? coproc_wire_variant_size (channel_id) : 0;
+  gsize payload_size = payload ? encoded_size (payload) : 0;
+  gsize channel_size = channel_id ? encoded_size (channel_id) : 0;
 
-  if ((payload != NULL &&
-       strlen (g_variant_get_type_string (payload)) > COPROC_WIRE_MAX_TYPE_SIZE) ||
-      (channel_id != NULL &&
-       strlen (g_variant_get_type_string (channel_id)) > COPROC_WIRE_MAX_TYPE_SIZE))
+  if ((payload != NULL && payload_size == 0) || (channel_id != NULL && channel_size == 0))
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                            "The type of a payload or channel id is longer than the "

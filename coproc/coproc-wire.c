@@ -318,46 +318,91 @@ dense_size (const char **p,
     }
 }
 
+/* What decides whether data of a type is always normal: its unit, the
+ * size of an array's element or of the value itself, when the type is
+ * dense (and @array is set for an array), else 0. */
+typedef struct
+{
+  gsize    unit;
+  gboolean array;
+} DenseUnit;
+
+static DenseUnit
+dense_unit (const char *type_string,
+            gsize       type_len)
+{
+  const char *p = type_string;
+  const char *end = type_string + type_len;
+  DenseUnit result = { 0, FALSE };
+  gsize alignment;
+
+  /* Longer type strings cannot travel anyway; this bounds the recursion. */
+  if (type_len == 0 || type_len > COPROC_WIRE_MAX_TYPE_SIZE)
+    return result;
+
+  if (*p == 'a')
+    {
+      result.array = TRUE;
+      p++;
+    }
+
+  result.unit = dense_size (&p, end, &alignment);
+  if (p != end)
+    result.unit = 0;
+
+  return result;
+}
+
+static inline gboolean
+dense_allows (DenseUnit dense,
+              gsize     size)
+{
+  /* An array of fixed-size elements is their concatenation. */
+  return dense.unit != 0 && (dense.array ? size % dense.unit == 0 : size == dense.unit);
+}
+
 gboolean
 coproc_wire_data_always_normal (const char *type_string,
                                 gsize       type_len,
                                 gsize       size)
 {
-  const char *p = type_string;
-  const char *end = type_string + type_len;
-  gboolean array = FALSE;
-  gsize alignment;
-  gsize unit;
+  return dense_allows (dense_unit (type_string, type_len), size);
+}
 
-  /* Longer type strings cannot travel anyway; this bounds the recursion. */
-  if (type_len == 0 || type_len > COPROC_WIRE_MAX_TYPE_SIZE)
-    return FALSE;
+/* The characters of dense type strings. */
+static const guint8 dense_chars[256] = {
+  ['y'] = 1, ['n'] = 1, ['q'] = 1, ['i'] = 1, ['u'] = 1, ['h'] = 1, ['x'] = 1, ['t'] = 1,
+  ['d'] = 1, ['('] = 1, [')'] = 1, ['{'] = 1, ['}'] = 1,
+};
 
-  if (*p == 'a')
+/* dense_unit() of a NUL-terminated type string, that turns most types
+ * that are not dense (those with strings, booleans, variants, nested
+ * arrays) down in the one pass that measures them. */
+static DenseUnit
+dense_unit_of_string (const char *type_string)
+{
+  DenseUnit none = { 0, FALSE };
+  gsize len = type_string[0] == 'a' ? 1 : 0;
+
+  for (; type_string[len] != '\0'; len++)
     {
-      array = TRUE;
-      p++;
+      if (!dense_chars[(guchar) type_string[len]])
+        return none;
     }
 
-  unit = dense_size (&p, end, &alignment);
-  if (unit == 0 || p != end)
-    return FALSE;
-
-  /* An array of fixed-size elements is their concatenation. */
-  return array ? size % unit == 0 : size == unit;
+  return dense_unit (type_string, len);
 }
 
 gboolean
 coproc_wire_is_normal (GVariant *value)
 {
-  const char *type_string = g_variant_get_type_string (value);
+  DenseUnit dense = dense_unit_of_string (g_variant_get_type_string (value));
 
   /* A value of a fixed-size type loaded from bytes of the wrong size has
    * no data (it reads as zeros) and is not in normal form: look at the
    * data of those, which are small. An array's size is its data's. */
-  if (coproc_wire_data_always_normal (type_string, strlen (type_string),
-                                      g_variant_get_size (value)) &&
-      (type_string[0] == 'a' || g_variant_get_data (value) != NULL))
+  if (dense.unit != 0 && dense_allows (dense, g_variant_get_size (value)) &&
+      (dense.array || g_variant_get_data (value) != NULL))
     return TRUE;
 
   /* GLib answers at once for trusted values (those it built itself), and
@@ -378,9 +423,16 @@ coproc_wire_take_normal (GVariant *value)
   return normal;
 }
 
-/* The last type string coproc_wire_load_variant() accepted, per thread. */
-static __thread char last_valid_type[256];
-static __thread gsize last_valid_type_len;
+/* The last type string coproc_wire_load_variant() accepted, per thread,
+ * and what it says of normal form: validating a type string costs more
+ * than loading a small value, and a stream usually carries one type after
+ * another. */
+static __thread struct
+{
+  char      type[COPROC_WIRE_MAX_TYPE_SIZE + 1];
+  gsize     len;      /* 0: none yet */
+  DenseUnit dense;
+} last_valid_type;
 
 GVariant *
 coproc_wire_load_variant (GBytes  *bytes,
@@ -424,17 +476,15 @@ coproc_wire_load_variant_slice (GBytes  *chunk,
   memcpy (type_buf, type_string, type_len);
   type_buf[type_len] = '\0';
 
-  /* Validating a type string costs more than loading a small value, and
-   * a stream usually carries one type after another: remember the last
-   * one that passed. */
-  if (type_len != last_valid_type_len || memcmp (type_buf, last_valid_type, type_len) != 0)
+  if (type_len != last_valid_type.len || memcmp (type_buf, last_valid_type.type, type_len) != 0)
     {
       if (!g_variant_type_string_is_valid (type_buf) ||
           !g_variant_type_is_definite ((const GVariantType *) type_buf))
         goto malformed;
 
-      memcpy (last_valid_type, type_buf, type_len + 1);
-      last_valid_type_len = type_len;
+      memcpy (last_valid_type.type, type_buf, type_len);
+      last_valid_type.len = type_len;
+      last_valid_type.dense = dense_unit (type_buf, type_len);
     }
 
   value_bytes = g_bytes_new_from_bytes (chunk, offset, (gsize) (nul - data));
@@ -452,7 +502,7 @@ coproc_wire_load_variant_slice (GBytes  *chunk,
    * attempt to make accessors do surprising amounts of work. Data of a
    * type where every byte sequence of its size is normal (arrays of
    * numbers, say) is decided without GLib's walk through each element. */
-  if (!coproc_wire_data_always_normal (type_buf, type_len, (gsize) (nul - data)) &&
+  if (!dense_allows (last_valid_type.dense, (gsize) (nul - data)) &&
       !g_variant_is_normal_form (value))
     goto malformed;
 
