@@ -323,8 +323,8 @@ dense_size (const char **p,
  * dense (and @array is set for an array), else 0. */
 typedef struct
 {
-  gsize    unit;
-  gboolean array;
+  gsize    unit;    /* 0 when the type is not dense */
+  gboolean array;   /* @unit is an element's size, not the value's */
 } DenseUnit;
 
 static DenseUnit
@@ -429,9 +429,9 @@ coproc_wire_take_normal (GVariant *value)
  * another. */
 static __thread struct
 {
-  char      type[COPROC_WIRE_MAX_TYPE_SIZE + 1];
-  gsize     len;      /* 0: none yet */
-  DenseUnit dense;
+  char      type[COPROC_WIRE_MAX_TYPE_SIZE + 1];  /* @len characters, no NUL */
+  gsize     len;                                 /* 0: none yet */
+  DenseUnit dense;                               /* dense_unit() of @type */
 } last_valid_type;
 
 GVariant *
