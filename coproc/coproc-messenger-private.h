@@ -13,11 +13,18 @@ G_BEGIN_DECLS
 /* The environment variable naming the host's socket in a worker. */
 #define COPROC_ENV_FD "COPROC_FD"
 
+/* Returns the message of the hang-up error, newly allocated, or NULL for
+ * the default one. Called once, when the hang-up is read. */
+typedef char *(*CoprocHangupMessageFunc) (gpointer user_data);
+
 /* How receive calls report the peer hanging up. WorkerResource sets
- * COPROC_ERROR_WORKER_DIED with a message naming the process. */
-void _coproc_messenger_set_hangup_error (CoprocMessenger *self,
-                                         CoprocError      code,
-                                         const char      *message);
+ * COPROC_ERROR_WORKER_DIED with a message naming the process and how it
+ * ended. The messenger owns @user_data and frees it with @destroy. */
+void _coproc_messenger_set_hangup_error (CoprocMessenger         *self,
+                                         CoprocError              code,
+                                         CoprocHangupMessageFunc  message_func,
+                                         gpointer                 user_data,
+                                         GDestroyNotify           destroy);
 
 /* A messenger over @fd, a connected Unix stream socket it takes. */
 CoprocMessenger *_coproc_messenger_new_for_socket_fd (GType    messenger_type,

@@ -14,6 +14,7 @@
 #include "coproc-channels-private.h"
 #include "coproc-error.h"
 #include "coproc-messenger.h"
+#include "coproc-messenger-private.h"
 #include "coproc-transport-private.h"
 
 G_BEGIN_DECLS
@@ -39,7 +40,9 @@ typedef struct
   GError          *closed_signal_error; /* once closed: for ::closed, NULL for a clean hang-up */
 
   CoprocError      hangup_code;         /* what the peer hanging up is reported as */
-  char            *hangup_message;      /* owned, may be NULL: and with what message */
+  CoprocHangupMessageFunc hangup_message_func; /* may be NULL: builds the message, once */
+  gpointer         hangup_data;         /* owned, freed with @hangup_destroy */
+  GDestroyNotify   hangup_destroy;
 
   guint            max_message_size;    /* :max-message-size, passed on to the transport */
   guint            large_threshold;     /* :large-message-threshold, passed on to the transport */

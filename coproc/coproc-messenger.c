@@ -164,10 +164,13 @@ static GError *
 hangup_error (CoprocMessenger *self)
 {
   CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+  g_autofree char *message = NULL;
+
+  if (priv->hangup_message_func != NULL)
+    message = priv->hangup_message_func (priv->hangup_data);
 
   return g_error_new_literal (COPROC_ERROR, priv->hangup_code,
-                              priv->hangup_message ? priv->hangup_message
-                                                   : "The peer closed the connection");
+                              message ? message : "The peer closed the connection");
 }
 
 /* Incoming frames ---------------------------------------------------------- */
@@ -523,7 +526,8 @@ coproc_messenger_finalize (GObject *object)
   g_clear_error (&priv->pending_special);
   g_clear_error (&priv->closed_error);
   g_clear_error (&priv->closed_signal_error);
-  g_clear_pointer (&priv->hangup_message, g_free);
+  if (priv->hangup_destroy != NULL)
+    priv->hangup_destroy (priv->hangup_data);
   g_clear_object (&priv->stream);
   g_clear_pointer (&priv->context, g_main_context_unref);
 
@@ -838,15 +842,21 @@ _coproc_messenger_input_held (CoprocMessenger *self)
 }
 
 void
-_coproc_messenger_set_hangup_error (CoprocMessenger *self,
-                                    CoprocError      code,
-                                    const char      *message)
+_coproc_messenger_set_hangup_error (CoprocMessenger         *self,
+                                    CoprocError              code,
+                                    CoprocHangupMessageFunc  message_func,
+                                    gpointer                 user_data,
+                                    GDestroyNotify           destroy)
 {
   CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
 
+  if (priv->hangup_destroy != NULL)
+    priv->hangup_destroy (priv->hangup_data);
+
   priv->hangup_code = code;
-  g_free (priv->hangup_message);
-  priv->hangup_message = g_strdup (message);
+  priv->hangup_message_func = message_func;
+  priv->hangup_data = user_data;
+  priv->hangup_destroy = destroy;
 }
 
 /* Constructors ------------------------------------------------------------ */

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <glib-unix.h>
@@ -149,6 +150,104 @@ exited_cb (GObject      *object,
   g_object_unref (wait->subprocess);
   g_weak_ref_clear (&wait->self);
   g_free (wait);
+}
+
+/* Death reports ------------------------------------------------------------ */
+
+/* How long the report of a hang-up waits for the worker's exit status. A
+ * worker's socket closes as its process ends, and GLib reaps the process
+ * a fraction of a millisecond later; a worker that closed its socket and
+ * lives on costs this wait once. */
+#define HANGUP_STATUS_WAIT_MS 100
+
+typedef struct
+{
+  GSubprocess *subprocess;   /* owned */
+  GPid         pid;
+} HangupReport;
+
+static void
+hangup_report_free (gpointer data)
+{
+  HangupReport *report = data;
+
+  g_object_unref (report->subprocess);
+  g_free (report);
+}
+
+static void
+status_wait_cb (GObject      *object,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  gboolean *done = user_data;
+
+  g_subprocess_wait_finish (G_SUBPROCESS (object), result, NULL);
+  *done = TRUE;
+}
+
+static gboolean
+cancel_cb (gpointer user_data)
+{
+  g_cancellable_cancel (user_data);
+  return G_SOURCE_REMOVE;
+}
+
+/* Waits up to @timeout_ms for @subprocess to be reaped, on a private
+ * context, without running any other. Returns whether it was. */
+static gboolean
+wait_reaped (GSubprocess *subprocess,
+             guint        timeout_ms)
+{
+  g_autoptr(GMainContext) context = NULL;
+  g_autoptr(GCancellable) cancellable = NULL;
+  g_autoptr(GSource) timeout = NULL;
+  gboolean done = FALSE;
+
+  if (!subprocess_running (subprocess))
+    return TRUE;
+
+  context = g_main_context_new ();
+  cancellable = g_cancellable_new ();
+  g_main_context_push_thread_default (context);
+
+  timeout = g_timeout_source_new (timeout_ms);
+  g_source_set_static_name (timeout, "[coproc] exit status wait");
+  g_source_set_callback (timeout, cancel_cb, cancellable, NULL);
+  g_source_attach (timeout, context);
+
+  g_subprocess_wait_async (subprocess, cancellable, status_wait_cb, &done);
+  while (!done)
+    g_main_context_iteration (context, TRUE);
+
+  g_source_destroy (timeout);
+  g_main_context_pop_thread_default (context);
+
+  return !subprocess_running (subprocess);
+}
+
+/* The message of COPROC_ERROR_WORKER_DIED: how the worker ended, once
+ * GLib has reaped it. */
+static char *
+hangup_message (gpointer user_data)
+{
+  HangupReport *report = user_data;
+  int status;
+
+  if (!wait_reaped (report->subprocess, HANGUP_STATUS_WAIT_MS))
+    return g_strdup_printf ("Worker process %d hung up: it closed its connection and is "
+                            "still running", (int) report->pid);
+
+  status = g_subprocess_get_status (report->subprocess);
+  if (WIFEXITED (status))
+    return g_strdup_printf ("Worker process %d exited with status %d",
+                            (int) report->pid, WEXITSTATUS (status));
+  if (WIFSIGNALED (status))
+    return g_strdup_printf ("Worker process %d was killed by signal %d (%s)%s",
+                            (int) report->pid, WTERMSIG (status), g_strsignal (WTERMSIG (status)),
+                            WCOREDUMP (status) ? ", core dumped" : "");
+
+  return g_strdup_printf ("Worker process %d ended with wait status %d", (int) report->pid, status);
 }
 
 static void
@@ -556,8 +655,8 @@ coproc_worker_resource_start (CoprocWorkerResource  *self,
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GSubprocess) subprocess = NULL;
   g_autoptr(CoprocMessenger) messenger = NULL;
-  g_autofree char *hangup = NULL;
   g_autofree char *fd_string = NULL;
+  HangupReport *report;
   ExitWait *wait;
   const char *identifier;
   int fds[2];
@@ -623,8 +722,11 @@ coproc_worker_resource_start (CoprocWorkerResource  *self,
   identifier = g_subprocess_get_identifier (subprocess);
   self->pid = identifier ? (GPid) g_ascii_strtoll (identifier, NULL, 10) : 0;
 
-  hangup = g_strdup_printf ("Worker process %d hung up: it exited or died", (int) self->pid);
-  _coproc_messenger_set_hangup_error (messenger, COPROC_ERROR_WORKER_DIED, hangup);
+  report = g_new0 (HangupReport, 1);
+  report->subprocess = g_object_ref (subprocess);
+  report->pid = self->pid;
+  _coproc_messenger_set_hangup_error (messenger, COPROC_ERROR_WORKER_DIED,
+                                      hangup_message, report, hangup_report_free);
 
   /* Retire the previous worker's messenger. Its wait goes on: that worker
    * has exited, and its ::exited may still be on its way. */

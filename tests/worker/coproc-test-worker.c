@@ -14,6 +14,8 @@
  *   mid-frame               answers one message with "ack", writes half a
  *                           frame, then _exit (0)
  *   sleep-forever           connects, then never reads again
+ *   close-then-sleep        connects, closes its connection, then sleeps
+ *                           until killed
  *   flood [SIZE]            sends numbered messages without end, with a
  *                           SIZE-byte filler; exits 0 on a close request
  *   garbage                 writes garbage on fd 3 instead of a handshake
@@ -471,6 +473,13 @@ main (int    argc,
 
   if (g_str_equal (mode, "sleep-forever"))
     {
+      for (;;)
+        pause ();
+    }
+
+  if (g_str_equal (mode, "close-then-sleep"))
+    {
+      coproc_messenger_close (messenger, NULL);
       for (;;)
         pause ();
     }

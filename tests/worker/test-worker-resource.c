@@ -169,6 +169,36 @@ assert_killed_by (gint status,
   g_assert_cmpint (WTERMSIG (status), ==, signum);
 }
 
+/* The message of COPROC_ERROR_WORKER_DIED says how the worker ended: its
+ * exit status, or the signal that killed it. */
+static void
+assert_death_message (const GError *error,
+                      GPid          pid,
+                      int           code,
+                      int           signum,
+                      gboolean      broken)
+{
+  g_autoptr(GString) expected = g_string_new (NULL);
+  const char *core = ", core dumped";
+
+  if (signum != 0)
+    g_string_printf (expected, "Worker process %d was killed by signal %d (%s)",
+                     (int) pid, signum, g_strsignal (signum));
+  else
+    g_string_printf (expected, "Worker process %d exited with status %d", (int) pid, code);
+
+  /* A crash may leave a core file, depending on the system. */
+  if (signum != 0 && g_str_has_prefix (error->message, expected->str) &&
+      g_str_has_prefix (error->message + expected->len, core))
+    g_string_append (expected, core);
+
+  if (broken)
+    g_string_append (expected, " in the middle of a message");
+
+  g_assert_error (error, COPROC_ERROR, COPROC_ERROR_WORKER_DIED);
+  g_assert_cmpstr (error->message, ==, expected->str);
+}
+
 /* The SIGPIPE tests make sure SIGPIPE has its default action (coproc never
  * changes it, but anything else in the process might have): a write
  * without MSG_NOSIGNAL would then kill the test. */
@@ -830,6 +860,7 @@ test_exit_status (gconstpointer data)
   ClosedCount closed = { 0 };
   CoprocMessenger *messenger;
   WorkerWatch watch;
+  GPid pid;
 
   g_test_summary ("A worker that ends after a message: two pending receive_async calls get the "
                   "message, then WORKER_DIED; ::closed and ::exited come once, with the status");
@@ -838,6 +869,7 @@ test_exit_status (gconstpointer data)
   watch_init (&watch, worker, NULL);
   start_or_fail (worker);
   messenger = coproc_worker_resource_get_messenger (worker);
+  pid = coproc_worker_resource_get_pid (worker);
   g_signal_connect (messenger, "closed", G_CALLBACK (closed_cb), &closed);
 
   coproc_messenger_receive_async (messenger, NULL, NULL, pair_first_cb, &pair);
@@ -858,6 +890,8 @@ test_exit_status (gconstpointer data)
     assert_killed_by (watch.status, exit_case->signum);
   else
     assert_exited_with (watch.status, exit_case->code);
+  assert_death_message (pair.second_error, pid, exit_case->code, exit_case->signum,
+                        exit_case->broken);
 
   g_variant_unref (pair.first);
   g_error_free (pair.second_error);
@@ -1097,6 +1131,9 @@ test_death (gconstpointer data)
 
   assert_nothing_lost (events);
   g_assert_true (coproc_messenger_is_closed (messenger));
+  assert_death_message (((Event *) g_ptr_array_index (events, events->len - 1))->error,
+                        pid, MAX (death_case->code, 0), death_case->signum,
+                        g_str_equal (death_case->way, "mid-frame"));
 
   wait_exited (&watch);
   if (death_case->signum != 0)
@@ -1104,6 +1141,39 @@ test_death (gconstpointer data)
   else
     assert_exited_with (watch.status, death_case->code);
 
+  watch_clear (&watch);
+}
+
+static void
+test_death_hangup_only (void)
+{
+  g_autoptr(CoprocWorkerResource) worker = test_worker_new (G_TYPE_NONE, "close-then-sleep",
+                                                            NULL);
+  g_autoptr(GVariant) payload = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *expected = NULL;
+  WorkerWatch watch;
+
+  g_test_summary ("A worker that closes its connection and lives on: the receive fails with "
+                  "WORKER_DIED, saying the process still runs, after a bounded wait for its exit");
+
+  watch_init (&watch, worker, NULL);
+  start_or_fail (worker);
+
+  payload = coproc_messenger_receive_blocking (coproc_worker_resource_get_messenger (worker),
+                                               NULL, NULL, &error);
+  g_assert_null (payload);
+  g_assert_error (error, COPROC_ERROR, COPROC_ERROR_WORKER_DIED);
+  expected = g_strdup_printf ("Worker process %d hung up: it closed its connection and is "
+                              "still running", (int) coproc_worker_resource_get_pid (worker));
+  g_assert_cmpstr (error->message, ==, expected);
+  g_assert_true (coproc_worker_resource_is_alive (worker));
+
+  g_clear_error (&error);
+  g_assert_true (coproc_worker_resource_terminate (worker, &error));
+  g_assert_no_error (error);
+  wait_exited (&watch);
+  assert_killed_by (watch.status, SIGTERM);
   watch_clear (&watch);
 }
 
@@ -1920,6 +1990,7 @@ main (int    argc,
       g_test_add_data_func (path, &death_cases[i], test_death);
     }
 
+  g_test_add_func ("/Coproc/WorkerResource/death/hangup-only", test_death_hangup_only);
   g_test_add_func ("/Coproc/WorkerResource/garbage-handshake", test_garbage_handshake);
   g_test_add_func ("/Coproc/WorkerResource/no-sigpipe/dead-worker", test_no_sigpipe_dead_worker);
   g_test_add_func ("/Coproc/WorkerResource/no-sigpipe/blocked-send", test_no_sigpipe_blocked_send);
