@@ -75,6 +75,7 @@ struct _CoprocWorkerResource
   GSubprocess     *subprocess;      /* owned */
   CoprocMessenger *messenger;       /* owned */
   GCancellable    *wait_cancellable;/* owned; cancels our wait for the current worker */
+  gpointer         exit_wait;       /* owned ExitWait of the current worker */
   GPid             pid;
 
   guint            alive : 1;       /* as last notified; is_alive() asks the process */
@@ -100,12 +101,19 @@ enum {
 static GParamSpec *properties[N_PROPS];
 static guint signals[N_SIGNALS];
 
+/* The wait for one worker's exit, which emits ::exited. Reference
+ * counted: the wait itself and each join_async() of that worker hold one. */
 typedef struct
 {
+  gint                  ref_count;  /* atomic */
+
   /* Weak: a pending wait must not keep the resource alive, or releasing
    * the last reference would never dispose it and kill the worker. */
   GWeakRef              self;
   GSubprocess          *subprocess; /* owned: the process this wait is for */
+  GPtrArray            *joins;      /* owned; of GTask: join_async() calls whose worker
+                                     * exited, held back until ::exited is emitted */
+  guint                 done : 1;   /* ::exited was emitted, or never will be */
 } ExitWait;
 
 static void
@@ -128,6 +136,42 @@ subprocess_running (GSubprocess *subprocess)
   return subprocess != NULL && g_subprocess_get_identifier (subprocess) != NULL;
 }
 
+static ExitWait *
+exit_wait_new (CoprocWorkerResource *self,
+               GSubprocess          *subprocess)
+{
+  ExitWait *wait = g_new0 (ExitWait, 1);
+
+  wait->ref_count = 1;
+  g_weak_ref_init (&wait->self, self);
+  wait->subprocess = g_object_ref (subprocess);
+  wait->joins = g_ptr_array_new ();
+
+  return wait;
+}
+
+static ExitWait *
+exit_wait_ref (ExitWait *wait)
+{
+  g_atomic_int_inc (&wait->ref_count);
+  return wait;
+}
+
+static void
+exit_wait_unref (gpointer data)
+{
+  ExitWait *wait = data;
+
+  if (!g_atomic_int_dec_and_test (&wait->ref_count))
+    return;
+
+  g_assert (wait->joins->len == 0);
+  g_ptr_array_unref (wait->joins);
+  g_object_unref (wait->subprocess);
+  g_weak_ref_clear (&wait->self);
+  g_free (wait);
+}
+
 static void
 exited_cb (GObject      *object,
            GAsyncResult *result,
@@ -136,6 +180,7 @@ exited_cb (GObject      *object,
   ExitWait *wait = user_data;
   g_autoptr(CoprocWorkerResource) self = g_weak_ref_get (&wait->self);
   g_autoptr(GError) error = NULL;
+  g_autoptr(GPtrArray) joins = NULL;
 
   if (g_subprocess_wait_finish (wait->subprocess, result, &error) && self != NULL)
     {
@@ -147,9 +192,20 @@ exited_cb (GObject      *object,
       g_signal_emit (self, signals[EXITED], 0, status);
     }
 
-  g_object_unref (wait->subprocess);
-  g_weak_ref_clear (&wait->self);
-  g_free (wait);
+  /* The joins of this worker complete after ::exited, and complete even
+   * when it is not emitted (the resource is being disposed). */
+  wait->done = TRUE;
+  joins = g_steal_pointer (&wait->joins);
+  wait->joins = g_ptr_array_new ();
+  for (guint i = 0; i < joins->len; i++)
+    {
+      GTask *task = g_ptr_array_index (joins, i);
+
+      g_task_return_boolean (task, TRUE);
+      g_object_unref (task);
+    }
+
+  exit_wait_unref (wait);
 }
 
 /* Death reports ------------------------------------------------------------ */
@@ -264,6 +320,7 @@ coproc_worker_resource_dispose (GObject *object)
 
   g_cancellable_cancel (self->wait_cancellable);
   g_clear_object (&self->wait_cancellable);
+  g_clear_pointer (&self->exit_wait, exit_wait_unref);
 
   if (self->messenger != NULL)
     g_object_run_dispose (G_OBJECT (self->messenger));
@@ -437,6 +494,11 @@ coproc_worker_resource_class_init (CoprocWorkerResourceClass *klass)
    *
    * Emitted once per started worker when its process ended, for whatever
    * reason, on the context that was thread-default when it was started.
+   *
+   * It comes before [method@Coproc.WorkerResource.join_async] of that
+   * worker completes. [method@Coproc.WorkerResource.join], which does not
+   * run the context, returns first: the signal follows when the context
+   * runs.
    *
    * Since: 1.0
    */
@@ -737,9 +799,9 @@ coproc_worker_resource_start (CoprocWorkerResource  *self,
   g_set_object (&self->subprocess, subprocess);
 
   self->wait_cancellable = g_cancellable_new ();
-  wait = g_new0 (ExitWait, 1);
-  g_weak_ref_init (&wait->self, self);
-  wait->subprocess = g_object_ref (subprocess);
+  wait = exit_wait_new (self, subprocess);
+  g_clear_pointer (&self->exit_wait, exit_wait_unref);
+  self->exit_wait = exit_wait_ref (wait);
   g_subprocess_wait_async (subprocess, self->wait_cancellable, exited_cb, wait);
 
   g_object_freeze_notify (G_OBJECT (self));
@@ -905,10 +967,13 @@ join_async_wait_cb (GObject      *object,
                     gpointer      user_data)
 {
   g_autoptr(GTask) task = user_data;
+  ExitWait *wait = g_task_get_task_data (task);
   GError *error = NULL;
 
   if (!g_subprocess_wait_finish (G_SUBPROCESS (object), result, &error))
     g_task_return_error (task, error);
+  else if (!wait->done)
+    g_ptr_array_add (wait->joins, g_steal_pointer (&task));   /* after ::exited */
   else
     g_task_return_boolean (task, TRUE);
 }
@@ -923,6 +988,11 @@ join_async_wait_cb (GObject      *object,
  * The non-blocking form of [method@Coproc.WorkerResource.join]. The
  * messenger keeps working on its own context meanwhile. Cancelling stops
  * the wait; it does not kill the worker.
+ *
+ * It completes after [signal@Coproc.WorkerResource::exited] was emitted
+ * for the worker, so its callback finds the `alive` property already
+ * notified. (When the worker was started on another context, that
+ * context must run for the join to complete.)
  *
  * Since: 1.0
  */
@@ -948,6 +1018,7 @@ coproc_worker_resource_join_async (CoprocWorkerResource *self,
       return;
     }
 
+  g_task_set_task_data (task, exit_wait_ref (self->exit_wait), exit_wait_unref);
   g_subprocess_wait_async (self->subprocess, cancellable, join_async_wait_cb,
                            g_steal_pointer (&task));
 }

@@ -330,6 +330,8 @@ test_start_join (void)
   g_assert_no_error (error);
   g_assert_false (coproc_worker_resource_is_alive (worker));
   g_assert_cmpint (coproc_worker_resource_get_pid (worker), ==, 0);
+  /* join() does not run the context: ::exited comes when it runs. */
+  g_assert_cmpuint (watch.n_exited, ==, 0);
 
   wait_exited (&watch);
   assert_exited_with (watch.status, 0);
@@ -644,7 +646,8 @@ test_join_async (void)
   JoinResult join = { 0 };
   WorkerWatch watch;
 
-  g_test_summary ("join_async() sends a close request and completes once the worker exited");
+  g_test_summary ("join_async() sends a close request and completes once the worker exited, "
+                  "after ::exited");
 
   watch_init (&watch, worker, NULL);
   start_or_fail (worker);
@@ -658,6 +661,9 @@ test_join_async (void)
   g_assert_no_error (join.error);
   g_assert_true (join.ok);
   g_assert_false (coproc_worker_resource_is_alive (worker));
+  /* ::exited came first, and alive was notified. */
+  g_assert_cmpuint (watch.n_exited, ==, 1);
+  g_assert_false (watch.last_alive);
 
   wait_exited (&watch);
   drain_context (NULL);
