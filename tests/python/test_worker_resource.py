@@ -145,7 +145,8 @@ def test_argv_target():
 
 def test_attributes_before_and_after_start():
     w = Coproc.WorkerResource(workers.quiet_echo)
-    assert w.messenger is None
+    with pytest.raises(AttributeError, match=r"start\(\)"):
+        w.messenger
     assert w.pid == 0
     assert not w.is_alive()
     w.start()

@@ -127,7 +127,8 @@ Workers (:class:`WorkerResource`, :class:`BaseWorkerProcess`)
     the top level of a module the worker can import; the script run as
     ``__main__`` counts: as with ``multiprocessing``'s spawn method, the
     worker runs it again under the name ``__mp_main__``, so code guarded by
-    ``if __name__ == '__main__':`` does not run again.
+    ``if __name__ == '__main__':`` does not run again; a target defined in
+    that block is refused with ``ValueError``.
 
     The worker is a fresh ``sys.executable`` that runs
     ``-m gi.overrides._coproc_worker``, with this process's ``sys.path`` and
@@ -145,14 +146,16 @@ Workers (:class:`WorkerResource`, :class:`BaseWorkerProcess`)
     :func:`to_variant` converts; they travel in the environment, so keep
     them small and send bulk data with the messenger). ``join()``,
     ``terminate()`` (both with ``check_alive=True``) and ``is_alive()`` are
-    as in the original; ``w.messenger`` (``None`` before the first start)
-    and ``w.pid`` (0 when not running) are plain attributes. As a context
+    as in the original; ``w.messenger`` (which raises ``AttributeError``
+    before the first start) and ``w.pid`` (0 when not running) are plain
+    attributes. As a context
     manager it starts the worker on entry; on exit it terminates the
     worker and waits until it has ended (killing it when it is still there
     after ``exit_timeout`` seconds, 5 by default), and it never raises
     because the worker had already ended.
 """
 
+import ast
 import base64
 import builtins
 import concurrent.futures
@@ -167,11 +170,41 @@ import sys
 import threading
 import traceback
 
+import gi
 from gi.module import get_introspection_module
 from gi.overrides import override
 from gi.repository import Gio, GLib, GObject
 
 Coproc = get_introspection_module('Coproc')
+
+# The library the typelib names, as the dynamic linker looks for it.
+_SHARED_LIBRARY = 'libcoproc-1.0.so.0'
+
+
+def _check_shared_library():
+    # A typelib whose shared library cannot be loaded names types nobody
+    # registers, and the first override below would fail on a bare
+    # assertion in gi. Say what is missing and which variable finds it.
+    repository = gi.Repository.get_default()
+    info = repository.find_by_name('Coproc', 'Messenger')
+    if info is None or info.get_g_type() != GObject.TYPE_NONE:
+        return
+
+    typelib = os.path.abspath(repository.get_typelib_path('Coproc'))
+    # <libdir>/girepository-1.0/Coproc-1.0.typelib when installed;
+    # <builddir>/introspection/Coproc-1.0.typelib in a build tree.
+    base = os.path.dirname(os.path.dirname(typelib))
+    hint = 'the directory that holds it'
+    for directory in (base, os.path.join(base, 'coproc')):
+        if os.path.exists(os.path.join(directory, _SHARED_LIBRARY)):
+            hint = directory
+            break
+    raise ImportError('The Coproc typelib %s was found, but not its shared library %s: set '
+                      'LD_LIBRARY_PATH to %s (see "Building and installing" in coproc\'s '
+                      'README)' % (typelib, _SHARED_LIBRARY, hint))
+
+
+_check_shared_library()
 
 __all__ = []
 
@@ -1648,6 +1681,69 @@ def _main_description():
                      'by the worker: define it in a module or a script file')
 
 
+def _is_main_test(test):
+    # Whether an `if` tests `__name__ == '__main__'` (True), its negation
+    # (False), or something else (None).
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and
+            isinstance(test.ops[0], (ast.Eq, ast.NotEq))):
+        return None
+    sides = [test.left, test.comparators[0]]
+    names = [side for side in sides if isinstance(side, ast.Name) and side.id == '__name__']
+    constants = [side for side in sides
+                 if isinstance(side, ast.Constant) and side.value == '__main__']
+    if not names or not constants:
+        return None
+    return isinstance(test.ops[0], ast.Eq)
+
+
+def _bound_names(nodes):
+    # The names that statements bind in their own scope (not inside the
+    # functions and classes they define).
+    names = set()
+    pending = list(nodes)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+            pending.extend(node.decorator_list)
+            continue
+        if isinstance(node, ast.Lambda):
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            names.add(node.id)
+        elif isinstance(node, ast.alias):
+            names.add(node.asname or node.name.split('.')[0])
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            names.add(node.name)
+        pending.extend(ast.iter_child_nodes(node))
+    return names
+
+
+def _main_guarded_names(path):
+    # The top-level names a script binds only under
+    # `if __name__ == '__main__':`: a worker, which runs the script again as
+    # __mp_main__, never has them.
+    try:
+        with open(path, 'rb') as source:
+            tree = ast.parse(source.read(), path)
+    except (OSError, SyntaxError, ValueError):
+        return set()
+
+    guarded = set()
+    visible = set()
+    for statement in tree.body:
+        main_test = _is_main_test(statement.test) if isinstance(statement, ast.If) else None
+        if main_test is None:
+            visible |= _bound_names([statement])
+        elif main_test:
+            guarded |= _bound_names(statement.body)
+            visible |= _bound_names(statement.orelse)
+        else:
+            visible |= _bound_names(statement.body)
+            guarded |= _bound_names(statement.orelse)
+    return guarded - visible
+
+
 def _describe(obj, what):
     module = getattr(obj, '__module__', None)
     qualname = getattr(obj, '__qualname__', None)
@@ -1658,6 +1754,11 @@ def _describe(obj, what):
     if module in ('__main__', '__mp_main__'):
         description['module'] = '__main__'
         description.update(_main_description())
+        path = getattr(sys.modules.get(module), '__file__', None)
+        if path and qualname.split('.')[0] in _main_guarded_names(path):
+            raise ValueError("%s %s is defined under \"if __name__ == '__main__':\", which "
+                             "the worker does not run: define it at the top level of %s, "
+                             "outside that block" % (what, qualname, path))
 
     try:
         found = _resolve(sys.modules[module], qualname)
@@ -1765,8 +1866,15 @@ class WorkerResource(Coproc.WorkerResource):
 
     @property
     def messenger(self):
-        """The host's messenger to the current (or last) worker, or ``None``."""
-        return self.get_messenger()
+        """The host's messenger to the current (or last) worker.
+
+        Raises :exc:`AttributeError` before the first :meth:`start`.
+        """
+        messenger = self.get_messenger()
+        if messenger is None:
+            raise AttributeError('WorkerResource.messenger exists once the worker is started: '
+                                 'call start() first (a with block does)')
+        return messenger
 
     @property
     def pid(self):
