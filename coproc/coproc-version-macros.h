@@ -35,33 +35,21 @@
 # define COPROC_VERSION_MIN_REQUIRED COPROC_VERSION_1_0
 #endif
 
-/**
- * COPROC_DEPRECATED:
+/* COPROC_DEPRECATED marks a symbol as deprecated, COPROC_DEPRECATED_FOR (f)
+ * as deprecated in favour of f. Define COPROC_DISABLE_DEPRECATION_WARNINGS
+ * before including <coproc.h> to silence the compiler warnings.
  *
- * Marks a symbol as deprecated. Define
- * `COPROC_DISABLE_DEPRECATION_WARNINGS` before including `<coproc.h>` to
- * silence the compiler warnings.
- *
- * Since: 1.0
- */
-
-/**
- * COPROC_DEPRECATED_FOR:
- * @f: the symbol that replaces the deprecated one
- *
- * Marks a symbol as deprecated in favour of @f. Define
- * `COPROC_DISABLE_DEPRECATION_WARNINGS` before including `<coproc.h>` to
- * silence the compiler warnings.
- *
- * Since: 1.0
- */
+ * COPROC_DEPRECATED_FOR is an object-like alias of a function-like macro
+ * whose name g-ir-scanner ignores: a function-like COPROC_DEPRECATED_FOR
+ * would be a function macro of the GIR, and a page of the reference. */
 #ifdef COPROC_DISABLE_DEPRECATION_WARNINGS
 # define COPROC_DEPRECATED _COPROC_EXTERN
-# define COPROC_DEPRECATED_FOR(f) _COPROC_EXTERN
+# define _COPROC_DEPRECATED_FOR(f) _COPROC_EXTERN
 #else
 # define COPROC_DEPRECATED G_DEPRECATED _COPROC_EXTERN
-# define COPROC_DEPRECATED_FOR(f) G_DEPRECATED_FOR (f) _COPROC_EXTERN
+# define _COPROC_DEPRECATED_FOR(f) G_DEPRECATED_FOR (f) _COPROC_EXTERN
 #endif
+#define COPROC_DEPRECATED_FOR _COPROC_DEPRECATED_FOR
 
 /**
  * COPROC_AVAILABLE_IN_ALL:
