@@ -36,6 +36,7 @@ packages=(
   xvfb
   xauth
   imagemagick
+  desktop-file-utils
   # Benchmarks against other IPC libraries
   libjsonrpc-glib-1.0-dev
   libzmq3-dev
