@@ -4,8 +4,8 @@
 # Usage: check-readme.py README.md readme-example.c
 #
 # The C example of the README is the program the tests compile and run:
-# checks that the code block after the "readme-example.c" marker is that
-# file, from its #include on.
+# checks that the code block after its marker, "<!-- snippet: checked by
+# doc/check-readme.py -->", is that file, from its #include on.
 
 import re
 import sys
@@ -17,9 +17,10 @@ with open(readme_path, encoding='utf-8') as readme:
 with open(example_path, encoding='utf-8') as example:
     example_text = example.read()
 
-match = re.search(r'<!-- readme-example\.c -->\s*```c\n(.*?)```', readme_text, re.S)
+marker = '<!-- snippet: checked by doc/check-readme.py -->'
+match = re.search(re.escape(marker) + r'\s*```c\n(.*?)```', readme_text, re.S)
 if match is None:
-    sys.exit(f'{readme_path}: no C block after the "<!-- readme-example.c -->" marker')
+    sys.exit(f'{readme_path}: no C block after the "{marker}" marker')
 
 shown = match.group(1)
 expected = example_text[example_text.index('#include <coproc.h>'):]
