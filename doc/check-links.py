@@ -5,9 +5,9 @@
 #
 # Checks that every relative link of the Markdown pages leads somewhere: the
 # file exists (relative to the page, as on a forge), and a #fragment names
-# a heading of the page it points to. Links inside code blocks are left
-# alone. gi-docgen symbol links ([class@Coproc.Messenger]) are not Markdown
-# links and are checked by gi-docgen itself.
+# a heading of the page it points to. Links inside code blocks and code
+# spans are left alone. gi-docgen symbol links ([class@Coproc.Messenger])
+# are not Markdown links and are checked by gi-docgen itself.
 
 import os
 import re
@@ -49,6 +49,7 @@ def main():
     failures = []
     for page in sys.argv[1:]:
         for number, line in prose_lines(page):
+            line = re.sub(r'`[^`]*`', '', line)   # code spans are not links
             for match in LINK.finditer(line):
                 target = match.group(1)
                 if re.match(r'^[a-z]+:', target):
