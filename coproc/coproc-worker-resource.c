@@ -449,7 +449,8 @@ coproc_worker_resource_class_init (CoprocWorkerResourceClass *klass)
    * CoprocWorkerResource:messenger: (getter get_messenger)
    *
    * The host's messenger to the current (or last) worker; `NULL` before
-   * the first start.
+   * the first start, so start the worker before using it (messenger calls
+   * on `NULL` are programmer errors: they emit a critical warning).
    *
    * Since: 1.0
    */
@@ -621,6 +622,11 @@ coproc_worker_resource_get_messenger_type (CoprocWorkerResource *self)
  * @self: a resource
  *
  * Gets the host's messenger to the current (or last) worker.
+ *
+ * There is none before [method@Coproc.WorkerResource.start] has
+ * succeeded: calling a messenger function on the `NULL` this returns then
+ * is a programmer error, which emits a critical warning. (The Python
+ * overrides raise `AttributeError` instead, naming `start()`.)
  *
  * Returns: (transfer none) (nullable): the messenger, or `NULL` before the
  *   first start
