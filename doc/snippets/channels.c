@@ -2,9 +2,11 @@
  * worker is a function of this program, the host its main ()
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * snippet-support: harness.h
  */
 
-#include <coproc.h>
+#include "harness.h"
 
 @SNIPPET worker@
 
@@ -15,15 +17,8 @@ main (int    argc,
   g_autoptr(CoprocWorkerResource) worker = NULL;
   g_autoptr(GError) error = NULL;
   CoprocMessenger *messenger;
-  int status;
 
-  coproc_worker_register ("echo", echo_worker, NULL);
-  if (coproc_worker_dispatch (&status))
-    return status;
-
-  worker = coproc_worker_resource_new_for_function ("echo", COPROC_TYPE_PRIORITY_MESSENGER);
-  if (!coproc_worker_resource_start (worker, &error))
-    g_error ("%s", error->message);
+  worker = harness_start_function_worker ("echo", echo_worker);
   messenger = coproc_worker_resource_get_messenger (worker);
 
   {

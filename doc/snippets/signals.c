@@ -2,9 +2,11 @@
  * worker of this program reports progress, and the handler moves the bar
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * snippet-support: harness.h
  */
 
-#include <coproc.h>
+#include "harness.h"
 
 /* A stand-in for the GTK widget, which would need a display: the handler
  * only sets its fraction. */
@@ -54,15 +56,8 @@ main (int    argc,
   g_autoptr(GError) error = NULL;
   GtkProgressBar bar = { 0.0 };
   CoprocMessenger *messenger;
-  int status;
 
-  coproc_worker_register ("progress", progress_worker, NULL);
-  if (coproc_worker_dispatch (&status))
-    return status;
-
-  worker = coproc_worker_resource_new_for_function ("progress", COPROC_TYPE_PRIORITY_MESSENGER);
-  if (!coproc_worker_resource_start (worker, &error))
-    g_error ("%s", error->message);
+  worker = harness_start_function_worker ("progress", progress_worker);
   messenger = coproc_worker_resource_get_messenger (worker);
   connect_handler (messenger, &bar);
 

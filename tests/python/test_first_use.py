@@ -143,25 +143,22 @@ def test_messenger_before_start_names_start():
 
 # Death reports ------------------------------------------------------------------
 
-def _expect_exit_message(w):
-    return 'Worker process %d exited with status 3' % w.pid
-
-
-def _expect_kill_message(w):
-    return 'Worker process %d was killed by signal %d (%s)' % (
+def _start_dying_worker(how):
+    # A worker that says hello, then exits with status 3 or waits to be
+    # killed; and the message of its death.
+    if how == 'exit':
+        w = Coproc.WorkerResource(exit_after_hello)
+        w.start(status=3)
+        return w, 'Worker process %d exited with status 3' % w.pid
+    w = Coproc.WorkerResource(hello_then_wait)
+    w.start()
+    return w, 'Worker process %d was killed by signal %d (%s)' % (
         w.pid, signal.SIGKILL, signal.strsignal(signal.SIGKILL))
 
 
 @pytest.mark.parametrize('how', ['exit', 'kill'])
 def test_death_report_blocking(how):
-    if how == 'exit':
-        w = Coproc.WorkerResource(exit_after_hello)
-        w.start(status=3)
-        expected = _expect_exit_message(w)
-    else:
-        w = Coproc.WorkerResource(hello_then_wait)
-        w.start()
-        expected = _expect_kill_message(w)
+    w, expected = _start_dying_worker(how)
     assert w.messenger.receive_blocking() == 'hello'
     if how == 'kill':
         os.kill(w.pid, signal.SIGKILL)
@@ -174,14 +171,7 @@ def test_death_report_blocking(how):
 
 @pytest.mark.parametrize('how', ['exit', 'kill'])
 def test_death_report_async(loop, how):
-    if how == 'exit':
-        w = Coproc.WorkerResource(exit_after_hello)
-        w.start(status=3)
-        expected = _expect_exit_message(w)
-    else:
-        w = Coproc.WorkerResource(hello_then_wait)
-        w.start()
-        expected = _expect_kill_message(w)
+    w, expected = _start_dying_worker(how)
     results = []
 
     def on_receive(messenger, result):
