@@ -27,11 +27,18 @@ def same(a, b):
     return a == b
 
 
+# The basic types of GVariant; the serializing paths leave 'o' and 'g' to
+# GLib's child-by-child code.
+BASIC_TYPES = 'bynqiuxthdsog'
+DECODED_BASIC_TYPES = 'bynqiuxthds'
+
+
 class Values:
     '''Random plain values and random GVariant types and values.'''
 
-    def __init__(self, seed):
+    def __init__(self, seed, basic_types=BASIC_TYPES):
         self.rng = random.Random(seed)
+        self.basic_types = basic_types
 
     def text(self):
         alphabet = ['a', 'é', '☃', '\U0001f600', "'", '\\', '\n']
@@ -68,7 +75,7 @@ class Values:
 
     def type_string(self, depth=0):
         rng = self.rng
-        kinds = list('bynqiuxthdsogv')
+        kinds = list(self.basic_types + 'v')
         if depth < 3:
             kinds += ['a', 'm', '(', 'a{'] * 3
         kind = rng.choice(kinds)
@@ -78,7 +85,7 @@ class Values:
             return '(%s)' % ''.join(self.type_string(depth + 1)
                                     for _ in range(rng.choice([0, 1, 2, 3])))
         if kind == 'a{':
-            return 'a{%s%s}' % (rng.choice('bynqiuxthdsog'), self.type_string(depth + 1))
+            return 'a{%s%s}' % (rng.choice(self.basic_types), self.type_string(depth + 1))
         return kind
 
     def for_type(self, type_string, i=0):
@@ -156,17 +163,66 @@ def untrusted(type_string, data):
                                        GLib.Bytes.new(data), False)
 
 
+def in_normal_form(variant):
+    '''Whether the serialized data of variant is in normal form, as GLib
+    judges it for untrusted data (for a variant it made itself, or one
+    made trusted, GLib's is_normal_form() answers yes without looking).'''
+    data = variant.get_data_as_bytes().get_data()
+    reloaded = untrusted(variant.get_type_string(), data)
+    return (reloaded.is_normal_form() and
+            reloaded.get_normal_form().get_data_as_bytes().get_data() == data)
+
+
+def test_normal_form_check_finds_data_not_in_normal_form():
+    # Each is valid GVariant data that is not in normal form.
+    assert in_normal_form(untrusted('(yx)', b'\1' + bytes(7) + b'\2' + bytes(7)))
+    assert not in_normal_form(untrusted('(yx)', b'\1\1' + bytes(6) + b'\2' + bytes(7)))
+    assert in_normal_form(untrusted('as', b'a\0\2'))
+    assert not in_normal_form(untrusted('as', b'a\0\2\0'))
+    assert not in_normal_form(untrusted('b', b'\2'))
+
+
+@pytest.fixture
+def fast_paths_only(monkeypatch):
+    '''Makes the codec fail where it would fall back to GLib's
+    child-by-child code; gives that code to the test as (to, from).'''
+    inside_reference = []
+
+    def guarded(convert):
+        def call(value):
+            if not inside_reference:
+                raise AssertionError('fell back to the child-by-child code for %r' % (value,))
+            return convert(value)
+        return call
+
+    def reference(convert):
+        # The reference recurses through the guarded names: let it.
+        def call(value):
+            inside_reference.append(True)
+            try:
+                return convert(value)
+            finally:
+                inside_reference.pop()
+        return call
+
+    to_tree, from_tree = codec.to_variant_tree, codec.from_variant_tree
+    monkeypatch.setattr(codec, 'to_variant_tree', guarded(to_tree))
+    monkeypatch.setattr(codec, 'from_variant_tree', guarded(from_tree))
+    return reference(to_tree), reference(from_tree)
+
+
 @pytest.mark.parametrize('seed', range(4))
-def test_serialized_values_are_glibs(seed):
+def test_serialized_values_are_glibs(seed, fast_paths_only):
+    to_tree, from_tree = fast_paths_only
     values = Values(seed)
     for _ in range(100):
         value = values.plain()
         made = Coproc.to_variant(value)
-        built = codec.to_variant_tree(value)
+        built = to_tree(value)
         assert made.get_type_string() == built.get_type_string()
         assert made.get_data_as_bytes().get_data() == built.get_data_as_bytes().get_data()
-        assert made.is_normal_form()
-        assert same(Coproc.from_variant(made), codec.from_variant_tree(built))
+        assert in_normal_form(made), made
+        assert same(Coproc.from_variant(made), from_tree(built))
 
 
 @pytest.mark.parametrize('seed', range(4))
@@ -176,6 +232,18 @@ def test_decoded_values_are_glibs(seed):
         type_string = values.type_string()
         variant = GLib.Variant(type_string, values.for_type(type_string)[0])
         assert reads_as_glib_does(variant), variant
+
+
+@pytest.mark.parametrize('seed', range(4))
+def test_decoded_values_take_the_fast_path(seed, fast_paths_only):
+    # Data in normal form, of the types the serializing path reads, never
+    # falls back (which would make the comparisons above trivial).
+    _, from_tree = fast_paths_only
+    values = Values(seed, DECODED_BASIC_TYPES)
+    for _ in range(100):
+        type_string = values.type_string()
+        variant = GLib.Variant(type_string, values.for_type(type_string)[0])
+        assert same(Coproc.from_variant(variant), from_tree(variant)), variant
 
 
 @pytest.mark.parametrize('seed', range(4))
