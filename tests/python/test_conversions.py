@@ -282,3 +282,72 @@ def test_message_attributes_are_plain():
 
     rm.send_norequest('default channel')
     assert pm.receive_message_blocking().channel_id is None
+
+
+class Opaque:
+    pass
+
+
+@dataclasses.dataclass
+class Holder:
+    value: object
+
+
+@pytest.mark.parametrize('payload, path, error', [
+    ({1, 2}, "payload: set: GVariant has no sets", TypeError),
+    (frozenset(), "payload: frozenset: GVariant has no sets", TypeError),
+    (1j, "payload: complex: GVariant has no complex numbers", TypeError),
+    (Opaque(), "payload: test_conversions.Opaque: Coproc sends None, bool", TypeError),
+    (object(), "payload: object:", TypeError),
+    (range(3), "payload: range:", TypeError),
+    ([1, 2, {'x': {3}}], "payload[2]['x']: set:", TypeError),
+    ((0, [Holder(1j)]), "payload[1][0].value: complex:", TypeError),
+    ({'a': 1, 2: 'b'}, "payload: dict: has both str and int keys", TypeError),
+    ({(1, 2): 'tuple key'}, "payload: dict: a key of type tuple", TypeError),
+    ({True: 'bool key'}, "payload: dict: a key of type bool", TypeError),
+    ({None: 'x'}, "payload: dict: a key of type NoneType", TypeError),
+    ({'k': [{1.5: 0}]}, "payload['k'][0]: dict: a key of type float", TypeError),
+    ([2**64], "payload[0]: int: 18446744073709551616 does not fit in 64 bits", TypeError),
+    ({'n': -(2**63) - 1}, "payload['n']: int: -9223372036854775809 does not fit", OverflowError),
+    ({2**63: 'x'}, "payload: dict: the int key 9223372036854775808 does not fit", OverflowError),
+    (['a\0b'], "payload[0]: str: contains a NUL character", ValueError),
+    ({'a\0b': 1}, "payload: dict: the str key 'a\\x00b' contains a NUL", ValueError),
+    ([Point], "payload[0]: type:", TypeError),
+    ([GLib.Variant('i', 1), {2}], "payload[1]: set:", TypeError),
+], ids=repr)
+def test_unsendable_values_are_named_with_their_path(payload, path, error):
+    pm, rm = Coproc.PriorityMessenger.new_pair()
+    with pytest.raises(error) as info:
+        rm.send_norequest(payload)
+    assert str(info.value).startswith(path), str(info.value)
+    # The error is raised on its own, not while handling another one.
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert rm.messages_sent() == 0
+    assert pm.available() == 0
+
+
+def test_unsendable_int_is_a_type_error_and_an_overflow_error():
+    with pytest.raises(TypeError):
+        Coproc.to_variant(2**64)
+    with pytest.raises(OverflowError):
+        Coproc.to_variant(2**64)
+
+
+def test_unsendable_value_paths_elsewhere():
+    pm, rm = Coproc.PriorityMessenger.new_pair()
+    with pytest.raises(TypeError, match=r'^value\[0\]: set:'):
+        Coproc.to_variant([set()])
+    with pytest.raises(TypeError, match=r'^channel_id: set:'):
+        rm.send_norequest('x', {1})
+    with pytest.raises(TypeError, match=r'^channel_id\[1\]: complex:'):
+        rm.available((1, 2j))
+    with pytest.raises(TypeError, match=r"^payloads\[2\]\['k'\]: set:"):
+        rm.send_request_multiple([1, 2, {'k': {3}}, 4])
+    assert rm.requests_sent() == 0
+
+
+def test_value_that_contains_itself():
+    looped = []
+    looped.append(looped)
+    with pytest.raises(ValueError, match=r'^payload(\[0\]){64}: list: nested more than 64'):
+        Coproc.to_variant(looped, 'payload')

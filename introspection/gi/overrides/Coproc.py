@@ -39,8 +39,14 @@ Values
     ``GLib.Variant``            itself, untouched    converted as above
     ==========================  ===================  =====================
 
-    Integers outside ``[-2**63, 2**64)`` raise ``OverflowError`` (send them
-    as ``str``). ``bytes`` go through ``GLib.Bytes`` in both directions, so
+    A value GVariant cannot carry raises ``TypeError`` before anything is
+    sent, naming the value's type and where it is in the payload, as in
+    ``payload[2]['x']: set: GVariant has no sets: send a list or a tuple``:
+    sets, complex numbers, other objects, dictionaries whose keys are not
+    all ``str`` or all ``int``, and integers outside ``[-2**63, 2**64)``
+    (that error is an ``OverflowError`` too; send them as ``str``). A
+    ``str`` with a NUL character raises ``ValueError`` (send it as
+    ``bytes``). ``bytes`` go through ``GLib.Bytes`` in both directions, so
     no per-byte work is done in Python. Variants from other programs decode
     to the nearest Python type: any integer type to ``int``, ``o`` and ``g``
     to ``str``, other arrays to ``list``, other dictionaries to ``dict``,
@@ -525,7 +531,7 @@ class Messenger(Coproc.Messenger):
     # calls the C function itself.
 
     def _send(self, kind, data, channel_id, priority):
-        payload = to_variant(data)
+        payload = to_variant(data, 'payload')
         channel = _channel(channel_id)
         try:
             if priority is not None:
@@ -543,7 +549,7 @@ class Messenger(Coproc.Messenger):
         """Sends ``data``; no reply is expected."""
         if priority is not None:
             return self._send(_NOREQUEST, data, channel_id, priority)
-        payload = to_variant(data)
+        payload = to_variant(data, 'payload')
         channel = None if channel_id is None else _channel(channel_id)
         try:
             _send_norequest(self, payload, channel)
@@ -554,7 +560,7 @@ class Messenger(Coproc.Messenger):
         """Sends ``data`` as a request: ``remaining(channel_id)`` grows by one."""
         if priority is not None:
             return self._send(_REQUEST, data, channel_id, priority)
-        payload = to_variant(data)
+        payload = to_variant(data, 'payload')
         channel = None if channel_id is None else _channel(channel_id)
         try:
             _send_request(self, payload, channel)
@@ -565,7 +571,7 @@ class Messenger(Coproc.Messenger):
         """Sends ``data`` as a reply: the peer counts one more reply received."""
         if priority is not None:
             return self._send(_REPLY, data, channel_id, priority)
-        payload = to_variant(data)
+        payload = to_variant(data, 'payload')
         channel = None if channel_id is None else _channel(channel_id)
         try:
             _send_reply(self, payload, channel)
@@ -574,7 +580,14 @@ class Messenger(Coproc.Messenger):
 
     def send_request_multiple(self, data, channel_id=None, *, priority=None):
         """Sends each item of the iterable ``data`` as a request."""
-        payloads = [to_variant(item) for item in data]
+        items = list(data)
+        try:
+            payloads = [to_variant(item) for item in items]
+        except (TypeError, ValueError):
+            # Again, to name the item in the error.
+            for i, item in enumerate(items):
+                to_variant(item, 'payloads[%d]' % i)
+            raise
         channel = _channel(channel_id)
         try:
             if priority is None:
@@ -911,7 +924,7 @@ def _default_sys_path():
 
 
 def _encode_kwargs(kwargs):
-    variant = to_variant(dict(kwargs))
+    variant = to_variant(dict(kwargs), 'kwargs')
     data = variant.get_data_as_bytes().get_data()
     return [variant.get_type_string(), base64.b64encode(data).decode('ascii')]
 

@@ -392,26 +392,33 @@ _CONSTRUCTORS = {
 }
 
 
-def to_variant(value):
+def to_variant(value, root='value'):
     """Converts a plain Python value to a ``GLib.Variant``.
 
-    See the table in the module documentation. A ``GLib.Variant`` is
-    returned as it is. Raises ``TypeError`` for values of other types and
-    ``OverflowError`` for integers that do not fit in 64 bits.
+    See the table in the module documentation of ``Coproc``. A
+    ``GLib.Variant`` is returned as it is. A value GVariant cannot carry
+    raises ``TypeError`` (``OverflowError`` too for integers that do not
+    fit in 64 bits; ``ValueError`` for a ``str`` with a NUL character),
+    whose message begins with the path of the value inside ``value``,
+    named ``root``: ``"payload[2]['x']: set: ..."``.
     """
     cls = type(value)
-    construct = _CONSTRUCTORS.get(cls)
-    if construct is not None:
-        return construct(value)
-    encode = _ENCODERS.get(cls)
-    if encode is None:
-        if isinstance(value, _Variant):
-            return value
-        encode = _enc_other
     try:
-        type_string, data, _, _ = encode(value)
-    except _NotHandled:
-        return to_variant_tree(value)
+        construct = _CONSTRUCTORS.get(cls)
+        if construct is not None:
+            return construct(value)
+        encode = _ENCODERS.get(cls)
+        if encode is None:
+            if isinstance(value, _Variant):
+                return value
+            encode = _enc_other
+        try:
+            type_string, data, _, _ = encode(value)
+        except _NotHandled:
+            return to_variant_tree(value)
+    except (TypeError, ValueError, OverflowError, RecursionError):
+        _raise_unsendable(value, root)
+        raise
     vtype = _VARIANT_TYPES.get(type_string)
     if vtype is None:
         vtype = _variant_type(type_string)
@@ -420,6 +427,120 @@ def to_variant(value):
         data = bytes(data)
     return _new_from_bytes(vtype, _new_gbytes(data), True)
 
+
+# What cannot be sent. The encoders above only raise; this code, run once
+# they did, walks the value again to say what and where.
+
+class _IntOutOfRange(OverflowError, TypeError):
+    # Caught as either: OverflowError since 1.0, TypeError as everything
+    # else GVariant cannot carry.
+    pass
+
+
+# Containers nested deeper than this are refused: GLib reads no value
+# nested more than 128 containers deep, and every item of a list or a dict
+# is two (the container and its variant).
+_MAX_SEND_NESTING = 64
+
+_HINTS = {
+    set: 'GVariant has no sets: send a list or a tuple',
+    frozenset: 'GVariant has no sets: send a list or a tuple',
+    complex: 'GVariant has no complex numbers: send a (real, imag) tuple',
+}
+_DEFAULT_HINT = ('Coproc sends None, bool, int, float, str, bytes, tuple, list, dict, '
+                 'dataclass instances and GLib.Variant values')
+
+
+def _type_name(value):
+    cls = type(value)
+    if cls.__module__ == 'builtins':
+        return cls.__qualname__
+    return '%s.%s' % (cls.__module__, cls.__qualname__)
+
+
+def _short_repr(value):
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + '...'
+
+
+def _unsendable_key(key, path):
+    if isinstance(key, bool) or not isinstance(key, (str, int)):
+        return TypeError('%s: dict: a key of type %s: Coproc sends dictionaries whose keys are '
+                         'all str or all int' % (path, _type_name(key)))
+    if isinstance(key, int):
+        if not _INT64_MIN <= key < _INT64_END:
+            return _IntOutOfRange('%s: dict: the int key %d does not fit in 64 bits'
+                                  % (path, key))
+    elif '\0' in key:
+        return ValueError('%s: dict: the str key %s contains a NUL character'
+                          % (path, _short_repr(key)))
+    return None
+
+
+def _find_unsendable(value, path, depth):
+    # The exception for the first part of value that cannot be sent, or
+    # None.
+    if value is None or isinstance(value, (bool, float, bytes, bytearray, memoryview,
+                                           _Variant)):
+        return None
+    if isinstance(value, int):
+        if _INT64_MIN <= value < _UINT64_END:
+            return None
+        return _IntOutOfRange('%s: int: %d does not fit in 64 bits (send it as a str)'
+                              % (path, value))
+    if isinstance(value, str):
+        if '\0' in value:
+            return ValueError('%s: str: contains a NUL character (send it as bytes)' % path)
+        return None
+
+    is_dataclass = dataclasses.is_dataclass(value) and not isinstance(value, type)
+    if isinstance(value, (tuple, list, dict)) or is_dataclass:
+        if depth >= _MAX_SEND_NESTING:
+            return ValueError('%s: %s: nested more than %d containers deep (or it contains '
+                              'itself)' % (path, _type_name(value), _MAX_SEND_NESTING))
+        depth += 1
+
+    if isinstance(value, (tuple, list)):
+        for i, item in enumerate(value):
+            problem = _find_unsendable(item, '%s[%d]' % (path, i), depth)
+            if problem is not None:
+                return problem
+        return None
+    if isinstance(value, dict):
+        key_types = set()
+        for key, item in value.items():
+            problem = _unsendable_key(key, path)
+            if problem is not None:
+                return problem
+            key_types.add(str if isinstance(key, str) else int)
+            if len(key_types) > 1:
+                return TypeError('%s: dict: has both str and int keys: Coproc sends '
+                                 'dictionaries whose keys are all str or all int' % path)
+            problem = _find_unsendable(item, '%s[%s]' % (path, _short_repr(key)), depth)
+            if problem is not None:
+                return problem
+        return None
+    if is_dataclass:
+        for field in dataclasses.fields(value):
+            problem = _find_unsendable(getattr(value, field.name),
+                                       '%s.%s' % (path, field.name), depth)
+            if problem is not None:
+                return problem
+        return None
+    return TypeError('%s: %s: %s' % (path, _type_name(value),
+                                     _HINTS.get(type(value), _DEFAULT_HINT)))
+
+
+def _raise_unsendable(value, root):
+    # Raises the error that says what in value cannot be sent, if it finds
+    # it; otherwise returns, and the caller raises what it caught.
+    try:
+        problem = _find_unsendable(value, root, 0)
+    except Exception:
+        # Something in value (a property, say) fails when read again.
+        return
+    if problem is not None:
+        raise problem from None
 
 
 # Decoders: one per type string, made on first use, called as
@@ -910,11 +1031,11 @@ def channel_variant(channel_id):
         return None
     cls = type(channel_id)
     if cls is not int and (cls is not str or len(channel_id) > 64):
-        return to_variant(channel_id)
+        return to_variant(channel_id, 'channel_id')
     key = (cls, channel_id)
     variant = _CHANNELS.get(key)
     if variant is None:
-        variant = to_variant(channel_id)
+        variant = to_variant(channel_id, 'channel_id')
         if len(_CHANNELS) >= _MAX_CACHED_CHANNELS:
             _CHANNELS.clear()
         _CHANNELS[key] = variant
