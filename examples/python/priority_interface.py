@@ -6,7 +6,8 @@
 # A payload that is a dictionary, or a dataclass, with a numeric "priority"
 # entry gets that priority: lower is more important, and equal priorities
 # keep their order. A message without one goes to the back of the queue.
-# A dataclass arrives as a dictionary of its fields.
+# A dataclass arrives as an instance of its class, which the worker has
+# loaded too: it runs this script again to find PrintProcess.
 #
 # Run it with the library, its typelib and the overrides on the search paths:
 #   GI_TYPELIB_PATH=… LD_LIBRARY_PATH=… PYTHONPATH=…/introspection \
@@ -56,8 +57,9 @@ if __name__ == '__main__':
         w.messenger.send_norequest(True, channel_id=GO)
 
         # What the worker printed, in the order it printed it.
-        texts = [w.messenger.receive_blocking()['text'] for _ in range(6)]
-        assert texts == ['high 0', 'high 1', 'high 2', 'low 0', 'low 1', 'low 2'], texts
+        received = [w.messenger.receive_blocking() for _ in range(6)]
+        assert received == [HighPriorityMessage(f'high {i}') for i in range(3)] + \
+            [LowPriorityMessage(f'low {i}') for i in range(3)], received
 
         # Ask the worker to close and wait until it has: it ends when its
         # await_available() raises Coproc.ResourceRequestedClose.

@@ -3,11 +3,15 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
 import dataclasses
+import importlib.util
 import math
+import sys
+import types
 
 import gi
 gi.require_version('Coproc', '1.0')
 import pytest  # noqa: E402
+from gi.overrides import _coproc_codec as codec  # noqa: E402
 from gi.repository import Coproc, GLib  # noqa: E402
 
 # Values that must come back equal and of the same types.
@@ -118,13 +122,141 @@ class Point:
     inner: object = None
 
 
-def test_dataclass_becomes_dict():
-    variant = Coproc.to_variant(Point(1, 2, inner=Point(3, 4)))
+def test_dataclass_crosses_as_itself():
+    point = Point(1, 2, inner=Point(3, 4))
+    variant = Coproc.to_variant(point)
+    # What a C or GJS peer reads: the fields, and the class's name.
     assert variant.get_type_string() == 'a{sv}'
-    assert Coproc.from_variant(variant) == {
-        'x': 1, 'y': 2, 'label': 'p',
-        'inner': {'x': 3, 'y': 4, 'label': 'p', 'inner': None},
+    assert variant.unpack() == {
+        '@dataclass': ('test_conversions', 'Point'), 'x': 1, 'y': 2, 'label': 'p',
+        'inner': {'@dataclass': ('test_conversions', 'Point'), 'x': 3, 'y': 4, 'label': 'p',
+                  'inner': None},
     }
+    back = Coproc.from_variant(variant)
+    assert type(back) is Point and type(back.inner) is Point
+    assert back == point
+
+    pm, rm = Coproc.PriorityMessenger.new_pair()
+    rm.send_norequest([point, (point,)])
+    assert pm.receive_blocking() == [point, (point,)]
+
+
+PointAlias = Point
+
+
+@dataclasses.dataclass
+class Strict:
+    n: int
+
+    def __post_init__(self):
+        if self.n < 0:
+            raise ValueError('n must not be negative')
+
+
+@dataclasses.dataclass(frozen=True)
+class Frozen:
+    a: int
+    b: list = dataclasses.field(default_factory=list)
+    derived: int = dataclasses.field(init=False, default=0)
+
+
+def tagged(module, qualname, **fields):
+    '''The a{sv} a peer sends for a dataclass it names module.qualname.'''
+    entries = {name: Coproc.to_variant(value) for name, value in fields.items()}
+    entries['@dataclass'] = GLib.Variant('(ss)', (module, qualname))
+    return GLib.Variant('a{sv}', entries)
+
+
+@pytest.mark.parametrize('module, qualname', [
+    ('no_such_module', 'Point'),
+    ('test_conversions', 'NoSuchClass'),
+    ('test_conversions', 'PointAlias'),      # not the class's own name
+    ('test_conversions', 'Opaque'),          # a class, but not a dataclass
+    ('test_conversions', 'Point.__init__'),
+    ('test_conversions', 'dataclasses'),     # a module, not a class
+    ('test_conversions', '__builtins__.dict'),
+    ('test_conversions', ''),
+    ('test_conversions', 'Point.'),
+    ('', 'Point'),
+    ('builtins', 'dict'),
+], ids=repr)
+def test_dataclass_that_is_not_loaded_arrives_as_a_dict(module, qualname):
+    variant = tagged(module, qualname, x=1, y=2, label='p', inner=None)
+    for convert in (Coproc.from_variant, codec.from_variant_tree):
+        value = convert(variant)
+        assert type(value) is dict
+        assert value == {'x': 1, 'y': 2, 'label': 'p', 'inner': None}
+
+
+@pytest.mark.parametrize('fields', [
+    {'x': 1, 'y': 2, 'label': 'p'},                            # one missing
+    {'x': 1, 'y': 2, 'label': 'p', 'inner': None, 'z': 0},     # one too many
+    {'x': 1, 'y': 2, 'label': 'p', 'outer': None},             # another name
+], ids=repr)
+def test_dataclass_whose_fields_differ_arrives_as_a_dict(fields):
+    variant = tagged('test_conversions', 'Point', **fields)
+    assert Coproc.from_variant(variant) == fields
+
+
+def test_dataclass_whose_constructor_fails_arrives_as_a_dict():
+    assert Coproc.from_variant(Coproc.to_variant(Strict(1))) == Strict(1)
+    assert Coproc.from_variant(tagged('test_conversions', 'Strict', n=-1)) == {'n': -1}
+    assert Coproc.from_variant(tagged('test_conversions', 'Point', x=1, y=2, label='p',
+                                      inner=None)) == Point(1, 2)
+
+
+def test_frozen_dataclass_with_a_field_not_in_init():
+    value = Frozen(1, [2])
+    object.__setattr__(value, 'derived', 7)
+    back = Coproc.from_variant(Coproc.to_variant(value))
+    assert type(back) is Frozen
+    assert (back.a, back.b, back.derived) == (1, [2], 7)
+
+
+def test_main_and_mp_main_are_one_module(monkeypatch):
+    # A worker runs the host's script as __mp_main__; a class defined there
+    # is named __main__ on the wire, and either name finds it.
+    script = types.ModuleType('__mp_main__')
+    exec('import dataclasses\n'
+         '@dataclasses.dataclass\n'
+         'class Job:\n'
+         '    text: str\n', script.__dict__)
+    monkeypatch.setitem(sys.modules, '__mp_main__', script)
+    job = script.Job('x')
+    variant = Coproc.to_variant(job)
+    assert variant.unpack()['@dataclass'] == ('__main__', 'Job')
+    assert Coproc.from_variant(variant) == job
+    assert type(Coproc.from_variant(tagged('__mp_main__', 'Job', text='y'))) is script.Job
+
+
+def test_nothing_is_imported_for_a_dataclass(monkeypatch):
+    # 'this' prints when imported; it must stay unloaded.
+    monkeypatch.delitem(sys.modules, 'this', raising=False)
+    assert Coproc.from_variant(tagged('this', 'Zen', a=1)) == {'a': 1}
+    assert 'this' not in sys.modules
+
+    # A lazy module loads on first attribute access; looking it up must not.
+    spec = importlib.util.find_spec('colorsys')
+    loader = importlib.util.LazyLoader(spec.loader)
+    lazy = importlib.util.module_from_spec(spec)
+    loader.exec_module(lazy)
+    monkeypatch.setitem(sys.modules, 'colorsys', lazy)
+    assert Coproc.from_variant(tagged('colorsys', 'rgb_to_hsv', a=1)) == {'a': 1}
+    assert type(lazy) is not types.ModuleType, 'the lazy module was loaded'
+
+
+def test_dataclass_key_of_another_type_is_left_alone():
+    # A peer's own dictionary that happens to have the key.
+    variant = GLib.Variant('a{sv}', {'@dataclass': GLib.Variant('s', 'mine'),
+                                     'a': GLib.Variant('i', 1)})
+    assert Coproc.from_variant(variant) == {'@dataclass': 'mine', 'a': 1}
+
+
+def test_plain_dict_with_the_dataclass_key_is_refused():
+    with pytest.raises(ValueError, match=r"^payload\[0\]: dict: the key '@dataclass' is "):
+        Coproc.to_variant([{'@dataclass': ('test_conversions', 'Point'), 'x': 1}], 'payload')
+    with pytest.raises(ValueError):
+        codec.to_variant_tree({'@dataclass': 1})
 
 
 def test_dataclass_priority_field_is_the_priority():

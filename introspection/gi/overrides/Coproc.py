@@ -34,8 +34,9 @@ Values
     ``list``                    ``av``               ``list``
     ``dict``, ``str`` keys      ``a{sv}``            ``dict``
     ``dict``, ``int`` keys      ``a{xv}``            ``dict``
-    dataclass instance          ``a{sv}`` of its     ``dict``
-                                fields
+    dataclass instance          ``a{sv}`` of its     the same dataclass,
+                                fields and           if loaded; else
+                                ``"@dataclass"``     ``dict``
     ``GLib.Variant``            itself, untouched    converted as above
     ==========================  ===================  =====================
 
@@ -51,6 +52,15 @@ Values
     to the nearest Python type: any integer type to ``int``, ``o`` and ``g``
     to ``str``, other arrays to ``list``, other dictionaries to ``dict``,
     ``v`` to its content, a maybe to ``None`` or its content.
+
+    A dataclass instance travels as its fields, with one more entry,
+    ``"@dataclass"``, naming its class as ``(module, qualified name)``
+    (``__main__`` for a script, in the host and in its workers alike). A
+    receiver that has a dataclass of that name loaded already, with
+    exactly those fields, gets an instance of it; otherwise it gets the
+    dictionary of the fields. Modules are never imported for it and
+    nothing is unpickled (see ``doc/security.md``). A ``dict`` with a
+    ``"@dataclass"`` key cannot be sent.
 
     Channel ids are converted the same way; ``None`` is the default channel.
     Two channel ids are the same channel when their variants are equal in

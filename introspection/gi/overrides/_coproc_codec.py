@@ -23,16 +23,47 @@ rest of the package:
 ``to_variant_tree(value)``, ``from_variant_tree(variant)``
     The same conversions made child by child with GLib's own calls: the
     reference the fast paths are tested against, and their fallback.
+``class_identity(cls)``, ``loaded_class(module, qualname)``
+    How a class is named to a peer, and the class a peer's name stands
+    for in this process, if it is loaded: the rule for the dataclasses
+    here and for the exceptions of ``Coproc.Messenger.send_error``.
+
+Classes that cross as themselves
+    A dataclass instance is sent as the ``a{sv}`` of its fields, plus one
+    entry :data:`DATACLASS_KEY` (``"@dataclass"``, which is no field name)
+    holding ``(module, qualified name)`` as ``(ss)``; ``__mp_main__`` is
+    sent as ``__main__``. A C or JavaScript peer reads a dictionary of the
+    fields, and its ``"priority"`` entry orders the message as any
+    dictionary's does. A Python receiver rebuilds the instance when
+    :func:`loaded_class` finds a dataclass whose fields have exactly the
+    names received, and its constructor accepts them; otherwise it gets
+    the dictionary of the fields, without that entry. A plain dictionary
+    with a ``"@dataclass"`` key is refused by the sender (``ValueError``),
+    so that it can never be taken for a dataclass.
+
+    :func:`loaded_class` looks only at modules that are in ``sys.modules``
+    already, reading their and their classes' ``__dict__`` (so neither a
+    module's ``__getattr__`` nor a lazy module's loader runs), and only
+    returns a class whose own ``__module__`` and ``__qualname__`` are the
+    ones asked for. Nothing is imported and nothing is unpickled: a peer
+    can only have this process run the constructor of a class it already
+    loaded, with values of the plain types above.
 """
 
 import dataclasses
 import struct
+import sys
+import types
 
 from gi.module import get_introspection_module
 from gi.repository import GLib
 
 __all__ = ['to_variant', 'from_variant', 'from_variants', 'channel_variant',
-           'to_variant_tree', 'from_variant_tree']
+           'to_variant_tree', 'from_variant_tree', 'class_identity', 'loaded_class',
+           'DATACLASS_KEY']
+
+#: The entry of a dataclass's ``a{sv}`` that names its class.
+DATACLASS_KEY = '@dataclass'
 
 #
 # A PyGObject call costs a few tenths of a microsecond, and more than a
@@ -86,6 +117,116 @@ _READ_OFFSET = {size: s.unpack_from for size, s in _OFFSET_STRUCTS.items()}
 # Zero bytes to pad to an alignment of up to 8.
 _PADDING = tuple(bytes(n) for n in range(8))
 
+
+# Classes -------------------------------------------------------------------
+
+_MAIN_NAMES = ('__main__', '__mp_main__')
+
+
+def class_identity(cls):
+    """``(module, qualified name)`` of ``cls``, as a peer is told it:
+    ``__mp_main__`` (a worker's copy of the host's script) is ``__main__``."""
+    module = cls.__module__
+    if module == '__mp_main__':
+        module = '__main__'
+    return (module, cls.__qualname__)
+
+
+def _namespace(obj):
+    # The __dict__ of a module or a class, read without running any of
+    # their code (a lazy module would load itself on attribute access).
+    if isinstance(obj, types.ModuleType):
+        return object.__getattribute__(obj, '__dict__')
+    if isinstance(obj, type):
+        return type.__getattribute__(obj, '__dict__')
+    return None
+
+
+def loaded_class(module, qualname):
+    """The class named ``qualname`` in the module named ``module``, if
+    that module is loaded in this process (``__main__`` and ``__mp_main__``
+    are one), else ``None``. Never imports anything."""
+    if not (type(module) is str and type(qualname) is str):
+        return None
+    parts = qualname.split('.')
+    if not all(part.isidentifier() for part in parts):
+        return None
+    wanted = (module, qualname)
+    if module in _MAIN_NAMES:
+        wanted = ('__main__', qualname)
+        candidates = _MAIN_NAMES
+    else:
+        candidates = (module,)
+
+    for name in candidates:
+        obj = sys.modules.get(name)
+        for part in parts:
+            namespace = _namespace(obj)
+            obj = None if namespace is None else namespace.get(part)
+        if isinstance(obj, type) and class_identity(obj) == wanted:
+            return obj
+    return None
+
+
+# How each dataclass is sent: its identity and its fields' names, up to a
+# bound.
+_DATACLASS_PLANS = {}
+_MAX_CACHED_CLASSES = 256
+
+
+def _dataclass_plan(cls):
+    plan = _DATACLASS_PLANS.get(cls)
+    if plan is None:
+        if len(_DATACLASS_PLANS) >= _MAX_CACHED_CLASSES:
+            _DATACLASS_PLANS.clear()
+        plan = _DATACLASS_PLANS[cls] = (class_identity(cls),
+                                        tuple(field.name for field in dataclasses.fields(cls)))
+    return plan
+
+
+def _dataclass_entries(value):
+    # The dictionary a dataclass instance is sent as.
+    identity, names = _dataclass_plan(type(value))
+    entries = {DATACLASS_KEY: identity}
+    for name in names:
+        entries[name] = getattr(value, name)
+    return entries
+
+
+def _rebuilt(entries):
+    # A received a{sv} with a DATACLASS_KEY entry: the dataclass it names,
+    # or its fields as a dictionary.
+    identity = entries[DATACLASS_KEY]
+    if not (type(identity) is tuple and len(identity) == 2):
+        # Not one of ours: leave it as it is.
+        return entries
+    del entries[DATACLASS_KEY]
+    cls = loaded_class(*identity)
+    if cls is None or not dataclasses.is_dataclass(cls):
+        return entries
+    fields = dataclasses.fields(cls)
+    if len(fields) != len(entries) or any(field.name not in entries for field in fields):
+        return entries
+    try:
+        instance = cls(**{field.name: entries[field.name] for field in fields if field.init})
+        for field in fields:
+            if not field.init:
+                # As the dataclass's own __init__ sets them, frozen or not.
+                object.__setattr__(instance, field.name, entries[field.name])
+    except Exception:
+        return entries
+    return instance
+
+
+def _str_dict(items=()):
+    # The dictionary of a received a{sv}.
+    entries = dict(items)
+    if DATACLASS_KEY in entries:
+        return _rebuilt(entries)
+    return entries
+
+
+# Serializing ---------------------------------------------------------------
 
 def _offset_size(body_size, n_offsets):
     # The size of the framing offsets of a container: the smallest in which
@@ -281,7 +422,18 @@ def _str_key(key):
     return key
 
 
+def _reserved_key():
+    return ValueError('Coproc cannot send a dictionary with a %r key: it is reserved for '
+                      'dataclasses' % DATACLASS_KEY)
+
+
 def _enc_dict(value):
+    if DATACLASS_KEY in value:
+        raise _reserved_key()
+    return _enc_entries(value)
+
+
+def _enc_entries(value):
     int_keys = _dict_has_int_keys(value)
     if not value:
         return _EMPTY_DICT
@@ -331,8 +483,7 @@ def _enc_other(value):
     if isinstance(value, dict):
         return _enc_dict(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _enc_dict({field.name: getattr(value, field.name)
-                          for field in dataclasses.fields(value)})
+        return _enc_entries(_dataclass_entries(value))
     raise TypeError('Coproc cannot send a value of type %s' % type(value).__name__)
 
 
@@ -507,6 +658,9 @@ def _find_unsendable(value, path, depth):
                 return problem
         return None
     if isinstance(value, dict):
+        if DATACLASS_KEY in value:
+            return ValueError('%s: dict: the key %r is reserved for dataclasses'
+                              % (path, DATACLASS_KEY))
         key_types = set()
         for key, item in value.items():
             problem = _unsendable_key(key, path)
@@ -637,9 +791,9 @@ def _maybe_info(child):
     return (decode, align, 0, child_depth + 1, _OTHER, None)
 
 
-def _array_info(child, is_dict):
+def _array_info(child, make):
+    # make: list, dict, or _str_dict for a{sv}.
     decode_child, align, child_size, child_depth = child[:4]
-    make = dict if is_dict else list
 
     if child_size:
         def decode(data, start, end, depth):
@@ -774,7 +928,13 @@ def _parse_type(type_string, i, depth):
         if type_string[i + 1] == 'y':
             return _BYTES_INFO, i + 2
         child, end = _parse_type(type_string, i + 1, depth + 1)
-        return _array_info(child, type_string[i + 1] == '{'), end
+        if type_string.startswith('{sv}', i + 1):
+            make = _str_dict
+        elif type_string[i + 1] == '{':
+            make = dict
+        else:
+            make = list
+        return _array_info(child, make), end
     if code == '(' or code == '{':
         close = ')' if code == '(' else '}'
         i += 1
@@ -944,6 +1104,12 @@ def _int_variant(value):
 
 
 def _dict_variant(value):
+    if DATACLASS_KEY in value:
+        raise _reserved_key()
+    return _entries_variant(value)
+
+
+def _entries_variant(value):
     entries = []
     if _dict_has_int_keys(value):
         for key, item in value.items():
@@ -985,8 +1151,7 @@ def to_variant_tree(value):
     if isinstance(value, dict):
         return _dict_variant(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return _dict_variant({field.name: getattr(value, field.name)
-                              for field in dataclasses.fields(value)})
+        return _entries_variant(_dataclass_entries(value))
     raise TypeError('Coproc cannot send a value of type %s' % type(value).__name__)
 
 
@@ -1008,9 +1173,10 @@ def from_variant_tree(variant):
             return variant.get_data_as_bytes().get_data()
         children = [variant.get_child_value(i) for i in range(variant.n_children())]
         if type_string[1] == '{':
-            return {from_variant_tree(entry.get_child_value(0)):
-                    from_variant_tree(entry.get_child_value(1))
-                    for entry in children}
+            entries = [(from_variant_tree(entry.get_child_value(0)),
+                        from_variant_tree(entry.get_child_value(1)))
+                       for entry in children]
+            return _str_dict(entries) if type_string == 'a{sv}' else dict(entries)
         return [from_variant_tree(child) for child in children]
     if first in '({':
         return tuple(from_variant_tree(variant.get_child_value(i))
