@@ -2,6 +2,9 @@
 #
 # SPDX-License-Identifier: LGPL-2.1-or-later
 
+import sys
+import types
+
 import gi
 gi.require_version('Coproc', '1.0')
 import pytest  # noqa: E402
@@ -15,6 +18,28 @@ RawCoproc = get_introspection_module('Coproc')
 
 class CustomError(Exception):
     pass
+
+
+class Outer:
+    class NestedError(LookupError):
+        pass
+
+
+class TestStop(BaseException):
+    # Like the original library's tests' TestError: not an Exception.
+    __test__ = False
+
+
+class TwoArgumentError(Exception):
+    def __init__(self, code, text):
+        super().__init__(code, text)
+
+
+class NotAnException:
+    pass
+
+
+AliasError = CustomError
 
 
 def receive_calls(messenger):
@@ -90,8 +115,35 @@ def test_exception_with_other_arguments_keeps_its_text():
 
 @pytest.mark.parametrize('exception, message', [
     (CustomError('mine'), 'test_errors.CustomError: mine'),
+    (CustomError(), 'test_errors.CustomError'),
+    (Outer.NestedError('deep'), 'test_errors.Outer.NestedError: deep'),
+    (TestStop('stop'), 'test_errors.TestStop: stop'),
+], ids=repr)
+def test_loaded_exception_classes_cross_as_themselves(exception, message):
+    pm, rm = Coproc.PriorityMessenger.new_pair()
+    pm.send_error(exception)
+    with pytest.raises(type(exception)) as info:
+        rm.receive_blocking()
+    assert type(info.value) is type(exception)
+    assert info.value.args == exception.args
+    # What other languages see.
+    assert Coproc.error_from_exception(exception).message == message
+
+
+def test_exception_class_of_the_main_script(monkeypatch):
+    # A worker runs the host's script as __mp_main__; both are __main__.
+    script = types.ModuleType('__mp_main__')
+    exec('class JobError(Exception):\n    pass\n', script.__dict__)
+    monkeypatch.setitem(sys.modules, '__mp_main__', script)
+    error = Coproc.error_from_exception(script.JobError('bad job'))
+    assert error.message == '__main__.JobError: bad job'
+    assert type(Coproc.exception_from_error(error)) is script.JobError
+
+
+@pytest.mark.parametrize('exception, message', [
     (KeyboardInterrupt(), 'KeyboardInterrupt'),
     (SystemExit(3), 'SystemExit: 3'),
+    (TwoArgumentError(1, 'x'), "test_errors.TwoArgumentError: (1, 'x')"),
 ], ids=repr)
 def test_other_exceptions_arrive_as_glib_error(exception, message):
     pm, rm = Coproc.PriorityMessenger.new_pair()
@@ -119,15 +171,25 @@ def test_other_languages_see_a_readable_error():
     'os.system: true',
     'NoSuchName: x',
     'UnicodeDecodeError: needs five arguments',
+    'builtins.SystemExit: 3',
+    'test_errors.NotAnException: not a BaseException',
+    'test_errors.AliasError: not the class\'s own name',
+    'test_errors.GLib.Error: a GLib.Error subclass',
+    'test_errors.no.such.Error: x',
+    'this.Zen: never imported',
+    'test_errors.Outer..NestedError: x',
+    '.CustomError: x',
     '',
 ], ids=repr)
-def test_only_builtin_exception_types_are_rebuilt(message):
+def test_only_loaded_exception_classes_are_rebuilt(message, monkeypatch):
+    monkeypatch.delitem(sys.modules, 'this', raising=False)
     pm, rm = Coproc.PriorityMessenger.new_pair()
     pm.send_error(GLib.Error(message, Coproc.PYTHON_EXCEPTION_DOMAIN, 0))
     with pytest.raises(GLib.Error) as info:
         rm.receive_blocking()
     assert type(info.value) is GLib.Error
     assert info.value.message == message
+    assert 'this' not in sys.modules
 
 
 def test_glib_error_passes_through():

@@ -122,13 +122,17 @@ Errors
     ``send_error(exc)`` with a ``GLib.Error`` sends it as it is. With any
     other exception it sends an error in the domain
     ``"coproc-python-exception"`` (:data:`PYTHON_EXCEPTION_DOMAIN`, code 0)
-    whose message is ``"TypeName: text"``, ``text`` being the exception's
-    single string argument, or ``str(exc)``. A Python receiver raises an
-    instance of the built-in exception type of that name (a subclass of
-    ``Exception``: never ``SystemExit`` or ``KeyboardInterrupt``), made from
-    ``text`` alone; nothing is ever unpickled. Other exceptions, such as
-    user-defined classes (sent as ``"module.QualName: text"``), arrive as
-    ``GLib.Error``, as they do in programs written in other languages.
+    whose message is ``"Name: text"``, ``text`` being the exception's
+    single string argument, or ``str(exc)``, and ``Name`` the bare name of
+    a built-in class, or ``module.QualName`` for others (``__main__`` for a
+    script, in the host and in its workers alike). A Python receiver
+    raises ``cls(text)`` when ``cls`` is a class of that name loaded in it
+    already: a built-in subclass of ``Exception`` (never ``SystemExit`` or
+    ``KeyboardInterrupt``), or any other subclass of ``BaseException``
+    found as dataclasses are (modules are never imported for it). When
+    there is no such class, or its constructor does not take a single
+    message, the error arrives as ``GLib.Error``, as it does in programs
+    written in other languages. Nothing is ever unpickled.
     :func:`exception_from_error` does the same conversion for errors
     received by an ``error-received`` handler.
 
@@ -327,17 +331,42 @@ __all__ += ['ResourceRequestedClose', 'MessageNotRecognizedError', 'WorkerIsAlre
             'WorkerIsAlreadyDeadError', 'WorkerIsDeadError']
 
 
-def _builtin_exception(message):
-    name, colon, text = message.partition(': ')
-    if not name.isidentifier():
+def _exception_class(name):
+    # The exception class a peer names, if this process has it loaded: a
+    # built-in subclass of Exception by its bare name, any other subclass of
+    # BaseException by module and qualified name. GLib.Error subclasses
+    # travel in their own domains, never by name.
+    if '.' not in name:
+        module, qualname = 'builtins', name
+        cls = _codec.loaded_class(module, qualname)
+    else:
+        # The module's name has dots too: try each split, the longest
+        # module first. loaded_class() only answers for the right one.
+        parts = name.split('.')
+        cls = None
+        for i in range(len(parts) - 1, 0, -1):
+            cls = _codec.loaded_class('.'.join(parts[:i]), '.'.join(parts[i:]))
+            if cls is not None:
+                break
+    if cls is None or not issubclass(cls, BaseException) or issubclass(cls, GLib.Error):
         return None
-    cls = getattr(builtins, name, None)
-    if not (isinstance(cls, type) and issubclass(cls, Exception)):
+    if cls.__module__ == 'builtins' and not issubclass(cls, Exception):
+        # Never SystemExit, KeyboardInterrupt or GeneratorExit.
+        return None
+    return cls
+
+
+def _python_exception(message):
+    # The exception that an error of PYTHON_EXCEPTION_DOMAIN stands for, or
+    # None.
+    name, colon, text = message.partition(': ')
+    cls = _exception_class(name)
+    if cls is None:
         return None
     try:
         return cls(text) if colon else cls()
     except Exception:
-        # A type whose constructor needs more than a message.
+        # A class whose constructor needs more than a message.
         return None
 
 
@@ -345,15 +374,17 @@ def exception_from_error(error):
     """Returns the exception a receive call raises for ``error``.
 
     That is ``error`` itself, an instance of one of this module's
-    ``GLib.Error`` subclasses, or the built-in Python exception that a
-    Python peer sent with :meth:`Messenger.send_error`.
+    ``GLib.Error`` subclasses, or the Python exception that a Python peer
+    sent with :meth:`Messenger.send_error`, rebuilt from its class's name
+    and its message when that class is loaded here (see the module
+    documentation).
     """
     if error.domain == _COPROC_ERROR_DOMAIN:
         cls = _ERROR_CLASSES.get(error.code)
         if cls is not None and not isinstance(error, cls):
             return cls(error.message, error.domain, error.code)
     elif error.domain == PYTHON_EXCEPTION_DOMAIN:
-        exc = _builtin_exception(error.message)
+        exc = _python_exception(error.message)
         if exc is not None:
             return exc
     return error
@@ -376,7 +407,7 @@ def error_from_exception(exception):
     if getattr(builtins, cls.__name__, None) is cls:
         name = cls.__name__
     else:
-        name = '%s.%s' % (cls.__module__, cls.__qualname__)
+        name = '%s.%s' % _codec.class_identity(cls)
 
     args = exception.args
     if len(args) == 1 and isinstance(args[0], str):
