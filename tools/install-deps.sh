@@ -28,6 +28,7 @@ packages=(
   python3-gi
   # Tests and documentation
   python3-pytest
+  python3-tqdm          # imported by the original library's tests/test_pool.py
   gi-docgen
   valgrind
   # The GTK demo, run headless
