@@ -5,8 +5,9 @@
 #
 # send_close_request() makes the peer's next receive call raise
 # Coproc.ResourceRequestedClose; send_error() makes it raise the exception
-# sent (built-in exception types arrive as themselves, others as GLib.Error).
-# Both bypass channels and queues.
+# sent (as its own class when the receiver has that class loaded: built-in
+# ones, or the program's own; otherwise as GLib.Error). Both bypass
+# channels and queues.
 #
 # Run it with the library, its typelib and the overrides on the search paths:
 #   GI_TYPELIB_PATH=… LD_LIBRARY_PATH=… PYTHONPATH=…/introspection \

@@ -529,6 +529,11 @@ class Messenger(Coproc.Messenger):
     """One end of a connection between two processes (see the module
     documentation)."""
 
+    def __repr__(self):
+        return '%s(queued_bytes=%d, closed=%s)' % (type(self).__name__,
+                                                   Coproc.Messenger.queued_bytes(self),
+                                                   Coproc.Messenger.is_closed(self))
+
     # Construction
 
     @classmethod
