@@ -168,19 +168,29 @@ def loaded_class(module, qualname):
     return None
 
 
-# How each dataclass is sent: its identity and its fields' names, up to a
-# bound.
+# The caches below hold what was computed for the types, type strings,
+# channels and classes met, up to a bound each: a program meets a few of
+# them, again and again.
+_MAX_CACHED = 256
+
+
+def _remember(cache, key, value):
+    if len(cache) >= _MAX_CACHED:
+        cache.clear()
+    cache[key] = value
+    return value
+
+
+# How each dataclass is sent: its identity and its fields' names.
 _DATACLASS_PLANS = {}
-_MAX_CACHED_CLASSES = 256
 
 
 def _dataclass_plan(cls):
     plan = _DATACLASS_PLANS.get(cls)
     if plan is None:
-        if len(_DATACLASS_PLANS) >= _MAX_CACHED_CLASSES:
-            _DATACLASS_PLANS.clear()
-        plan = _DATACLASS_PLANS[cls] = (class_identity(cls),
-                                        tuple(field.name for field in dataclasses.fields(cls)))
+        plan = _remember(_DATACLASS_PLANS, cls,
+                         (class_identity(cls),
+                          tuple(field.name for field in dataclasses.fields(cls))))
     return plan
 
 
@@ -501,17 +511,14 @@ _ENCODERS = {
     dict: _enc_dict,
 }
 
-# The GLib.VariantType of each type string met, up to a bound.
+# The GLib.VariantType of each type string met.
 _VARIANT_TYPES = {}
-_MAX_CACHED_TYPES = 256
 
 
 def _variant_type(type_string):
     vtype = _VARIANT_TYPES.get(type_string)
     if vtype is None:
-        if len(_VARIANT_TYPES) >= _MAX_CACHED_TYPES:
-            _VARIANT_TYPES.clear()
-        vtype = _VARIANT_TYPES[type_string] = GLib.VariantType.new(type_string)
+        vtype = _remember(_VARIANT_TYPES, type_string, GLib.VariantType.new(type_string))
     return vtype
 
 
@@ -951,8 +958,8 @@ def _parse_type(type_string, i, depth):
     raise _NotHandled()
 
 
-# The info of each type string met, up to a bound; None for the types this
-# code does not decode.
+# The info of each type string met; None for the types this code does not
+# decode.
 _TYPE_INFOS = {}
 
 
@@ -965,9 +972,7 @@ def _type_info(type_string):
                 info = None
         except (_NotHandled, IndexError):
             info = None
-        if len(_TYPE_INFOS) >= _MAX_CACHED_TYPES:
-            _TYPE_INFOS.clear()
-        _TYPE_INFOS[type_string] = info
+        _remember(_TYPE_INFOS, type_string, info)
     return info
 
 
@@ -1189,7 +1194,6 @@ def from_variant_tree(variant):
 # usually sends on a few channels, again and again. Equal ids of one of
 # these types make equal variants.
 _CHANNELS = {}
-_MAX_CACHED_CHANNELS = 256
 
 
 def channel_variant(channel_id):
@@ -1201,8 +1205,5 @@ def channel_variant(channel_id):
     key = (cls, channel_id)
     variant = _CHANNELS.get(key)
     if variant is None:
-        variant = to_variant(channel_id, 'channel_id')
-        if len(_CHANNELS) >= _MAX_CACHED_CHANNELS:
-            _CHANNELS.clear()
-        _CHANNELS[key] = variant
+        variant = _remember(_CHANNELS, key, to_variant(channel_id, 'channel_id'))
     return variant
