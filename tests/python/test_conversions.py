@@ -245,11 +245,16 @@ def test_nothing_is_imported_for_a_dataclass(monkeypatch):
     assert type(lazy) is not types.ModuleType, 'the lazy module was loaded'
 
 
-def test_dataclass_key_of_another_type_is_left_alone():
+@pytest.mark.parametrize('tag', [
+    GLib.Variant('s', 'mine'),
+    GLib.Variant('(ii)', (1, 2)),
+    GLib.Variant('(sss)', ('a', 'b', 'c')),
+], ids=repr)
+def test_dataclass_key_of_another_type_is_left_alone(tag):
     # A peer's own dictionary that happens to have the key.
-    variant = GLib.Variant('a{sv}', {'@dataclass': GLib.Variant('s', 'mine'),
-                                     'a': GLib.Variant('i', 1)})
-    assert Coproc.from_variant(variant) == {'@dataclass': 'mine', 'a': 1}
+    variant = GLib.Variant('a{sv}', {'@dataclass': tag, 'a': GLib.Variant('i', 1)})
+    value = Coproc.from_variant(variant)
+    assert value == {'@dataclass': tag.unpack(), 'a': 1}
 
 
 def test_plain_dict_with_the_dataclass_key_is_refused():

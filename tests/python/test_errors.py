@@ -9,6 +9,7 @@ import gi
 gi.require_version('Coproc', '1.0')
 import pytest  # noqa: E402
 from gi.module import get_introspection_module  # noqa: E402
+from gi.overrides import _coproc_codec as codec  # noqa: E402
 from gi.repository import Coproc, GLib  # noqa: E402
 
 # The C methods, without the Python overrides: what programs in other
@@ -191,6 +192,24 @@ def test_only_loaded_exception_classes_are_rebuilt(message, monkeypatch):
     assert type(info.value) is GLib.Error
     assert info.value.message == message
     assert 'this' not in sys.modules
+
+
+def test_long_class_names_are_not_looked_up(monkeypatch):
+    # Each split of a dotted name into module and class is tried: never
+    # for a name of a peer's choosing with thousands of parts.
+    looked_up = []
+    loaded_class = codec.loaded_class
+    monkeypatch.setattr(codec, 'loaded_class',
+                        lambda *name: looked_up.append(name) or loaded_class(*name))
+
+    error = GLib.Error('test_errors.' + 'Outer.' * 1000 + 'NestedError: x',
+                       Coproc.PYTHON_EXCEPTION_DOMAIN, 0)
+    assert Coproc.exception_from_error(error) is error
+    assert looked_up == []
+
+    error = GLib.Error('test_errors.Outer.NestedError: x', Coproc.PYTHON_EXCEPTION_DOMAIN, 0)
+    assert type(Coproc.exception_from_error(error)) is Outer.NestedError
+    assert looked_up == [('test_errors.Outer', 'NestedError'), ('test_errors', 'Outer.NestedError')]
 
 
 def test_glib_error_passes_through():

@@ -331,11 +331,18 @@ __all__ += ['ResourceRequestedClose', 'MessageNotRecognizedError', 'WorkerIsAlre
             'WorkerIsAlreadyDeadError', 'WorkerIsDeadError']
 
 
+# The longest dotted name of an exception class looked up: the peer chooses
+# it, and each way to split it into module and class is tried.
+_MAX_CLASS_NAME_PARTS = 32
+
+
 def _exception_class(name):
     # The exception class a peer names, if this process has it loaded: a
     # built-in subclass of Exception by its bare name, any other subclass of
     # BaseException by module and qualified name. GLib.Error subclasses
     # travel in their own domains, never by name.
+    if name.count('.') >= _MAX_CLASS_NAME_PARTS:
+        return None
     if '.' not in name:
         module, qualname = 'builtins', name
         cls = _codec.loaded_class(module, qualname)

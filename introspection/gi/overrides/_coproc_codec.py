@@ -207,7 +207,8 @@ def _rebuilt(entries):
     # A received a{sv} with a DATACLASS_KEY entry: the dataclass it names,
     # or its fields as a dictionary.
     identity = entries[DATACLASS_KEY]
-    if not (type(identity) is tuple and len(identity) == 2):
+    if not (type(identity) is tuple and len(identity) == 2 and
+            type(identity[0]) is str and type(identity[1]) is str):
         # Not one of ours: leave it as it is.
         return entries
     del entries[DATACLASS_KEY]
