@@ -15,10 +15,10 @@ printed = io.StringIO()
 with contextlib.redirect_stdout(printed):
     @SNIPPET@
 
-expected = [{'text': 'high %d' % i, 'priority': 0} for i in range(3)] + \
-           [{'text': 'low %d' % i, 'priority': 1} for i in range(3)]
+expected = [HighPriorityMessage('high %d' % i) for i in range(3)] + \
+           [LowPriorityMessage('low %d' % i) for i in range(3)]
 assert printed.getvalue() == ''.join('%s\n' % item for item in expected), printed.getvalue()
 
 # The explicit priority puts 'urgent' before anything queued after it.
 resource.send_norequest(HighPriorityMessage('high again'))
-assert process.receive_available() == ['urgent', {'text': 'high again', 'priority': 0}]
+assert process.receive_available() == ['urgent', HighPriorityMessage('high again')]
