@@ -1,0 +1,555 @@
+/* bench-coproc.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * coproc-bench's coproc peer: the host sends through a
+ * CoprocWorkerResource's messenger to a function worker of this program.
+ */
+
+#include <malloc.h>
+#include <math.h>
+#include <stdio.h>
+
+#include "bench-private.h"
+
+static guint64
+env_u64 (const char *name)
+{
+  const char *value = g_getenv (name);
+
+  return value ? g_ascii_strtoull (value, NULL, 10) : 0;
+}
+
+static GVariant *
+ctl_channel (void)
+{
+  return g_variant_new_string ("ctl");
+}
+
+static int
+coproc_worker_w1 (CoprocMessenger *messenger,
+                  gpointer         user_data)
+{
+  g_autoptr(GError) error = NULL;
+  guint64 n = env_u64 ("COPROC_BENCH_N");
+  guint64 count = 0;
+  guint64 sum = 0;
+
+  gboolean each = env_u64 ("COPROC_BENCH_EACH") != 0;
+
+  if (!coproc_messenger_send_norequest (messenger, g_variant_new_boolean (TRUE), NULL, &error))
+    return worker_failed ("ready", error);
+
+  while (count < n && each)
+    {
+      g_autoptr(GVariant) value = coproc_messenger_receive_blocking (messenger, NULL, NULL, &error);
+      gint64 x;
+
+      if (value == NULL || !small_read (value, &x))
+        return worker_failed ("receive", error);
+      count++;
+      sum += x;
+    }
+
+  /* A stream is best consumed a batch at a time: everything that has
+   * arrived, with one look at the socket. */
+  while (count < n && !each)
+    {
+      g_autoptr(GPtrArray) batch = NULL;
+
+      if (!coproc_messenger_await_available (messenger, NULL, &error))
+        return worker_failed ("receive", error);
+      batch = coproc_messenger_receive_available (messenger, NULL, &error);
+      if (batch == NULL)
+        return worker_failed ("receive", error);
+
+      for (guint i = 0; i < batch->len; i++)
+        {
+          gint64 x;
+
+          if (!small_read (g_ptr_array_index (batch, i), &x))
+            return worker_failed ("receive", NULL);
+          count++;
+          sum += x;
+        }
+    }
+
+  if (!coproc_messenger_send_norequest (messenger, g_variant_new ("(tt)", count, sum), NULL, &error))
+    return worker_failed ("reply", error);
+
+  return 0;
+}
+
+static int
+coproc_worker_w2 (CoprocMessenger *messenger,
+                  gpointer         user_data)
+{
+  g_autoptr(GError) error = NULL;
+  guint64 n = env_u64 ("COPROC_BENCH_N");
+
+  if (!coproc_messenger_send_norequest (messenger, g_variant_new_boolean (TRUE), NULL, &error))
+    return worker_failed ("ready", error);
+
+  for (guint64 i = 0; i < n; i++)
+    {
+      g_autoptr(GVariant) value = coproc_messenger_receive_blocking (messenger, NULL, NULL, &error);
+      gint64 x;
+
+      if (value == NULL || !small_read (value, &x))
+        return worker_failed ("receive", error);
+      if (!coproc_messenger_send_reply (messenger, small_new (x), NULL, &error))
+        return worker_failed ("reply", error);
+    }
+
+  return 0;
+}
+
+static int
+coproc_worker_w3 (CoprocMessenger *messenger,
+                  gpointer         user_data)
+{
+  g_autoptr(GError) error = NULL;
+  guint64 n = env_u64 ("COPROC_BENCH_N");
+  guint64 total = 0;
+
+  if (!coproc_messenger_send_norequest (messenger, g_variant_new_boolean (TRUE), NULL, &error))
+    return worker_failed ("ready", error);
+
+  for (guint64 i = 0; i < n; i++)
+    {
+      g_autoptr(GVariant) value = coproc_messenger_receive_blocking (messenger, NULL, NULL, &error);
+
+      if (value == NULL || !g_variant_is_of_type (value, G_VARIANT_TYPE_BYTESTRING))
+        return worker_failed ("receive", error);
+      touch_pages (g_variant_get_data (value), g_variant_get_size (value));
+      total += g_variant_get_size (value);
+    }
+
+  if (!coproc_messenger_send_norequest (messenger, g_variant_new ("(tt)", n, total), NULL, &error))
+    return worker_failed ("reply", error);
+
+  return 0;
+}
+
+static int
+coproc_worker_w4 (CoprocMessenger *messenger,
+                  gpointer         user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) end = NULL;
+  guint channels = env_u64 ("COPROC_BENCH_SIZE");
+  W4Check check = { 0, 0, TRUE };
+
+  if (!coproc_messenger_send_norequest (messenger, g_variant_new_boolean (TRUE), NULL, &error))
+    return worker_failed ("ready", error);
+
+  /* Everything before the end marker is queued by now. */
+  end = coproc_messenger_receive_blocking (messenger, ctl_channel (), NULL, &error);
+  if (end == NULL)
+    return worker_failed ("receive", error);
+
+  for (guint c = 0; c < channels; c++)
+    {
+      g_autoptr(GPtrArray) payloads = NULL;
+      gint64 last = G_MININT64;
+
+      payloads = coproc_messenger_receive_available (messenger, g_variant_new_uint32 (c), &error);
+      if (payloads == NULL)
+        return worker_failed ("receive", error);
+
+      for (guint i = 0; i < payloads->len; i++)
+        {
+          gint64 x;
+
+          if (!small_read (g_ptr_array_index (payloads, i), &x))
+            return worker_failed ("receive", NULL);
+          w4_check_one (&check, x, &last);
+        }
+    }
+
+  if (!check.ordered)
+    return worker_failed ("order", NULL);
+
+  if (!coproc_messenger_send_norequest (messenger, g_variant_new ("(tt)", check.count, check.sum),
+                                        NULL, &error))
+    return worker_failed ("reply", error);
+
+  return 0;
+}
+
+static int
+coproc_worker_mem (CoprocMessenger *messenger,
+                   gpointer         user_data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) go = NULL;
+  guint64 n = env_u64 ("COPROC_BENCH_N");
+
+  if (!coproc_messenger_send_norequest (messenger, g_variant_new_boolean (TRUE), NULL, &error))
+    return worker_failed ("ready", error);
+
+  go = coproc_messenger_receive_blocking (messenger, NULL, NULL, &error);
+  if (go == NULL)
+    return worker_failed ("receive", error);
+
+  for (guint64 i = 0; i < n; i++)
+    {
+      if (!coproc_messenger_send_norequest (messenger, small_new (i), NULL, &error))
+        return worker_failed ("send", error);
+    }
+
+  if (!coproc_messenger_send_norequest (messenger, g_variant_new_boolean (TRUE), ctl_channel (),
+                                        &error))
+    return worker_failed ("send", error);
+
+  return 0;
+}
+
+static const char * const coproc_worker_names[N_WORKLOADS] = {
+  "bench-w1", "bench-w2", "bench-w3", "bench-w4", "bench-mem",
+};
+
+GParamSpec *
+large_threshold_pspec (void)
+{
+  g_autoptr(GTypeClass) klass = g_type_class_ref (COPROC_TYPE_PRIORITY_MESSENGER);
+
+  return g_object_class_find_property (G_OBJECT_CLASS (klass), LARGE_THRESHOLD_PROPERTY);
+}
+
+/* Sends every payload through the socket, whatever its size. */
+static void
+disable_fd_passing (CoprocMessenger *messenger)
+{
+  GParamSpec *pspec = large_threshold_pspec ();
+  GValue value = G_VALUE_INIT;
+
+  if (pspec == NULL)
+    return;
+
+  g_value_init (&value, pspec->value_type);
+  if (G_IS_PARAM_SPEC_UINT (pspec))
+    g_value_set_uint (&value, G_PARAM_SPEC_UINT (pspec)->maximum);
+  else if (G_IS_PARAM_SPEC_UINT64 (pspec))
+    g_value_set_uint64 (&value, G_PARAM_SPEC_UINT64 (pspec)->maximum);
+  else if (G_IS_PARAM_SPEC_INT64 (pspec))
+    g_value_set_int64 (&value, G_PARAM_SPEC_INT64 (pspec)->maximum);
+  else if (G_IS_PARAM_SPEC_INT (pspec))
+    g_value_set_int (&value, G_PARAM_SPEC_INT (pspec)->maximum);
+  else
+    {
+      g_value_unset (&value);
+      return;
+    }
+
+  g_object_set_property (G_OBJECT (messenger), LARGE_THRESHOLD_PROPERTY, &value);
+  g_value_unset (&value);
+}
+
+static CoprocWorkerResource *
+coproc_start (Workload   w,
+              guint64    n,
+              guint64    size,
+              gboolean   each,
+              GError   **error)
+{
+  g_autoptr(CoprocWorkerResource) worker = NULL;
+  g_autoptr(GVariant) ready = NULL;
+  char str[32];
+
+  worker = coproc_worker_resource_new_for_function (coproc_worker_names[w],
+                                                    COPROC_TYPE_PRIORITY_MESSENGER);
+  g_snprintf (str, sizeof str, "%" G_GUINT64_FORMAT, n);
+  coproc_worker_resource_setenv (worker, "COPROC_BENCH_N", str);
+  g_snprintf (str, sizeof str, "%" G_GUINT64_FORMAT, size);
+  coproc_worker_resource_setenv (worker, "COPROC_BENCH_SIZE", str);
+  coproc_worker_resource_setenv (worker, "COPROC_BENCH_EACH", each ? "1" : "0");
+
+  if (!coproc_worker_resource_start (worker, error))
+    return NULL;
+
+  ready = coproc_messenger_receive_blocking (coproc_worker_resource_get_messenger (worker),
+                                             NULL, NULL, error);
+  if (ready == NULL)
+    return NULL;
+
+  return g_steal_pointer (&worker);
+}
+
+static gsize
+malloc_in_use (void)
+{
+  struct mallinfo2 info = mallinfo2 ();
+
+  return info.uordblks + info.hblkhd;
+}
+
+static gboolean
+run_coproc_common (const Params  *p,
+                   Workload       w,
+                   guint64        n,
+                   gboolean       fd_passing,
+                   gboolean       each,
+                   gdouble       *value,
+                   GError       **error)
+{
+  g_autoptr(CoprocWorkerResource) worker = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  CoprocMessenger *m;
+  guint64 size = w == W3 ? p->w3_size : w == W4 ? p->w4_channels : 0;
+  W4Plan plan = { NULL, NULL };
+  GVariant **channels = NULL;
+  gint64 t0;
+  gint64 t1;
+  gsize mem_before = 0;
+  gboolean ok = FALSE;
+
+  if (w == W4)
+    w4_plan_init (&plan, p, n);
+
+  worker = coproc_start (w, n, size, each, error);
+  if (worker == NULL)
+    goto out;
+  m = coproc_worker_resource_get_messenger (worker);
+  if (!fd_passing)
+    disable_fd_passing (m);
+
+  if (w == W4)
+    {
+      channels = g_new (GVariant *, p->w4_channels);
+      for (guint c = 0; c < p->w4_channels; c++)
+        channels[c] = g_variant_ref_sink (g_variant_new_uint32 (c));
+    }
+
+  if (w == WMEM)
+    {
+      /* A million messages queued on purpose: lift the bound on queues. */
+      coproc_messenger_set_max_queued_bytes (m, G_MAXUINT64);
+      malloc_trim (0);
+      mem_before = malloc_in_use ();
+    }
+
+  t0 = now_ns ();
+
+  switch (w)
+    {
+    case W1:
+      for (guint64 i = 0; i < n; i++)
+        {
+          if (!coproc_messenger_send_norequest (m, small_new (i), NULL, error))
+            goto out;
+        }
+      reply = coproc_messenger_receive_blocking (m, NULL, NULL, error);
+      if (!check_totals (reply, n, series_sum (n), error))
+        goto out;
+      break;
+
+    case W2:
+      for (guint64 i = 0; i < n; i++)
+        {
+          g_autoptr(GVariant) echo = NULL;
+          gint64 x;
+
+          if (!coproc_messenger_send_request (m, small_new (i), NULL, error))
+            goto out;
+          echo = coproc_messenger_receive_blocking (m, NULL, NULL, error);
+          if (echo == NULL)
+            goto out;
+          if (!small_read (echo, &x) || x != (gint64) i)
+            {
+              g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "Bad echo");
+              goto out;
+            }
+        }
+      break;
+
+    case W3:
+      {
+        g_autoptr(GVariant) payload =
+          g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, large_blob, TRUE));
+
+        for (guint64 i = 0; i < n; i++)
+          {
+            if (!coproc_messenger_send_norequest (m, payload, NULL, error))
+              goto out;
+          }
+        reply = coproc_messenger_receive_blocking (m, NULL, NULL, error);
+        if (!check_totals (reply, n, n * p->w3_size, error))
+          goto out;
+      }
+      break;
+
+    case W4:
+      for (guint64 i = 0; i < n; i++)
+        {
+          if (!coproc_messenger_send_with_priority (m, COPROC_MESSAGE_KIND_NOREQUEST,
+                                                    small_new (w4_x (&plan, i)),
+                                                    channels[plan.channels[i]],
+                                                    plan.priorities[i], error))
+            goto out;
+        }
+      if (!coproc_messenger_send_norequest (m, g_variant_new_uint64 (n), ctl_channel (), error))
+        goto out;
+      reply = coproc_messenger_receive_blocking (m, NULL, NULL, error);
+      if (!check_totals (reply, n, series_sum (n), error))
+        goto out;
+      break;
+
+    case WMEM:
+      {
+        g_autoptr(GVariant) end = NULL;
+
+        if (!coproc_messenger_send_norequest (m, g_variant_new_boolean (TRUE), NULL, error))
+          goto out;
+        end = coproc_messenger_receive_blocking (m, ctl_channel (), NULL, error);
+        if (end == NULL)
+          goto out;
+        if (coproc_messenger_queue_size (m, NULL) != n)
+          {
+            g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED,
+                         "%u messages queued, expected %" G_GUINT64_FORMAT,
+                         coproc_messenger_queue_size (m, NULL), n);
+            goto out;
+          }
+        *value = ((gdouble) malloc_in_use () - (gdouble) mem_before) / n;
+      }
+      break;
+
+    case N_WORKLOADS:
+    default:
+      g_assert_not_reached ();
+    }
+
+  t1 = now_ns ();
+  if (w != WMEM)
+    *value = result_of (w, n, p->w3_size, t1 - t0);
+
+  /* The worker returns after its last reply, so it may be gone already. */
+  {
+    g_autoptr(GError) join_error = NULL;
+
+    ok = coproc_worker_resource_join (worker, NULL, &join_error) ||
+         g_error_matches (join_error, COPROC_ERROR, COPROC_ERROR_WORKER_ALREADY_DEAD);
+    if (!ok)
+      g_propagate_error (error, g_steal_pointer (&join_error));
+  }
+
+out:
+  if (channels != NULL)
+    {
+      for (guint c = 0; c < p->w4_channels; c++)
+        g_variant_unref (channels[c]);
+      g_free (channels);
+    }
+  w4_plan_clear (&plan);
+  return ok;
+}
+
+/* Memory is measured in a fresh process that allocates with plain malloc:
+ * in this one, GSlice's caches still hold what earlier runs freed, and new
+ * messages would come out of them unseen. */
+static gboolean
+run_coproc_mem (guint64   n,
+                gdouble  *value,
+                GError  **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
+  g_autoptr(GSubprocess) child = NULL;
+  g_autofree char *out = NULL;
+  char n_str[32];
+
+  g_snprintf (n_str, sizeof n_str, "%" G_GUINT64_FORMAT, n);
+  g_subprocess_launcher_setenv (launcher, "G_SLICE", "always-malloc", TRUE);
+  child = g_subprocess_launcher_spawn (launcher, error, self_exe, "--child", "coproc",
+                                       workload_names[WMEM], n_str, "0", NULL);
+  if (child == NULL || !g_subprocess_communicate_utf8 (child, NULL, NULL, &out, NULL, error) ||
+      !g_subprocess_wait_check (child, NULL, error))
+    return FALSE;
+
+  *value = g_ascii_strtod (out, NULL);
+  return TRUE;
+}
+
+static gboolean
+run_coproc (const BenchCase  *c,
+            const Params     *p,
+            Workload          w,
+            guint64           n,
+            gdouble          *value,
+            GError          **error)
+{
+  if (w == WMEM)
+    return run_coproc_mem (n, value, error);
+
+  return run_coproc_common (p, w, n, FALSE, FALSE, value, error);
+}
+
+static gboolean
+run_coproc_each (const BenchCase  *c,
+                 const Params     *p,
+                 Workload          w,
+                 guint64           n,
+                 gdouble          *value,
+                 GError          **error)
+{
+  return run_coproc_common (p, w, n, FALSE, TRUE, value, error);
+}
+
+static gboolean
+run_coproc_fd (const BenchCase  *c,
+               const Params     *p,
+               Workload          w,
+               guint64           n,
+               gdouble          *value,
+               GError          **error)
+{
+  return run_coproc_common (p, w, n, TRUE, FALSE, value, error);
+}
+
+static gboolean
+has_fd_passing (void)
+{
+  return large_threshold_pspec () != NULL;
+}
+
+/* The child: `--child coproc mem N 0` measures the memory of N queued
+ * messages and prints it. */
+static int
+coproc_child (Workload    w,
+              guint64     n,
+              guint64     size,
+              const char *extra)
+{
+  g_autoptr(GError) error = NULL;
+  Params p = { 0 };
+  gdouble value;
+
+  if (w != WMEM)
+    return 2;
+
+  if (!run_coproc_common (&p, WMEM, n, FALSE, FALSE, &value, &error))
+    return worker_failed ("memory", error);
+  printf ("%.3f\n", value);
+  return 0;
+}
+
+/* Workers first: in a worker process nothing else may run. */
+static void
+coproc_init (void)
+{
+  coproc_worker_register (coproc_worker_names[W1], coproc_worker_w1, NULL);
+  coproc_worker_register (coproc_worker_names[W2], coproc_worker_w2, NULL);
+  coproc_worker_register (coproc_worker_names[W3], coproc_worker_w3, NULL);
+  coproc_worker_register (coproc_worker_names[W4], coproc_worker_w4, NULL);
+  coproc_worker_register (coproc_worker_names[WMEM], coproc_worker_mem, NULL);
+}
+
+static const BenchCase coproc_cases[] = {
+  { "coproc", "coproc", run_coproc, BIT (W1) | BIT (W2) | BIT (W3) | BIT (W4) | BIT (WMEM), { 0 }, NULL },
+  { "coproc-each", "coproc, receive_blocking each", run_coproc_each, BIT (W1), { 0 }, NULL },
+  { "coproc-fd", "coproc, fd passing", run_coproc_fd, BIT (W3), { 0 }, has_fd_passing },
+};
+
+const BenchPeer bench_peer_coproc = {
+  "coproc", coproc_init, coproc_child, coproc_cases, G_N_ELEMENTS (coproc_cases),
+};

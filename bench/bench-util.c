@@ -1,0 +1,283 @@
+/* bench-util.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Helpers of coproc-bench shared by the driver and the peers: checking
+ * what a child answered, plain sockets, starting the children, W4's plan.
+ */
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "bench-private.h"
+
+/* Reads one byte of every page of a large payload, as a consumer would,
+ * so that no peer gets away with data it never brought in. */
+static volatile guint64 touch_sink;
+
+void
+touch_pages (const void *data,
+             gsize       size)
+{
+  const guint8 *p = data;
+  guint64 sum = 0;
+
+  for (gsize i = 0; i < size; i += 4096)
+    sum += p[i];
+  touch_sink += sum;
+}
+
+gboolean
+check_totals (GVariant  *reply,
+              guint64    count,
+              guint64    sum,
+              GError   **error)
+{
+  guint64 got_count;
+  guint64 got_sum;
+
+  if (reply == NULL || !g_variant_is_of_type (reply, G_VARIANT_TYPE ("(tt)")))
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                           "The worker's final reply is not (tt)");
+      return FALSE;
+    }
+
+  g_variant_get (reply, "(tt)", &got_count, &got_sum);
+  if (got_count != count || got_sum != sum)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "The worker counted %" G_GUINT64_FORMAT " messages (sum %" G_GUINT64_FORMAT
+                   "), expected %" G_GUINT64_FORMAT " (sum %" G_GUINT64_FORMAT ")",
+                   got_count, got_sum, count, sum);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* The value a run reports, from the elapsed time. */
+gdouble
+result_of (Workload w,
+           guint64  n,
+           guint64  size,
+           gint64   ns)
+{
+  gdouble seconds = ns / 1e9;
+
+  switch (w)
+    {
+    case W2:
+      return seconds * 1e6 / n;
+    case W3:
+      return n * (size / MIB) / seconds;
+    case W1:
+    case W4:
+    default:
+      return n / seconds;
+    }
+}
+
+int
+worker_failed (const char   *what,
+               const GError *error)
+{
+  g_printerr ("coproc-bench worker: %s: %s\n", what, error ? error->message : "bad data");
+  return 1;
+}
+
+/* Plain sockets ----------------------------------------------------------- */
+
+gboolean
+write_all (int          fd,
+           const void  *data,
+           gsize        len,
+           GError     **error)
+{
+  const guint8 *p = data;
+
+  while (len > 0)
+    {
+      gssize n = send (fd, p, len, MSG_NOSIGNAL);
+
+      if (n < 0)
+        {
+          int errsv = errno;
+
+          if (errsv == EINTR)
+            continue;
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                       "write: %s", g_strerror (errsv));
+          return FALSE;
+        }
+      p += n;
+      len -= n;
+    }
+
+  return TRUE;
+}
+
+/* Reads at least one byte; FALSE on error or end of stream. */
+gboolean
+read_some (int      fd,
+           void    *data,
+           gsize    len,
+           gsize   *out_len,
+           GError **error)
+{
+  gssize n;
+
+  do
+    n = read (fd, data, len);
+  while (n < 0 && errno == EINTR);
+
+  if (n < 0)
+    {
+      int errsv = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                   "read: %s", g_strerror (errsv));
+      return FALSE;
+    }
+  if (n == 0)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_CLOSED, "The peer hung up");
+      return FALSE;
+    }
+
+  *out_len = n;
+  return TRUE;
+}
+
+gboolean
+read_all (int      fd,
+          void    *data,
+          gsize    len,
+          GError **error)
+{
+  guint8 *p = data;
+
+  while (len > 0)
+    {
+      gsize n;
+
+      if (!read_some (fd, p, len, &n, error))
+        return FALSE;
+      p += n;
+      len -= n;
+    }
+
+  return TRUE;
+}
+
+static gboolean
+make_pair (int      fds[2],
+           GError **error)
+{
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+    {
+      int errsv = errno;
+
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                   "socketpair: %s", g_strerror (errsv));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* Starts this program again as the child of a non-coproc peer. @fd, when
+ * not -1, becomes its fd 3 (and is closed here). */
+GSubprocess *
+spawn_child (const char  *peer,
+             Workload     w,
+             guint64      n,
+             guint64      size,
+             int          fd,
+             const char  *extra,
+             GError     **error)
+{
+  g_autoptr(GSubprocessLauncher) launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
+  char n_str[32];
+  char size_str[32];
+
+  g_snprintf (n_str, sizeof n_str, "%" G_GUINT64_FORMAT, n);
+  g_snprintf (size_str, sizeof size_str, "%" G_GUINT64_FORMAT, size);
+
+  if (fd >= 0)
+    g_subprocess_launcher_take_fd (launcher, fd, CHILD_FD);
+
+  return g_subprocess_launcher_spawn (launcher, error, self_exe, "--child", peer,
+                                      workload_names[w], n_str, size_str, extra, NULL);
+}
+
+/* Starts the child for @peer joined to this process by a socket pair, and
+ * puts this process's end of it in @fd. */
+GSubprocess *
+spawn_connected_child (const char  *peer,
+                       Workload     w,
+                       guint64      n,
+                       guint64      size,
+                       int         *fd,
+                       GError     **error)
+{
+  GSubprocess *child;
+  int fds[2];
+
+  if (!make_pair (fds, error))
+    return NULL;
+
+  child = spawn_child (peer, w, n, size, fds[1], NULL, error);
+  if (child == NULL)
+    {
+      close (fds[0]);
+      return NULL;
+    }
+
+  *fd = fds[0];
+  return child;
+}
+
+/* Wraps @fd, a connected socket, in a GSocketConnection. @fd is taken,
+ * and closed if that fails. */
+GSocketConnection *
+connection_for_fd (int      fd,
+                   GError **error)
+{
+  g_autoptr(GSocket) socket = g_socket_new_from_fd (fd, error);
+
+  if (socket == NULL)
+    {
+      close (fd);
+      return NULL;
+    }
+
+  return g_socket_connection_factory_create_connection (socket);
+}
+
+/* W4 --------------------------------------------------------------------- */
+
+void
+w4_plan_init (W4Plan       *plan,
+              const Params *p,
+              guint64       n)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (20240501);
+
+  plan->channels = g_new (guint32, n);
+  plan->priorities = g_new (gdouble, n);
+  for (guint64 i = 0; i < n; i++)
+    {
+      plan->channels[i] = g_rand_int_range (rand, 0, p->w4_channels);
+      plan->priorities[i] = g_rand_int_range (rand, 0, p->w4_levels);
+    }
+}
+
+void
+w4_plan_clear (W4Plan *plan)
+{
+  g_clear_pointer (&plan->channels, g_free);
+  g_clear_pointer (&plan->priorities, g_free);
+}
