@@ -348,25 +348,19 @@ run_coproc_common (const Params  *p,
       for (guint64 i = 0; i < n; i++)
         {
           g_autoptr(GVariant) echo = NULL;
-          gint64 x;
 
           if (!coproc_messenger_send_request (m, small_new (i), NULL, error))
             goto out;
           echo = coproc_messenger_receive_blocking (m, NULL, NULL, error);
-          if (echo == NULL)
+          if (!check_echo (echo, i, error))
             goto out;
-          if (!small_read (echo, &x) || x != (gint64) i)
-            {
-              g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "Bad echo");
-              goto out;
-            }
         }
       break;
 
     case W3:
       {
         g_autoptr(GVariant) payload =
-          g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, large_blob, TRUE));
+          large_payload_new ();
 
         for (guint64 i = 0; i < n; i++)
           {

@@ -197,22 +197,16 @@ run_gdbus (const BenchCase  *c,
       for (guint64 i = 0; i < n; i++)
         {
           g_autoptr(GVariant) echo = gdbus_call (bus, "Echo", small_new (i), error);
-          gint64 x;
 
-          if (echo == NULL)
+          if (!check_echo (echo, i, error))
             goto out;
-          if (!small_read (echo, &x) || x != (gint64) i)
-            {
-              g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "Bad echo");
-              goto out;
-            }
         }
       break;
 
     case W3:
       {
         g_autoptr(GVariant) payload =
-          g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, large_blob, TRUE));
+          large_payload_new ();
 
         for (guint64 i = 0; i < n; i++)
           {
@@ -241,9 +235,7 @@ out:
     g_dbus_connection_close_sync (bus, NULL, NULL);
   else if (stream != NULL)
     g_io_stream_close (G_IO_STREAM (stream), NULL, NULL);
-  if (!g_subprocess_wait_check (child, NULL, ok ? error : NULL))
-    ok = FALSE;
-  return ok;
+  return child_finish (child, ok, error);
 }
 
 static const BenchCase gdbus_cases[] = {

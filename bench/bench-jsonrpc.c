@@ -221,9 +221,7 @@ out:
     jsonrpc_client_close (client, NULL, NULL);
   else if (stream != NULL)
     g_io_stream_close (G_IO_STREAM (stream), NULL, NULL);
-  if (!g_subprocess_wait_check (child, NULL, ok ? error : NULL))
-    ok = FALSE;
-  return ok;
+  return child_finish (child, ok, error);
 }
 
 static const BenchCase jsonrpc_cases[] = {

@@ -313,25 +313,19 @@ run_minimal (const BenchCase  *c,
         {
           g_autoptr(GVariant) v = g_variant_ref_sink (small_new (i));
           g_autoptr(GVariant) echo = NULL;
-          gint64 x;
 
           if (!writer_put (&writer, v, 0, 0, error) || !writer_flush (&writer, error))
             goto out;
           echo = reader_next_variant (&reader, G_VARIANT_TYPE ("(xs)"), error);
-          if (echo == NULL)
+          if (!check_echo (echo, i, error))
             goto out;
-          if (!small_read (echo, &x) || x != (gint64) i)
-            {
-              g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "Bad echo");
-              goto out;
-            }
         }
       break;
 
     case W3:
       {
         g_autoptr(GVariant) payload =
-          g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, large_blob, TRUE));
+          large_payload_new ();
 
         for (guint64 i = 0; i < n; i++)
           {
@@ -374,9 +368,7 @@ out:
   writer_clear (&writer);
   reader_clear (&reader);
   w4_plan_clear (&plan);
-  if (!g_subprocess_wait_check (child, NULL, ok ? error : NULL))
-    ok = FALSE;
-  return ok;
+  return child_finish (child, ok, error);
 }
 
 static int

@@ -162,6 +162,10 @@ gdouble      result_of             (Workload             w,
                                     guint64              n,
                                     guint64              size,
                                     gint64               ns);
+gboolean     check_echo            (GVariant            *echo,
+                                    guint64              i,
+                                    GError             **error);
+GVariant    *large_payload_new     (void);
 int          worker_failed         (const char          *what,
                                     const GError        *error);
 
@@ -191,6 +195,9 @@ GSubprocess *spawn_connected_child (const char          *peer,
                                     guint64              n,
                                     guint64              size,
                                     int                 *fd,
+                                    GError             **error);
+gboolean     child_finish          (GSubprocess         *child,
+                                    gboolean             ok,
                                     GError             **error);
 GSocketConnection *connection_for_fd (int                fd,
                                       GError           **error);

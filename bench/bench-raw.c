@@ -91,9 +91,7 @@ run_raw (const BenchCase  *c,
 
 out:
   close (fd);
-  if (!g_subprocess_wait_check (child, NULL, ok ? error : NULL))
-    ok = FALSE;
-  return ok;
+  return child_finish (child, ok, error);
 }
 
 static int

@@ -88,6 +88,34 @@ worker_failed (const char   *what,
   return 1;
 }
 
+/* Checks that @echo, a W2 peer's answer, is the small message @i. */
+gboolean
+check_echo (GVariant  *echo,
+            guint64    i,
+            GError   **error)
+{
+  gint64 x;
+
+  if (echo == NULL)
+    return FALSE;   /* @error is set already */
+
+  if (!small_read (echo, &x) || x != (gint64) i)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "Bad echo");
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* W3's payload as the first rows send it: one trusted variant over
+ * large_blob, sent again and again. */
+GVariant *
+large_payload_new (void)
+{
+  return g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, large_blob, TRUE));
+}
+
 /* Plain sockets ----------------------------------------------------------- */
 
 gboolean
@@ -238,6 +266,17 @@ spawn_connected_child (const char  *peer,
 
   *fd = fds[0];
   return child;
+}
+
+/* Waits for @child, started for a run whose outcome so far is @ok, and
+ * returns the outcome: a child that failed fails the run, but the first
+ * error is the one reported. */
+gboolean
+child_finish (GSubprocess  *child,
+              gboolean      ok,
+              GError      **error)
+{
+  return g_subprocess_wait_check (child, NULL, ok ? error : NULL) && ok;
 }
 
 /* Wraps @fd, a connected socket, in a GSocketConnection. @fd is taken,

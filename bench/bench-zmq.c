@@ -227,8 +227,7 @@ run_zmq (const BenchCase  *c,
         guint64 buf[16];
 
         if (w == W3)
-          payload = g_variant_ref_sink (g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING,
-                                                                  large_blob, TRUE));
+          payload = large_payload_new ();
         for (guint64 i = 0; i < n; i++)
           {
             g_autoptr(GVariant) v = w == W3 ? g_variant_ref (payload) : g_variant_ref_sink (small_new (i));
@@ -248,18 +247,12 @@ run_zmq (const BenchCase  *c,
           g_autoptr(GVariant) v = g_variant_ref_sink (small_new (i));
           g_autoptr(GVariant) echo = NULL;
           guint64 buf[16];
-          gint64 x;
 
           if (!zmq_send_variant (sock, v, error))
             goto out;
           echo = zmq_recv_small (sock, G_VARIANT_TYPE ("(xs)"), buf, error);
-          if (echo == NULL)
+          if (!check_echo (echo, i, error))
             goto out;
-          if (!small_read (echo, &x) || x != (gint64) i)
-            {
-              g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA, "Bad echo");
-              goto out;
-            }
         }
       break;
 
@@ -277,9 +270,7 @@ out:
   zmq_close (sock);
   zmq_ctx_term (ctx);
   g_unlink (path);
-  if (child != NULL && !g_subprocess_wait_check (child, NULL, ok ? error : NULL))
-    ok = FALSE;
-  return ok;
+  return child != NULL ? child_finish (child, ok, error) : ok;
 }
 
 static const BenchCase zmq_cases[] = {
