@@ -9,6 +9,7 @@
 #include <malloc.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "bench-private.h"
 
@@ -276,6 +277,141 @@ coproc_start (Workload   w,
   return g_steal_pointer (&worker);
 }
 
+/* Payloads as users build them ------------------------------------------- */
+
+/* The ways a payload is made, each measured in its own row. A small (xs)
+ * is made afresh for every message, each way; so is W3's ay, except in the
+ * first rows, which send one trusted variant again and again. */
+typedef enum
+{
+  FORM_USUAL,         /* W1, W4: g_variant_new ("(xs)"); W3: one reused trusted variant */
+  FORM_FIXED_ARRAY,   /* g_variant_new_fixed_array () (W3; an (xs) has no such form) */
+  FORM_FROM_DATA,     /* g_variant_new_from_data (…, trusted = FALSE), e.g. bytes read from elsewhere */
+  FORM_FROM_BYTES,    /* g_variant_new_from_bytes (…, trusted = TRUE), as GNOME code makes them */
+  FORM_BUILDER,       /* GVariantBuilder, child by child */
+} PayloadForm;
+
+/* How a coproc row runs (BenchCase.data). */
+typedef struct
+{
+  gboolean    fd_passing;   /* the default large-message-threshold, not its maximum */
+  gboolean    each;         /* W1's worker takes one message per receive_blocking */
+  PayloadForm form;
+} CoprocWay;
+
+/* The serialized (xs): the int64, then the string and its nul. */
+#define SMALL_SERIALIZED_SIZE (8 + SMALL_TEXT_LEN + 1)
+
+static void
+small_serialize (gint64  x,
+                 guint8 *data)
+{
+  gint64 le = GINT64_TO_LE (x);
+
+  memcpy (data, &le, sizeof le);
+  memcpy (data + sizeof le, SMALL_TEXT, SMALL_TEXT_LEN + 1);
+}
+
+/* A small message with @x, made @form's way; floating. */
+static GVariant *
+small_form_new (PayloadForm form,
+                gint64      x)
+{
+  switch (form)
+    {
+    case FORM_FROM_DATA:
+      {
+        guint8 *data = g_malloc (SMALL_SERIALIZED_SIZE);
+
+        small_serialize (x, data);
+        return g_variant_new_from_data (G_VARIANT_TYPE ("(xs)"), data, SMALL_SERIALIZED_SIZE,
+                                        FALSE, g_free, data);
+      }
+
+    case FORM_FROM_BYTES:
+      {
+        g_autoptr(GBytes) bytes = NULL;
+        guint8 data[SMALL_SERIALIZED_SIZE];
+
+        small_serialize (x, data);
+        bytes = g_bytes_new (data, sizeof data);
+        return g_variant_new_from_bytes (G_VARIANT_TYPE ("(xs)"), bytes, TRUE);
+      }
+
+    case FORM_BUILDER:
+      {
+        GVariantBuilder builder;
+
+        g_variant_builder_init (&builder, G_VARIANT_TYPE ("(xs)"));
+        g_variant_builder_add (&builder, "x", x);
+        g_variant_builder_add (&builder, "s", SMALL_TEXT);
+        return g_variant_builder_end (&builder);
+      }
+
+    case FORM_USUAL:
+    case FORM_FIXED_ARRAY:
+    default:
+      return small_new (x);
+    }
+}
+
+/* W3's @n payloads, made @form's way before the clock starts: what the
+ * rows compare is what sending does with them, not what making them costs
+ * (a fixed array copies its 16 MiB, a builder takes seconds). Each is a
+ * variant of its own, so that nothing learnt about one (GVariant caches
+ * that a value is in normal form) helps the next; only FORM_USUAL sends
+ * one variant n times. */
+static GPtrArray *
+large_forms_new (PayloadForm form,
+                 guint64     n)
+{
+  GPtrArray *payloads = g_ptr_array_new_full (n, (GDestroyNotify) g_variant_unref);
+  gsize size;
+  const guint8 *data = g_bytes_get_data (large_blob, &size);
+  g_autoptr(GVariant) usual = large_payload_new ();
+
+  for (guint64 i = 0; i < n; i++)
+    {
+      GVariant *v;
+
+      switch (form)
+        {
+        case FORM_FIXED_ARRAY:
+          v = g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, data, size, 1);
+          break;
+
+        case FORM_FROM_DATA:
+          v = g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, size, FALSE,
+                                       (GDestroyNotify) g_bytes_unref, g_bytes_ref (large_blob));
+          break;
+
+        case FORM_FROM_BYTES:
+          v = g_variant_new_from_bytes (G_VARIANT_TYPE_BYTESTRING, large_blob, TRUE);
+          break;
+
+        case FORM_BUILDER:
+          {
+            GVariantBuilder builder;
+
+            g_variant_builder_init (&builder, G_VARIANT_TYPE_BYTESTRING);
+            for (gsize j = 0; j < size; j++)
+              g_variant_builder_add (&builder, "y", data[j]);
+            v = g_variant_builder_end (&builder);
+          }
+          break;
+
+        case FORM_USUAL:
+        default:
+          v = usual;   /* not floating: sinking it takes a reference */
+          break;
+        }
+
+      g_ptr_array_add (payloads, g_variant_ref_sink (v));
+    }
+
+  return payloads;
+}
+
 static gsize
 malloc_in_use (void)
 {
@@ -285,13 +421,12 @@ malloc_in_use (void)
 }
 
 static gboolean
-run_coproc_common (const Params  *p,
-                   Workload       w,
-                   guint64        n,
-                   gboolean       fd_passing,
-                   gboolean       each,
-                   gdouble       *value,
-                   GError       **error)
+run_coproc_common (const Params     *p,
+                   const CoprocWay  *way,
+                   Workload          w,
+                   guint64           n,
+                   gdouble          *value,
+                   GError          **error)
 {
   g_autoptr(CoprocWorkerResource) worker = NULL;
   g_autoptr(GVariant) reply = NULL;
@@ -299,6 +434,7 @@ run_coproc_common (const Params  *p,
   guint64 size = w == W3 ? p->w3_size : w == W4 ? p->w4_channels : 0;
   W4Plan plan = { NULL, NULL };
   GVariant **channels = NULL;
+  g_autoptr(GPtrArray) payloads = NULL;
   gint64 t0;
   gint64 t1;
   gsize mem_before = 0;
@@ -306,12 +442,19 @@ run_coproc_common (const Params  *p,
 
   if (w == W4)
     w4_plan_init (&plan, p, n);
+  if (w == W3)
+    {
+      /* One such payload takes 10 s and 2.6 GiB to build. */
+      if (way->form == FORM_BUILDER)
+        n = 1;
+      payloads = large_forms_new (way->form, n);
+    }
 
-  worker = coproc_start (w, n, size, each, error);
+  worker = coproc_start (w, n, size, way->each, error);
   if (worker == NULL)
     goto out;
   m = coproc_worker_resource_get_messenger (worker);
-  if (!fd_passing)
+  if (!way->fd_passing)
     disable_fd_passing (m);
 
   if (w == W4)
@@ -336,7 +479,7 @@ run_coproc_common (const Params  *p,
     case W1:
       for (guint64 i = 0; i < n; i++)
         {
-          if (!coproc_messenger_send_norequest (m, small_new (i), NULL, error))
+          if (!coproc_messenger_send_norequest (m, small_form_new (way->form, i), NULL, error))
             goto out;
         }
       reply = coproc_messenger_receive_blocking (m, NULL, NULL, error);
@@ -358,26 +501,21 @@ run_coproc_common (const Params  *p,
       break;
 
     case W3:
-      {
-        g_autoptr(GVariant) payload =
-          large_payload_new ();
-
-        for (guint64 i = 0; i < n; i++)
-          {
-            if (!coproc_messenger_send_norequest (m, payload, NULL, error))
-              goto out;
-          }
-        reply = coproc_messenger_receive_blocking (m, NULL, NULL, error);
-        if (!check_totals (reply, n, n * p->w3_size, error))
-          goto out;
-      }
+      for (guint64 i = 0; i < n; i++)
+        {
+          if (!coproc_messenger_send_norequest (m, g_ptr_array_index (payloads, i), NULL, error))
+            goto out;
+        }
+      reply = coproc_messenger_receive_blocking (m, NULL, NULL, error);
+      if (!check_totals (reply, n, n * p->w3_size, error))
+        goto out;
       break;
 
     case W4:
       for (guint64 i = 0; i < n; i++)
         {
           if (!coproc_messenger_send_with_priority (m, COPROC_MESSAGE_KIND_NOREQUEST,
-                                                    small_new (w4_x (&plan, i)),
+                                                    small_form_new (way->form, w4_x (&plan, i)),
                                                     channels[plan.channels[i]],
                                                     plan.priorities[i], error))
             goto out;
@@ -475,29 +613,7 @@ run_coproc (const BenchCase  *c,
   if (w == WMEM)
     return run_coproc_mem (n, value, error);
 
-  return run_coproc_common (p, w, n, FALSE, FALSE, value, error);
-}
-
-static gboolean
-run_coproc_each (const BenchCase  *c,
-                 const Params     *p,
-                 Workload          w,
-                 guint64           n,
-                 gdouble          *value,
-                 GError          **error)
-{
-  return run_coproc_common (p, w, n, FALSE, TRUE, value, error);
-}
-
-static gboolean
-run_coproc_fd (const BenchCase  *c,
-               const Params     *p,
-               Workload          w,
-               guint64           n,
-               gdouble          *value,
-               GError          **error)
-{
-  return run_coproc_common (p, w, n, TRUE, FALSE, value, error);
+  return run_coproc_common (p, c->data, w, n, value, error);
 }
 
 static gboolean
@@ -516,12 +632,13 @@ coproc_child (Workload    w,
 {
   g_autoptr(GError) error = NULL;
   Params p = { 0 };
+  CoprocWay way = { FALSE, FALSE, FORM_USUAL };
   gdouble value;
 
   if (w != WMEM)
     return 2;
 
-  if (!run_coproc_common (&p, WMEM, n, FALSE, FALSE, &value, &error))
+  if (!run_coproc_common (&p, &way, WMEM, n, &value, &error))
     return worker_failed ("memory", error);
   printf ("%.3f\n", value);
   return 0;
@@ -538,10 +655,29 @@ coproc_init (void)
   coproc_worker_register (coproc_worker_names[WMEM], coproc_worker_mem, NULL);
 }
 
+static const CoprocWay way_usual = { FALSE, FALSE, FORM_USUAL };
+static const CoprocWay way_each = { FALSE, TRUE, FORM_USUAL };
+static const CoprocWay way_fd_passing = { TRUE, FALSE, FORM_USUAL };
+static const CoprocWay way_fixed_array = { FALSE, FALSE, FORM_FIXED_ARRAY };
+static const CoprocWay way_from_data = { FALSE, FALSE, FORM_FROM_DATA };
+static const CoprocWay way_from_bytes = { FALSE, FALSE, FORM_FROM_BYTES };
+static const CoprocWay way_builder = { FALSE, FALSE, FORM_BUILDER };
+
+/* The forms other than the usual one are slow today (W3 with an untrusted
+ * ay: ~85 MiB/s), and a fixed array's copies are all in memory at once:
+ * a quarter of W3's count. */
 static const BenchCase coproc_cases[] = {
-  { "coproc", "coproc", run_coproc, BIT (W1) | BIT (W2) | BIT (W3) | BIT (W4) | BIT (WMEM), { 0 }, NULL },
-  { "coproc-each", "coproc, receive_blocking each", run_coproc_each, BIT (W1), { 0 }, NULL },
-  { "coproc-fd", "coproc, fd passing", run_coproc_fd, BIT (W3), { 0 }, has_fd_passing },
+  { "coproc", "coproc", run_coproc, BIT (W1) | BIT (W2) | BIT (W3) | BIT (W4) | BIT (WMEM), { 0 }, NULL, &way_usual },
+  { "coproc-each", "coproc, receive_blocking each", run_coproc, BIT (W1), { 0 }, NULL, &way_each },
+  { "coproc-fd", "coproc, fd passing", run_coproc, BIT (W3), { 0 }, has_fd_passing, &way_fd_passing },
+  { "coproc-fixed-array", "coproc, g_variant_new_fixed_array", run_coproc, BIT (W3),
+    { 0, 0, 0.25, 0, 0 }, NULL, &way_fixed_array },
+  { "coproc-from-data", "coproc, new_from_data untrusted", run_coproc, BIT (W1) | BIT (W3) | BIT (W4),
+    { 0, 0, 0.25, 0, 0 }, NULL, &way_from_data },
+  { "coproc-from-bytes", "coproc, new_from_bytes trusted", run_coproc, BIT (W1) | BIT (W3) | BIT (W4),
+    { 0 }, NULL, &way_from_bytes },
+  { "coproc-builder", "coproc, GVariantBuilder", run_coproc, BIT (W1) | BIT (W3) | BIT (W4),
+    { 0 }, NULL, &way_builder },
 };
 
 const BenchPeer bench_peer_coproc = {

@@ -82,6 +82,7 @@ struct _BenchCase
   guint          workloads;           /* bit mask of Workload */
   gdouble        scale[N_WORKLOADS];  /* of the count, for slow peers; 0 means 1 */
   gboolean     (*available) (void);   /* NULL: always */
+  gconstpointer  data;                /* the peer's, for run */
 };
 
 /* The body of `coproc-bench --child NAME WORKLOAD N SIZE [EXTRA]`: the
