@@ -178,13 +178,14 @@ coproc_worker_w4 (CoprocMessenger *messenger,
   return 0;
 }
 
+/* Says ready, waits for the host's go, then sends n small messages as
+ * fast as they go; 0 or the worker's failure status. */
 static int
-coproc_worker_mem (CoprocMessenger *messenger,
-                   gpointer         user_data)
+worker_flood (CoprocMessenger *messenger,
+              guint64          n)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(GVariant) go = NULL;
-  guint64 n = env_u64 ("COPROC_BENCH_N");
 
   if (!coproc_messenger_send_norequest (messenger, g_variant_new_boolean (TRUE), NULL, &error))
     return worker_failed ("ready", error);
@@ -199,6 +200,20 @@ coproc_worker_mem (CoprocMessenger *messenger,
         return worker_failed ("send", error);
     }
 
+  return 0;
+}
+
+/* mem: the flood, then a message on the ctl channel that says it is over. */
+static int
+coproc_worker_mem (CoprocMessenger *messenger,
+                   gpointer         user_data)
+{
+  g_autoptr(GError) error = NULL;
+  int status = worker_flood (messenger, env_u64 ("COPROC_BENCH_N"));
+
+  if (status != 0)
+    return status;
+
   if (!coproc_messenger_send_norequest (messenger, g_variant_new_boolean (TRUE), ctl_channel (),
                                         &error))
     return worker_failed ("send", error);
@@ -206,8 +221,16 @@ coproc_worker_mem (CoprocMessenger *messenger,
   return 0;
 }
 
+/* WLOOP: the flood alone; the host counts it. */
+static int
+coproc_worker_loop (CoprocMessenger *messenger,
+                    gpointer         user_data)
+{
+  return worker_flood (messenger, env_u64 ("COPROC_BENCH_N"));
+}
+
 static const char * const coproc_worker_names[N_WORKLOADS] = {
-  "bench-w1", "bench-w2", "bench-w3", "bench-w4", "bench-mem",
+  "bench-w1", "bench-w2", "bench-w3", "bench-w4", "bench-mem", "bench-loop",
 };
 
 GParamSpec *
@@ -603,6 +626,66 @@ run_coproc_mem (guint64   n,
 }
 
 static gboolean
+loop_message_cb (CoprocMessenger *messenger,
+                 CoprocMessage   *message,
+                 LoopProbe       *probe)
+{
+  loop_probe_message (probe, coproc_message_get_payload (message));
+  return TRUE;
+}
+
+static void
+loop_closed_cb (CoprocMessenger *messenger,
+                GError          *error,
+                LoopProbe       *probe)
+{
+  /* The worker hangs up once it has sent everything. */
+  if (probe->count < probe->expected)
+    loop_probe_fail (probe, error != NULL ? g_error_copy (error)
+                                          : g_error_new_literal (COPROC_ERROR, COPROC_ERROR_CLOSED,
+                                                                 "The worker hung up mid-flood"));
+}
+
+/* WLOOP: the host takes the flood in a message-received handler, on the
+ * main context, which also runs the probe's timeout. */
+static gboolean
+run_coproc_loop (guint64   n,
+                 gdouble  *value,
+                 GError  **error)
+{
+  g_autoptr(CoprocWorkerResource) worker = NULL;
+  g_autoptr(GError) join_error = NULL;
+  CoprocMessenger *m;
+  LoopProbe probe;
+  gboolean ok = FALSE;
+
+  loop_probe_init (&probe, n);
+
+  worker = coproc_start (WLOOP, n, 0, FALSE, error);
+  if (worker == NULL)
+    goto out;
+  m = coproc_worker_resource_get_messenger (worker);
+  g_signal_connect (m, "message-received", G_CALLBACK (loop_message_cb), &probe);
+  g_signal_connect (m, "closed", G_CALLBACK (loop_closed_cb), &probe);
+
+  if (!coproc_messenger_send_norequest (m, g_variant_new_boolean (TRUE), NULL, error) ||
+      !loop_probe_run (&probe, value, error))
+    goto out;
+
+  g_signal_handlers_disconnect_by_data (m, &probe);
+  ok = coproc_worker_resource_join (worker, NULL, &join_error) ||
+       g_error_matches (join_error, COPROC_ERROR, COPROC_ERROR_WORKER_ALREADY_DEAD);
+  if (!ok)
+    g_propagate_error (error, g_steal_pointer (&join_error));
+
+out:
+  if (worker != NULL && !ok)
+    g_signal_handlers_disconnect_by_data (coproc_worker_resource_get_messenger (worker), &probe);
+  loop_probe_clear (&probe);
+  return ok;
+}
+
+static gboolean
 run_coproc (const BenchCase  *c,
             const Params     *p,
             Workload          w,
@@ -612,6 +695,8 @@ run_coproc (const BenchCase  *c,
 {
   if (w == WMEM)
     return run_coproc_mem (n, value, error);
+  if (w == WLOOP)
+    return run_coproc_loop (n, value, error);
 
   return run_coproc_common (p, c->data, w, n, value, error);
 }
@@ -653,6 +738,7 @@ coproc_init (void)
   coproc_worker_register (coproc_worker_names[W3], coproc_worker_w3, NULL);
   coproc_worker_register (coproc_worker_names[W4], coproc_worker_w4, NULL);
   coproc_worker_register (coproc_worker_names[WMEM], coproc_worker_mem, NULL);
+  coproc_worker_register (coproc_worker_names[WLOOP], coproc_worker_loop, NULL);
 }
 
 static const CoprocWay way_usual = { FALSE, FALSE, FORM_USUAL };
@@ -667,7 +753,8 @@ static const CoprocWay way_builder = { FALSE, FALSE, FORM_BUILDER };
  * ay: ~85 MiB/s), and a fixed array's copies are all in memory at once:
  * a quarter of W3's count. */
 static const BenchCase coproc_cases[] = {
-  { "coproc", "coproc", run_coproc, BIT (W1) | BIT (W2) | BIT (W3) | BIT (W4) | BIT (WMEM), { 0 }, NULL, &way_usual },
+  { "coproc", "coproc", run_coproc, BIT (W1) | BIT (W2) | BIT (W3) | BIT (W4) | BIT (WMEM) | BIT (WLOOP),
+    { 0 }, NULL, &way_usual },
   { "coproc-each", "coproc, receive_blocking each", run_coproc, BIT (W1), { 0 }, NULL, &way_each },
   { "coproc-fd", "coproc, fd passing", run_coproc, BIT (W3), { 0 }, has_fd_passing, &way_fd_passing },
   { "coproc-fixed-array", "coproc, g_variant_new_fixed_array", run_coproc, BIT (W3),

@@ -19,6 +19,7 @@ static const char gdbus_xml[] =
   "      <arg direction='in' type='x'/><arg direction='in' type='s'/>"
   "      <arg direction='out' type='x'/><arg direction='out' type='s'/>"
   "    </method>"
+  "    <method name='Flood'><arg direction='in' type='t'/></method>"
   "    <method name='Done'>"
   "      <arg direction='out' type='t'/><arg direction='out' type='t'/>"
   "    </method>"
@@ -26,7 +27,6 @@ static const char gdbus_xml[] =
   "    <signal name='Blob'><arg type='ay'/></signal>"
   "  </interface>"
   "</node>";
-
 
 static void
 gdbus_signal_cb (GDBusConnection *connection,
@@ -81,6 +81,20 @@ gdbus_method_cb (GDBusConnection       *connection,
     g_dbus_method_invocation_return_value (invocation,
                                            g_variant_new ("(tt)", st->count,
                                                           st->bad ? 0 : st->sum));
+  else if (g_str_equal (method, "Flood"))
+    {
+      guint64 n;
+
+      /* WLOOP: the answer, then n signals as fast as they go. */
+      g_variant_get (params, "(t)", &n);
+      g_dbus_method_invocation_return_value (invocation, NULL);
+      for (guint64 i = 0; i < n; i++)
+        {
+          if (!g_dbus_connection_emit_signal (connection, NULL, GDBUS_PATH, GDBUS_IFACE, "Small",
+                                              small_new (i), NULL))
+            st->bad = TRUE;
+        }
+    }
   else
     g_dbus_method_invocation_return_value (invocation, NULL);
 }
@@ -142,6 +156,58 @@ gdbus_call (GDBusConnection  *bus,
                                       G_DBUS_CALL_FLAGS_NONE, -1, NULL, error);
 }
 
+static void
+loop_signal_cb (GDBusConnection *connection,
+                const char      *sender,
+                const char      *path,
+                const char      *iface,
+                const char      *signal_name,
+                GVariant        *params,
+                gpointer         user_data)
+{
+  loop_probe_message (user_data, params);
+}
+
+static void
+loop_closed_cb (GDBusConnection *connection,
+                gboolean         remote_peer_vanished,
+                GError          *error,
+                LoopProbe       *probe)
+{
+  loop_probe_fail (probe, error != NULL ? g_error_copy (error)
+                                        : g_error_new_literal (G_IO_ERROR, G_IO_ERROR_CLOSED,
+                                                               "The peer hung up mid-flood"));
+}
+
+/* WLOOP: the child emits the flood as signals, which GDBus delivers to a
+ * handler on the main context that runs the probe's timeout. */
+static gboolean
+run_gdbus_loop (GDBusConnection  *bus,
+                guint64           n,
+                gdouble          *value,
+                GError          **error)
+{
+  g_autoptr(GVariant) answer = NULL;
+  LoopProbe probe;
+  guint subscription;
+  gulong closed_id;
+  gboolean ok = FALSE;
+
+  loop_probe_init (&probe, n);
+  subscription = g_dbus_connection_signal_subscribe (bus, NULL, GDBUS_IFACE, "Small", GDBUS_PATH,
+                                                     NULL, G_DBUS_SIGNAL_FLAGS_NONE,
+                                                     loop_signal_cb, &probe, NULL);
+  closed_id = g_signal_connect (bus, "closed", G_CALLBACK (loop_closed_cb), &probe);
+
+  answer = gdbus_call (bus, "Flood", g_variant_new ("(t)", n), error);
+  ok = answer != NULL && loop_probe_run (&probe, value, error);
+
+  g_signal_handler_disconnect (bus, closed_id);
+  g_dbus_connection_signal_unsubscribe (bus, subscription);
+  loop_probe_clear (&probe);
+  return ok;
+}
+
 static gboolean
 run_gdbus (const BenchCase  *c,
            const Params     *p,
@@ -176,6 +242,12 @@ run_gdbus (const BenchCase  *c,
   pong = gdbus_call (bus, "Ping", NULL, error);
   if (pong == NULL)
     goto out;
+
+  if (w == WLOOP)
+    {
+      ok = run_gdbus_loop (bus, n, value, error);
+      goto out;
+    }
 
   t0 = now_ns ();
 
@@ -222,6 +294,7 @@ run_gdbus (const BenchCase  *c,
 
     case W4:
     case WMEM:
+    case WLOOP:
     case N_WORKLOADS:
     default:
       g_assert_not_reached ();
@@ -239,7 +312,8 @@ out:
 }
 
 static const BenchCase gdbus_cases[] = {
-  { "gdbus", "GDBus peer-to-peer", run_gdbus, BIT (W1) | BIT (W2) | BIT (W3), { 0.1, 0.5, 0.25, 0, 0 }, NULL },
+  { "gdbus", "GDBus peer-to-peer", run_gdbus, BIT (W1) | BIT (W2) | BIT (W3) | BIT (WLOOP),
+    { 0.1, 0.5, 0.25, 0, 0, 0 }, NULL, NULL },
 };
 
 const BenchPeer bench_peer_gdbus = {

@@ -36,6 +36,7 @@ typedef enum
   W3,
   W4,
   WMEM,
+  WLOOP,
   N_WORKLOADS
 } Workload;
 
@@ -43,6 +44,9 @@ typedef enum
 
 /* As on the command line (--only) and in the children's arguments. */
 extern const char * const workload_names[N_WORKLOADS];
+
+/* WLOOP: the interval of the host's timeout, whose delays are measured. */
+#define LOOP_INTERVAL_MS 5
 
 typedef struct
 {
@@ -65,7 +69,9 @@ extern GBytes *large_blob;
 typedef struct _BenchCase BenchCase;
 
 /* Runs @w once with @n messages and puts the result in @value (in the
- * workload's unit); FALSE with @error set if the run failed. */
+ * workload's unit); FALSE with @error set if the run failed. WLOOP has two
+ * results: @value[0] is the median delay of the timeout, @value[1] the
+ * longest, in milliseconds. */
 typedef gboolean (*BenchRunFunc) (const BenchCase  *c,
                                   const Params     *p,
                                   Workload          w,
@@ -167,6 +173,10 @@ gboolean     check_echo            (GVariant            *echo,
                                     guint64              i,
                                     GError             **error);
 GVariant    *large_payload_new     (void);
+gdouble      values_median         (GArray              *values);
+void         values_range          (GArray              *values,
+                                    gdouble             *min,
+                                    gdouble             *max);
 int          worker_failed         (const char          *what,
                                     const GError        *error);
 
@@ -211,6 +221,33 @@ typedef struct
   guint64    sum;
   gboolean   bad;
 } ChildState;
+
+/* WLOOP: a host's main loop while a worker floods it with small messages.
+ * A timeout of LOOP_INTERVAL_MS runs all along; each time it fires, its
+ * delay beyond its schedule is noted. The peer feeds every message it
+ * handles to loop_probe_message(); the run ends at the first timeout after
+ * the last message. */
+typedef struct
+{
+  GMainLoop *loop;
+  GSource   *timeout;
+  GArray    *delays;     /* of gdouble, ms */
+  guint64    expected;   /* messages */
+  guint64    count;
+  guint64    sum;
+  GError    *error;      /* the first failure; it ends the run */
+} LoopProbe;
+
+void         loop_probe_init       (LoopProbe           *probe,
+                                    guint64              n);
+void         loop_probe_message    (LoopProbe           *probe,
+                                    GVariant            *payload);
+void         loop_probe_fail       (LoopProbe           *probe,
+                                    GError              *error);
+gboolean     loop_probe_run        (LoopProbe           *probe,
+                                    gdouble             *value,
+                                    GError             **error);
+void         loop_probe_clear      (LoopProbe           *probe);
 
 /* W4: x is (priority << W4_SEQ_BITS | index), so priority order, first-in
  * first-out among equals, means x never decreases on a channel. */

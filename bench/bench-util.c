@@ -7,6 +7,7 @@
  */
 
 #include <errno.h>
+#include <math.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -86,6 +87,49 @@ worker_failed (const char   *what,
 {
   g_printerr ("coproc-bench worker: %s: %s\n", what, error ? error->message : "bad data");
   return 1;
+}
+
+static int
+compare_doubles (gconstpointer a,
+                 gconstpointer b)
+{
+  gdouble x = *(const gdouble *) a;
+  gdouble y = *(const gdouble *) b;
+
+  return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/* The median of @values (of gdouble), NAN if there are none. */
+gdouble
+values_median (GArray *values)
+{
+  g_autoptr(GArray) sorted = NULL;
+  guint n = values->len;
+
+  if (n == 0)
+    return NAN;
+
+  sorted = g_array_copy (values);
+  g_array_sort (sorted, compare_doubles);
+  if (n % 2 == 1)
+    return g_array_index (sorted, gdouble, n / 2);
+  return (g_array_index (sorted, gdouble, n / 2 - 1) + g_array_index (sorted, gdouble, n / 2)) / 2;
+}
+
+/* The smallest and the largest of @values (of gdouble): INFINITY and
+ * -INFINITY if there are none. */
+void
+values_range (GArray  *values,
+              gdouble *min,
+              gdouble *max)
+{
+  *min = INFINITY;
+  *max = -INFINITY;
+  for (guint i = 0; i < values->len; i++)
+    {
+      *min = MIN (*min, g_array_index (values, gdouble, i));
+      *max = MAX (*max, g_array_index (values, gdouble, i));
+    }
 }
 
 /* Checks that @echo, a W2 peer's answer, is the small message @i. */
@@ -319,4 +363,110 @@ w4_plan_clear (W4Plan *plan)
 {
   g_clear_pointer (&plan->channels, g_free);
   g_clear_pointer (&plan->priorities, g_free);
+}
+
+/* WLOOP ------------------------------------------------------------------- */
+
+void
+loop_probe_init (LoopProbe *probe,
+                 guint64    n)
+{
+  probe->loop = g_main_loop_new (NULL, FALSE);
+  probe->timeout = NULL;
+  probe->delays = g_array_new (FALSE, FALSE, sizeof (gdouble));
+  probe->expected = n;
+  probe->count = 0;
+  probe->sum = 0;
+  probe->error = NULL;
+}
+
+/* Counts a message the peer's handler took, and reads it as every receiver
+ * does. */
+void
+loop_probe_message (LoopProbe *probe,
+                    GVariant  *payload)
+{
+  gint64 x;
+
+  if (!small_read (payload, &x))
+    {
+      loop_probe_fail (probe, g_error_new_literal (G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                                                   "A message of the flood is not (xs)"));
+      return;
+    }
+  probe->count++;
+  probe->sum += x;
+}
+
+/* Ends the run with @error (taken), unless it has failed already. */
+void
+loop_probe_fail (LoopProbe *probe,
+                 GError    *error)
+{
+  if (probe->error == NULL)
+    probe->error = error;
+  else
+    g_error_free (error);
+  g_main_loop_quit (probe->loop);
+}
+
+static gboolean
+loop_probe_tick (gpointer user_data)
+{
+  LoopProbe *probe = user_data;
+  /* The ready time is still the one this dispatch was due at: a timeout
+   * source sets the next one after its callback. */
+  gdouble delay = (g_get_monotonic_time () - g_source_get_ready_time (probe->timeout)) / 1e3;
+
+  g_array_append_val (probe->delays, delay);
+  if (probe->count < probe->expected)
+    return G_SOURCE_CONTINUE;
+
+  g_main_loop_quit (probe->loop);
+  return G_SOURCE_REMOVE;
+}
+
+/* Runs the main loop with the timeout until the flood is over, and gives
+ * the median and the longest delay, in ms. The flood must be under way, or
+ * about to start, when it is called. */
+gboolean
+loop_probe_run (LoopProbe  *probe,
+                gdouble    *value,
+                GError    **error)
+{
+  gdouble min;
+
+  probe->timeout = g_timeout_source_new (LOOP_INTERVAL_MS);
+  g_source_set_callback (probe->timeout, loop_probe_tick, probe, NULL);
+  g_source_set_static_name (probe->timeout, "coproc-bench loop probe");
+  g_source_attach (probe->timeout, NULL);
+
+  g_main_loop_run (probe->loop);
+  g_source_destroy (probe->timeout);
+
+  if (probe->error != NULL)
+    {
+      g_propagate_error (error, g_steal_pointer (&probe->error));
+      return FALSE;
+    }
+  if (probe->count != probe->expected || probe->sum != series_sum (probe->expected))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_DATA,
+                   "The host handled %" G_GUINT64_FORMAT " messages (sum %" G_GUINT64_FORMAT
+                   "), expected %" G_GUINT64_FORMAT, probe->count, probe->sum, probe->expected);
+      return FALSE;
+    }
+
+  value[0] = values_median (probe->delays);
+  values_range (probe->delays, &min, &value[1]);
+  return TRUE;
+}
+
+void
+loop_probe_clear (LoopProbe *probe)
+{
+  g_clear_pointer (&probe->timeout, g_source_unref);
+  g_clear_pointer (&probe->delays, g_array_unref);
+  g_clear_pointer (&probe->loop, g_main_loop_unref);
+  g_clear_error (&probe->error);
 }

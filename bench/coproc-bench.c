@@ -11,6 +11,8 @@
  *   W4   many channels with random priorities: everything is queued, then
  *        taken in priority order per channel, messages per second
  *   mem  bytes of memory per queued small message, with a million queued
+ *   loop a worker floods the host, which handles each message in a
+ *        signal handler on its main loop: how late a 5 ms timeout fires
  *
  * A small message is the GVariant (xs): an int64 and a 16-character string.
  * Every receiver reads the values out of every message it gets. W1, W3 and
@@ -31,7 +33,7 @@
  * dispatch. Each peer is in its own file, bench-<peer>.c (bench-private.h
  * says how they fit together).
  *
- * Usage: coproc-bench [--quick] [--runs N] [--only W1,W2,W3,W4,mem]
+ * Usage: coproc-bench [--quick] [--runs N] [--only W1,W2,W3,W4,mem,loop]
  *                     [--peers ID,…] (--help lists the IDs of this build)
  *                     [--scale F] [--no-python] [--original PATH]
  */
@@ -45,15 +47,36 @@
 
 #include "bench-private.h"
 
-const char * const workload_names[N_WORKLOADS] = { "W1", "W2", "W3", "W4", "mem" };
+const char * const workload_names[N_WORKLOADS] = { "W1", "W2", "W3", "W4", "mem", "loop" };
 
-static const char * const workload_titles[N_WORKLOADS] = {
+/* What the table shows: each workload's result, and for WLOOP a second
+ * one, its longest delay. */
+#define WLOOP_MAX N_WORKLOADS
+#define N_METRICS (N_WORKLOADS + 1)
+
+static const char * const metric_names[N_METRICS] = {
+  "W1", "W2", "W3", "W4", "mem", "loop", "loop-max",
+};
+
+static const char * const metric_titles[N_METRICS] = {
   "W1 stream of small (xs), msg/s",
   "W2 round trip of (xs), µs (lower)",
   "W3 large ay payloads, MiB/s",
   "W4 64 channels, priorities, msg/s",
   "mem bytes per queued (xs) (lower)",
+  "loop 5 ms timeout delay, median ms",
+  "loop 5 ms timeout delay, max ms",
 };
+
+/* Where a row's peer runs; its label is prefixed with the language. */
+typedef enum
+{
+  LANG_C,
+  LANG_PYTHON,
+  LANG_GJS,
+} Lang;
+
+static const char * const lang_prefixes[] = { "", "Python: ", "GJS: " };
 
 char *self_exe;
 GBytes *large_blob;
@@ -100,9 +123,9 @@ child_main (int    argc,
 
 typedef struct
 {
-  Workload  workload;
+  guint     metric;
   char     *peer;
-  gboolean  python;
+  Lang      lang;
   GArray   *values;   /* of gdouble, one per successful run */
   guint     failures;
 } Row;
@@ -110,23 +133,23 @@ typedef struct
 static GPtrArray *rows;
 
 static Row *
-row_get (Workload    w,
+row_get (guint       metric,
          const char *peer,
-         gboolean    python)
+         Lang        lang)
 {
   Row *row;
 
   for (guint i = 0; i < rows->len; i++)
     {
       row = g_ptr_array_index (rows, i);
-      if (row->workload == w && row->python == python && g_str_equal (row->peer, peer))
+      if (row->metric == metric && row->lang == lang && g_str_equal (row->peer, peer))
         return row;
     }
 
   row = g_new0 (Row, 1);
-  row->workload = w;
+  row->metric = metric;
   row->peer = g_strdup (peer);
-  row->python = python;
+  row->lang = lang;
   row->values = g_array_new (FALSE, FALSE, sizeof (gdouble));
   g_ptr_array_add (rows, row);
   return row;
@@ -142,30 +165,10 @@ row_free (gpointer data)
   g_free (row);
 }
 
-static int
-compare_doubles (gconstpointer a,
-                 gconstpointer b)
-{
-  gdouble x = *(const gdouble *) a;
-  gdouble y = *(const gdouble *) b;
-
-  return x < y ? -1 : x > y ? 1 : 0;
-}
-
 static gdouble
 row_median (Row *row)
 {
-  g_autoptr(GArray) sorted = NULL;
-  guint n = row->values->len;
-
-  if (n == 0)
-    return NAN;
-
-  sorted = g_array_copy (row->values);
-  g_array_sort (sorted, compare_doubles);
-  if (n % 2 == 1)
-    return g_array_index (sorted, gdouble, n / 2);
-  return (g_array_index (sorted, gdouble, n / 2 - 1) + g_array_index (sorted, gdouble, n / 2)) / 2;
+  return values_median (row->values);
 }
 
 static void
@@ -173,41 +176,61 @@ row_range (Row     *row,
            gdouble *min,
            gdouble *max)
 {
-  *min = INFINITY;
-  *max = -INFINITY;
-  for (guint i = 0; i < row->values->len; i++)
-    {
-      *min = MIN (*min, g_array_index (row->values, gdouble, i));
-      *max = MAX (*max, g_array_index (row->values, gdouble, i));
-    }
+  values_range (row->values, min, max);
 }
 
-static gdouble
-median_of (Workload    w,
-           const char *peer,
-           gboolean    python)
+static Row *
+row_find (guint       metric,
+          const char *peer,
+          Lang        lang)
 {
   for (guint i = 0; i < rows->len; i++)
     {
       Row *row = g_ptr_array_index (rows, i);
 
-      if (row->workload == w && row->python == python && g_str_equal (row->peer, peer))
-        return row_median (row);
+      if (row->metric == metric && row->lang == lang && g_str_equal (row->peer, peer))
+        return row;
     }
-  return NAN;
+  return NULL;
+}
+
+static gdouble
+median_of (guint       metric,
+           const char *peer,
+           Lang        lang)
+{
+  Row *row = row_find (metric, peer, lang);
+
+  return row != NULL ? row_median (row) : NAN;
+}
+
+/* The largest of a row's values, NAN without any. */
+static gdouble
+max_of (guint       metric,
+        const char *peer,
+        Lang        lang)
+{
+  Row *row = row_find (metric, peer, lang);
+  gdouble min;
+  gdouble max;
+
+  if (row == NULL || row->values->len == 0)
+    return NAN;
+  row_range (row, &min, &max);
+  return max;
 }
 
 static void
 format_value (char    *buf,
               gsize    size,
-              Workload w,
+              guint    metric,
               gdouble  v)
 {
   if (isnan (v))
     g_snprintf (buf, size, "—");
-  else if (w == W2)
+  else if (metric == W2 || metric == WLOOP || metric == WLOOP_MAX)
     g_snprintf (buf, size, "%.2f", v);
-  else if (w == WMEM)
+  else if (metric == WMEM)
     g_snprintf (buf, size, "%.1f", v);
   else
     g_snprintf (buf, size, "%.0f", v);
@@ -228,6 +251,46 @@ print_cell (const char *text,
     printf ("%s%*s", text, MAX (0, width - len), "");
 }
 
+/* One line of the table; @title is the metric's, on its first line. */
+static void
+print_row (Row        *row,
+           const char *title)
+{
+  /* Each language's rows compare with its own coproc row. */
+  const char *reference = "coproc";
+  char label[128];
+  char median[32];
+  char lo[32];
+  char hi[32];
+  char range[80];
+  char ratio[32];
+  gdouble min;
+  gdouble max;
+  gdouble m;
+  gdouble ref;
+
+  m = row_median (row);
+  row_range (row, &min, &max);
+  ref = median_of (row->metric, reference, row->lang);
+  format_value (median, sizeof median, row->metric, m);
+  format_value (lo, sizeof lo, row->metric, row->values->len ? min : NAN);
+  format_value (hi, sizeof hi, row->metric, row->values->len ? max : NAN);
+  g_snprintf (range, sizeof range, "%s – %s", lo, hi);
+  if (g_str_equal (row->peer, reference) || isnan (ref) || isnan (m))
+    g_snprintf (ratio, sizeof ratio, "—");
+  else
+    g_snprintf (ratio, sizeof ratio, "%.2f", ref / m);
+  g_snprintf (label, sizeof label, "%s%s%s", lang_prefixes[row->lang], row->peer,
+              row->failures ? " (failed)" : "");
+
+  print_cell (title, 36, FALSE);
+  print_cell (label, 34, FALSE);
+  print_cell (median, 12, TRUE);
+  print_cell (range, 26, TRUE);
+  print_cell (ratio, 16, TRUE);
+  printf ("\n");
+}
+
 static void
 print_table (void)
 {
@@ -242,51 +305,20 @@ print_table (void)
     printf ("-");
   printf ("\n");
 
-  for (guint w = 0; w < N_WORKLOADS; w++)
+  for (guint metric = 0; metric < N_METRICS; metric++)
     {
       gboolean first = TRUE;
 
-      for (guint pass = 0; pass < 2; pass++)
+      for (Lang lang = LANG_C; lang <= LANG_GJS; lang++)
         {
           for (guint i = 0; i < rows->len; i++)
             {
               Row *row = g_ptr_array_index (rows, i);
-              /* Python rows compare with Python coproc, C rows with C coproc. */
-              const char *reference = "coproc";
-              char label[128];
-              char median[32];
-              char lo[32];
-              char hi[32];
-              char range[80];
-              char ratio[32];
-              gdouble min;
-              gdouble max;
-              gdouble m;
-              gdouble ref;
 
-              if (row->workload != w || row->python != (pass == 1))
+              if (row->metric != metric || row->lang != lang)
                 continue;
 
-              m = row_median (row);
-              row_range (row, &min, &max);
-              ref = median_of (w, reference, row->python);
-              format_value (median, sizeof median, w, m);
-              format_value (lo, sizeof lo, w, row->values->len ? min : NAN);
-              format_value (hi, sizeof hi, w, row->values->len ? max : NAN);
-              g_snprintf (range, sizeof range, "%s – %s", lo, hi);
-              if (g_str_equal (row->peer, reference) || isnan (ref) || isnan (m))
-                g_snprintf (ratio, sizeof ratio, "—");
-              else
-                g_snprintf (ratio, sizeof ratio, "%.2f", ref / m);
-              g_snprintf (label, sizeof label, "%s%s%s", row->python ? "Python: " : "", row->peer,
-                          row->failures ? " (failed)" : "");
-
-              print_cell (first ? workload_titles[w] : "", 36, FALSE);
-              print_cell (label, 34, FALSE);
-              print_cell (median, 12, TRUE);
-              print_cell (range, 26, TRUE);
-              print_cell (ratio, 16, TRUE);
-              printf ("\n");
+              print_row (row, first ? metric_titles[metric] : "");
               first = FALSE;
             }
         }
@@ -318,11 +350,11 @@ print_w3_form_targets (gdouble raw_w3)
       Row *row = g_ptr_array_index (rows, i);
       g_autofree char *text = NULL;
 
-      if (row->workload != W3 || !g_str_has_prefix (row->peer, "coproc, ") ||
+      if (row->metric != W3 || !g_str_has_prefix (row->peer, "coproc, ") ||
           g_str_equal (row->peer, "coproc, fd passing"))
         continue;
 
-      text = g_strdup_printf ("  W3  %s%s ≥ 0.9 × raw", row->python ? "Python: " : "", row->peer);
+      text = g_strdup_printf ("  W3  %s%s ≥ 0.9 × raw", lang_prefixes[row->lang], row->peer);
       print_target (text, row_median (row) / raw_w3, 0.9, FALSE, "not run");
     }
 }
@@ -330,20 +362,20 @@ print_w3_form_targets (gdouble raw_w3)
 static void
 print_targets (void)
 {
-  gdouble coproc_w1 = median_of (W1, "coproc", FALSE);
-  gdouble coproc_w2 = median_of (W2, "coproc", FALSE);
-  gdouble coproc_w3 = median_of (W3, "coproc", FALSE);
-  gdouble coproc_w3_fd = median_of (W3, "coproc, fd passing", FALSE);
-  gdouble raw_w3 = median_of (W3, "raw bytes", FALSE);
-  gdouble orig_w4 = median_of (W4, "original coproc", TRUE);
-  gdouble py_w1 = median_of (W1, "coproc", TRUE);
+  gdouble coproc_w1 = median_of (W1, "coproc", LANG_C);
+  gdouble coproc_w2 = median_of (W2, "coproc", LANG_C);
+  gdouble coproc_w3 = median_of (W3, "coproc", LANG_C);
+  gdouble coproc_w3_fd = median_of (W3, "coproc, fd passing", LANG_C);
+  gdouble raw_w3 = median_of (W3, "raw bytes", LANG_C);
+  gdouble orig_w4 = median_of (W4, "original coproc", LANG_PYTHON);
+  gdouble py_w1 = median_of (W1, "coproc", LANG_PYTHON);
 
   printf ("\nTargets (ratios of medians from this run):\n");
   print_target ("  W1  coproc ≥ 0.9 × minimal framing (msg/s)",
-                coproc_w1 / median_of (W1, "minimal GVariant framing", FALSE), 0.9, FALSE,
+                coproc_w1 / median_of (W1, "minimal GVariant framing", LANG_C), 0.9, FALSE,
                 "not run");
   print_target ("  W2  coproc ≤ 1.25 × minimal framing (µs per round trip)",
-                coproc_w2 / median_of (W2, "minimal GVariant framing", FALSE), 1.25, TRUE,
+                coproc_w2 / median_of (W2, "minimal GVariant framing", LANG_C), 1.25, TRUE,
                 "not run");
   print_target ("  W3  coproc ≥ 0.9 × raw socket bandwidth", coproc_w3 / raw_w3, 0.9, FALSE,
                 "not run");
@@ -353,16 +385,20 @@ print_targets (void)
                 large_threshold_pspec () ? "not run"
                                          : "this build has no " LARGE_THRESHOLD_PROPERTY);
   print_target ("  W4  coproc (C) ≥ 20 × the original Python library",
-                median_of (W4, "coproc", FALSE) / orig_w4, 20, FALSE, "original not run");
+                median_of (W4, "coproc", LANG_C) / orig_w4, 20, FALSE, "original not run");
   print_target ("  W4  coproc (Python) vs the original Python library",
-                median_of (W4, "coproc", TRUE) / orig_w4, 1, FALSE, "not run");
+                median_of (W4, "coproc", LANG_PYTHON) / orig_w4, 1, FALSE, "not run");
   print_target ("  W1  coproc (Python) ≥ 5 × the original Python library",
-                py_w1 / median_of (W1, "original coproc", TRUE), 5, FALSE, "not run");
+                py_w1 / median_of (W1, "original coproc", LANG_PYTHON), 5, FALSE, "not run");
   print_target ("  W1  coproc (Python) ahead of multiprocessing.Pipe",
-                py_w1 / median_of (W1, "multiprocessing.Pipe", TRUE), 1, FALSE, "not run");
+                py_w1 / median_of (W1, "multiprocessing.Pipe", LANG_PYTHON), 1, FALSE, "not run");
   print_target ("  W2  coproc (Python) vs multiprocessing.Pipe (µs, lower is better)",
-                median_of (W2, "coproc", TRUE) / median_of (W2, "multiprocessing.Pipe", TRUE), 1,
-                TRUE, "not run");
+                median_of (W2, "coproc", LANG_PYTHON) /
+                median_of (W2, "multiprocessing.Pipe", LANG_PYTHON), 1, TRUE, "not run");
+  print_target ("  loop  coproc (C): no timeout delayed > 8 ms (longest, ms)",
+                max_of (WLOOP_MAX, "coproc", LANG_C), 8, TRUE, "not run");
+  print_target ("  loop  coproc (Python): no timeout delayed > 8 ms (longest, ms)",
+                max_of (WLOOP_MAX, "coproc", LANG_PYTHON), 8, TRUE, "not run");
 }
 
 /* Python ------------------------------------------------------------------ */
@@ -428,11 +464,11 @@ run_python (const Params  *p,
 
       if (g_strv_length (fields) != 4 || !g_str_equal (fields[0], "RESULT"))
         continue;
-      for (guint w = 0; w < N_WORKLOADS; w++)
+      for (guint metric = 0; metric < N_METRICS; metric++)
         {
-          if (g_str_equal (fields[1], workload_names[w]))
+          if (g_str_equal (fields[1], metric_names[metric]))
             {
-              Row *row = row_get (w, fields[2], TRUE);
+              Row *row = row_get (metric, fields[2], LANG_PYTHON);
               gdouble v = g_ascii_strtod (fields[3], NULL);
 
               if (isnan (v))
@@ -487,9 +523,10 @@ print_machine (const Params *p)
   print_loadavg ("before");
   printf ("counts: W1 %" G_GUINT64_FORMAT ", W2 %" G_GUINT64_FORMAT ", W3 %" G_GUINT64_FORMAT
            " × %" G_GUINT64_FORMAT " MiB, W4 %" G_GUINT64_FORMAT " over %u channels and %u priority levels,"
-           " mem %" G_GUINT64_FORMAT " (slow peers run fewer and are scaled to the same unit)\n",
+           " mem %" G_GUINT64_FORMAT ", loop %" G_GUINT64_FORMAT " against a %d ms timeout"
+           " (slow peers run fewer and are scaled to the same unit)\n",
            p->count[W1], p->count[W2], p->count[W3], p->w3_size >> 20, p->count[W4],
-           p->w4_channels, p->w4_levels, p->count[WMEM]);
+           p->w4_channels, p->w4_levels, p->count[WMEM], p->count[WLOOP], LOOP_INTERVAL_MS);
 }
 
 static guint
@@ -541,8 +578,9 @@ run_case (const BenchCase    *c,
   g_autoptr(GError) run_error = NULL;
   gdouble scale_w = c->scale[w] > 0 ? c->scale[w] : 1.0;
   guint64 n = MAX (2, (guint64) (p->count[w] * scale_w));
-  gdouble value = NAN;
+  gdouble value[2] = { NAN, NAN };
   Row *row;
+  Row *row_max = NULL;
 
   if (!(c->workloads & BIT (w)))
     return TRUE;
@@ -551,18 +589,30 @@ run_case (const BenchCase    *c,
   if (c->available != NULL && !c->available ())
     return TRUE;
 
-  row = row_get (w, c->label, FALSE);
-  if (!c->run (c, p, w, n, &value, &run_error))
+  row = row_get (w, c->label, LANG_C);
+  if (w == WLOOP)
+    row_max = row_get (WLOOP_MAX, c->label, LANG_C);
+
+  if (!c->run (c, p, w, n, value, &run_error))
     {
       row->failures++;
+      if (row_max != NULL)
+        row_max->failures++;
       g_printerr ("%-4s run %u/%u  %-28s FAILED: %s\n", workload_names[w], r + 1,
                   p->runs, c->label, run_error->message);
       return FALSE;
     }
 
-  g_array_append_val (row->values, value);
-  g_printerr ("%-4s run %u/%u  %-28s %14.2f\n", workload_names[w], r + 1, p->runs,
-              c->label, value);
+  g_array_append_val (row->values, value[0]);
+  if (row_max != NULL)
+    {
+      g_array_append_val (row_max->values, value[1]);
+      g_printerr ("%-4s run %u/%u  %-28s %14.2f (longest %.2f)\n", workload_names[w], r + 1,
+                  p->runs, c->label, value[0], value[1]);
+    }
+  else
+    g_printerr ("%-4s run %u/%u  %-28s %14.2f\n", workload_names[w], r + 1, p->runs,
+                c->label, value[0]);
   return TRUE;
 }
 
@@ -588,7 +638,8 @@ main (int    argc,
   GOptionEntry entries[] = {
     { "quick", 0, 0, G_OPTION_ARG_NONE, &quick, "Smoke run: tiny counts, one run", NULL },
     { "runs", 0, 0, G_OPTION_ARG_INT, &runs, "Runs per peer (default 5)", "N" },
-    { "only", 0, 0, G_OPTION_ARG_STRING, &only, "Workloads to run (default all)", "W1,W2,W3,W4,mem" },
+    { "only", 0, 0, G_OPTION_ARG_STRING, &only, "Workloads to run (default all)",
+      "W1,W2,W3,W4,mem,loop" },
     { "peers", 0, 0, G_OPTION_ARG_STRING, &peer_filter, "C peers to run (default all)",
       case_ids },
     { "scale", 0, 0, G_OPTION_ARG_DOUBLE, &scale, "Multiply every count by this", "F" },
@@ -638,6 +689,7 @@ main (int    argc,
       p.w3_size = 1024 * 1024;
       p.count[W4] = 5000;
       p.count[WMEM] = 5000;
+      p.count[WLOOP] = 20000;
     }
   else
     {
@@ -647,6 +699,7 @@ main (int    argc,
       p.w3_size = 16 * 1024 * 1024;
       p.count[W4] = 200000;
       p.count[WMEM] = 1000000;
+      p.count[WLOOP] = 100000;
     }
   for (guint w = 0; w < N_WORKLOADS; w++)
     p.count[w] = MAX (1, (guint64) (p.count[w] * p.scale));
