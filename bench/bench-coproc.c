@@ -233,6 +233,11 @@ static const char * const coproc_worker_names[N_WORKLOADS] = {
   "bench-w1", "bench-w2", "bench-w3", "bench-w4", "bench-mem", "bench-loop",
 };
 
+static const CoprocWorkerFunc coproc_worker_funcs[N_WORKLOADS] = {
+  coproc_worker_w1, coproc_worker_w2, coproc_worker_w3, coproc_worker_w4, coproc_worker_mem,
+  coproc_worker_loop,
+};
+
 GParamSpec *
 large_threshold_pspec (void)
 {
@@ -708,7 +713,9 @@ has_fd_passing (void)
 }
 
 /* The child: `--child coproc mem N 0` measures the memory of N queued
- * messages and prints it. */
+ * messages and prints it. With another workload, it is that workload's
+ * worker, for a host that starts it by its argument vector (the Python
+ * and GJS rows of W3): `--child coproc W3 N SIZE`. */
 static int
 coproc_child (Workload    w,
               guint64     n,
@@ -716,29 +723,43 @@ coproc_child (Workload    w,
               const char *extra)
 {
   g_autoptr(GError) error = NULL;
-  Params p = { 0 };
-  CoprocWay way = { FALSE, FALSE, FORM_USUAL };
-  gdouble value;
+  g_autoptr(CoprocMessenger) messenger = NULL;
+  char str[32];
+  int status;
 
-  if (w != WMEM)
-    return 2;
+  if (w == WMEM)
+    {
+      Params p = { 0 };
+      CoprocWay way = { FALSE, FALSE, FORM_USUAL };
+      gdouble value;
 
-  if (!run_coproc_common (&p, &way, WMEM, n, &value, &error))
-    return worker_failed ("memory", error);
-  printf ("%.3f\n", value);
-  return 0;
+      if (!run_coproc_common (&p, &way, WMEM, n, &value, &error))
+        return worker_failed ("memory", error);
+      printf ("%.3f\n", value);
+      return 0;
+    }
+
+  /* What a function worker finds in its environment. */
+  g_snprintf (str, sizeof str, "%" G_GUINT64_FORMAT, n);
+  g_setenv ("COPROC_BENCH_N", str, TRUE);
+  g_snprintf (str, sizeof str, "%" G_GUINT64_FORMAT, size);
+  g_setenv ("COPROC_BENCH_SIZE", str, TRUE);
+
+  messenger = coproc_messenger_new_for_host (COPROC_TYPE_PRIORITY_MESSENGER, &error);
+  if (messenger == NULL)
+    return worker_failed ("connect", error);
+
+  status = coproc_worker_funcs[w] (messenger, NULL);
+  coproc_messenger_close (messenger, NULL);
+  return status;
 }
 
 /* Workers first: in a worker process nothing else may run. */
 static void
 coproc_init (void)
 {
-  coproc_worker_register (coproc_worker_names[W1], coproc_worker_w1, NULL);
-  coproc_worker_register (coproc_worker_names[W2], coproc_worker_w2, NULL);
-  coproc_worker_register (coproc_worker_names[W3], coproc_worker_w3, NULL);
-  coproc_worker_register (coproc_worker_names[W4], coproc_worker_w4, NULL);
-  coproc_worker_register (coproc_worker_names[WMEM], coproc_worker_mem, NULL);
-  coproc_worker_register (coproc_worker_names[WLOOP], coproc_worker_loop, NULL);
+  for (guint w = 0; w < N_WORKLOADS; w++)
+    coproc_worker_register (coproc_worker_names[w], coproc_worker_funcs[w], NULL);
 }
 
 static const CoprocWay way_usual = { FALSE, FALSE, FORM_USUAL };
@@ -749,18 +770,15 @@ static const CoprocWay way_from_data = { FALSE, FALSE, FORM_FROM_DATA };
 static const CoprocWay way_from_bytes = { FALSE, FALSE, FORM_FROM_BYTES };
 static const CoprocWay way_builder = { FALSE, FALSE, FORM_BUILDER };
 
-/* The forms other than the usual one are slow today (W3 with an untrusted
- * ay: ~85 MiB/s), and a fixed array's copies are all in memory at once:
- * a quarter of W3's count. */
 static const BenchCase coproc_cases[] = {
   { "coproc", "coproc", run_coproc, BIT (W1) | BIT (W2) | BIT (W3) | BIT (W4) | BIT (WMEM) | BIT (WLOOP),
     { 0 }, NULL, &way_usual },
   { "coproc-each", "coproc, receive_blocking each", run_coproc, BIT (W1), { 0 }, NULL, &way_each },
   { "coproc-fd", "coproc, fd passing", run_coproc, BIT (W3), { 0 }, has_fd_passing, &way_fd_passing },
   { "coproc-fixed-array", "coproc, g_variant_new_fixed_array", run_coproc, BIT (W3),
-    { 0, 0, 0.25, 0, 0 }, NULL, &way_fixed_array },
+    { 0, 0, W3_FORMS_SCALE, 0, 0, 0 }, NULL, &way_fixed_array },
   { "coproc-from-data", "coproc, new_from_data untrusted", run_coproc, BIT (W1) | BIT (W3) | BIT (W4),
-    { 0, 0, 0.25, 0, 0 }, NULL, &way_from_data },
+    { 0, 0, W3_FORMS_SCALE, 0, 0, 0 }, NULL, &way_from_data },
   { "coproc-from-bytes", "coproc, new_from_bytes trusted", run_coproc, BIT (W1) | BIT (W3) | BIT (W4),
     { 0 }, NULL, &way_from_bytes },
   { "coproc-builder", "coproc, GVariantBuilder", run_coproc, BIT (W1) | BIT (W3) | BIT (W4),

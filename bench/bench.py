@@ -5,14 +5,21 @@
 Measures coproc's Python binding against multiprocessing.Pipe and against the
 original pure-Python coproc library, on the same workloads as the C program:
 
-    W1  a stream of small messages host -> worker, messages per second
-    W2  ping-pong of a small message, microseconds per round trip
-    W4  64 channels with random priorities: everything is queued, then taken
-        in priority order per channel, messages per second
+    W1    a stream of small messages host -> worker, messages per second
+    W2    ping-pong of a small message, microseconds per round trip
+    W3    large bytes payloads host -> worker, MiB per second
+    W4    64 channels with random priorities: everything is queued, then
+          taken in priority order per channel, messages per second
+    loop  a worker floods the host, which takes each message in a
+          message-received handler: how late a 5 ms GLib timeout fires
+          (median and longest delay, ms)
 
-A small message is the tuple (int, 16-character str). The worker is always a
-real process. Runs of the peers are interleaved so that noise on the machine
-hits all of them alike.
+A small message is the tuple (int, 16-character str); W1 and W4 also send it
+as the other plain values users send, a list of ints and a dict. The worker
+is always a real process: a Python function, or for W3 and loop the C
+program's own worker (coproc-bench --child coproc ...), so that these rows
+differ from the C rows by the host alone. Runs of the peers are interleaved
+so that noise on the machine hits all of them alike.
 
 coproc-bench runs this script with the uninstalled typelib and overrides of
 its build and folds the results into its table; run by hand, it needs the
@@ -35,12 +42,13 @@ import types
 import gi
 
 gi.require_version('Coproc', '1.0')
-from gi.repository import Coproc  # noqa: E402
+from gi.repository import Coproc, GLib  # noqa: E402
 
 TEXT = 'coproc-benchmark'   # 16 characters
 CHANNELS = 64
 LEVELS = 16
 SEQ_BITS = 40
+LOOP_INTERVAL_MS = 5
 
 FORK = multiprocessing.get_context('fork')
 
@@ -80,23 +88,67 @@ def check_w4(batches):
     return count, total, ordered
 
 
+# The plain values a small message is sent as (W1, W4): how each is made
+# and how a receiver reads its number back.
+
+FILLER = [1, 2, 3]
+
+
+def small_tuple(x):
+    return (x, TEXT)
+
+
+def small_list(x):
+    return [x] + FILLER
+
+
+def small_dict(x):
+    return {'x': x, 'text': TEXT}
+
+
+def read_tuple(value):
+    x, text = value
+    if len(text) != len(TEXT):
+        raise ValueError('bad message %r' % (value,))
+    return x
+
+
+def read_list(value):
+    if len(value) != 1 + len(FILLER):
+        raise ValueError('bad message %r' % (value,))
+    return value[0]
+
+
+def read_dict(value):
+    if len(value['text']) != len(TEXT):
+        raise ValueError('bad message %r' % (value,))
+    return value['x']
+
+
+FORMS = {
+    'tuple': (small_tuple, read_tuple),
+    'list': (small_list, read_list),
+    'dict': (small_dict, read_dict),
+}
+
+
 # Workers: module-level functions, so that worker processes can find them.
 
-def coproc_worker(messenger, workload, n, each=False):
+def coproc_worker(messenger, workload, n, each=False, form='tuple'):
     """The worker side of the coproc rows."""
+    read = FORMS[form][1]
     messenger.send_norequest(True)
     if workload == 'W1':
         total = count = 0
         if each:
             for _ in range(n):
-                x, text = messenger.receive_blocking()
-                total += x
+                total += read(messenger.receive_blocking())
             count = n
         while count < n:
             # A stream is best consumed a batch at a time.
             messenger.await_available()
-            for x, text in messenger.receive_available():
-                total += x
+            for value in messenger.receive_available():
+                total += read(value)
                 count += 1
         messenger.send_norequest((count, total))
     elif workload == 'W2':
@@ -105,7 +157,8 @@ def coproc_worker(messenger, workload, n, each=False):
             messenger.send_reply((x, text))
     elif workload == 'W4':
         messenger.receive_blocking('ctl')
-        batches = ([x for x, text in messenger.receive_available(c)] for c in range(CHANNELS))
+        batches = ([read(value) for value in messenger.receive_available(c)]
+                   for c in range(CHANNELS))
         messenger.send_norequest(check_w4(batches))
 
 
@@ -159,9 +212,18 @@ def expect(got, wanted):
         raise RuntimeError('the worker answered %r, expected %r' % (got, wanted))
 
 
-def run_coproc(workload, n, each=False):
+def join(worker):
+    # The worker returns after its last message, so it may be gone already.
+    try:
+        worker.join()
+    except Coproc.WorkerIsAlreadyDeadError:
+        pass
+
+
+def run_coproc(workload, n, each=False, form='tuple'):
+    make = FORMS[form][0]
     worker = Coproc.WorkerResource(coproc_worker)
-    worker.start(workload=workload, n=n, each=each)
+    worker.start(workload=workload, n=n, each=each, form=form)
     m = worker.messenger
     m.receive_blocking()
     plan = w4_plan(n) if workload == 'W4' else None
@@ -169,7 +231,7 @@ def run_coproc(workload, n, each=False):
     t0 = time.perf_counter()
     if workload == 'W1':
         for i in range(n):
-            m.send_norequest((i, TEXT))
+            m.send_norequest(make(i))
         expect(m.receive_blocking(), (n, n * (n - 1) // 2))
     elif workload == 'W2':
         for i in range(n):
@@ -177,22 +239,106 @@ def run_coproc(workload, n, each=False):
             x, text = m.receive_blocking()
             if x != i:
                 raise RuntimeError('bad echo')
+    elif form == 'dict':
+        # The original library's way: the priority is the payload's.
+        for channel, priority, x in plan:
+            payload = make(x)
+            payload['priority'] = priority
+            m.send_norequest(payload, channel)
+        m.send_norequest(n, 'ctl')
+        expect(m.receive_blocking(), (n, n * (n - 1) // 2, True))
     else:
         for channel, priority, x in plan:
-            m.send_norequest((x, TEXT), channel, priority=priority)
+            m.send_norequest(make(x), channel, priority=priority)
         m.send_norequest(n, 'ctl')
         expect(m.receive_blocking(), (n, n * (n - 1) // 2, True))
     seconds = time.perf_counter() - t0
 
-    try:
-        worker.join()
-    except Coproc.WorkerIsAlreadyDeadError:
-        pass
+    join(worker)
     return result_of(workload, n, seconds)
 
 
 def run_coproc_each(workload, n):
     return run_coproc(workload, n, each=True)
+
+
+def c_worker(bench_exe, workload, n, size=0):
+    """Starts the C program's own worker for @workload."""
+    if bench_exe is None:
+        raise RuntimeError('no --bench-exe: the C worker is needed')
+    worker = Coproc.WorkerResource([bench_exe, '--child', 'coproc', workload, str(n), str(size)])
+    worker.start()
+    m = worker.messenger
+    if not m.receive_blocking():
+        raise RuntimeError('the worker did not say it was ready')
+    return worker, m
+
+
+def run_coproc_bytes(n, size, bench_exe):
+    """W3: a bytes object of size bytes, sent n times through the socket,
+    as the C rows send theirs; converting it is part of each send."""
+    worker, m = c_worker(bench_exe, 'W3', n, size)
+    if hasattr(m, 'set_large_message_threshold'):
+        m.set_large_message_threshold(GLib.MAXUINT32)
+    payload = b'\x5a' * size
+
+    t0 = time.perf_counter()
+    for _ in range(n):
+        m.send_norequest(payload)
+    expect(m.receive_blocking(), (n, n * size))
+    seconds = time.perf_counter() - t0
+
+    join(worker)
+    return n * size / (1024 * 1024) / seconds
+
+
+def run_coproc_loop(n, bench_exe):
+    """loop: the median and the longest delay, in ms, of a GLib timeout
+    while the C worker floods this host, which takes each message in a
+    message-received handler."""
+    worker, m = c_worker(bench_exe, 'loop', n)
+    loop = GLib.MainLoop()
+    timeout = GLib.timeout_source_new(LOOP_INTERVAL_MS)
+    delays = []
+    state = {'count': 0, 'total': 0, 'error': None}
+
+    def on_message(_messenger, message):
+        x, text = message.payload
+        state['count'] += 1
+        state['total'] += x
+        return True
+
+    def on_closed(_messenger, error):
+        # The worker hangs up once it has sent everything.
+        if state['count'] < n:
+            state['error'] = RuntimeError('the worker hung up mid-flood: %s' % error)
+            loop.quit()
+
+    def tick(*_args):
+        # The ready time is still the one this dispatch was due at.
+        delays.append((GLib.get_monotonic_time() - timeout.get_ready_time()) / 1e3)
+        if state['count'] < n:
+            return True
+        loop.quit()
+        return False
+
+    handlers = [m.connect('message-received', on_message), m.connect('closed', on_closed)]
+    timeout.set_callback(tick)
+    timeout.attach(None)
+    m.send_norequest(True)   # go
+    loop.run()
+    timeout.destroy()
+    for handler in handlers:
+        m.disconnect(handler)
+
+    if state['error'] is not None:
+        raise state['error']
+    expect((state['count'], state['total']), (n, n * (n - 1) // 2))
+    join(worker)
+    delays.sort()
+    middle = len(delays) // 2
+    median = delays[middle] if len(delays) % 2 else (delays[middle - 1] + delays[middle]) / 2
+    return median, delays[-1]
 
 
 def run_original(workload, n, module):
@@ -278,12 +424,14 @@ def main():
     parser.add_argument('--quick', action='store_true')
     parser.add_argument('--only', default='W1,W2,W4')
     parser.add_argument('--original', default=os.environ.get('COPROC_BENCH_ORIGINAL'))
+    parser.add_argument('--bench-exe', help='coproc-bench, whose worker W3 and loop use')
+    parser.add_argument('--w3-size', type=int, default=16 * 1024 * 1024)
     args = parser.parse_args()
 
     if args.quick:
-        counts = {'W1': 2000, 'W2': 100, 'W4': 2000}
+        counts = {'W1': 2000, 'W2': 100, 'W3': 2, 'W4': 2000, 'loop': 20000}
     else:
-        counts = {'W1': 200000, 'W2': 5000, 'W4': 50000}
+        counts = {'W1': 200000, 'W2': 5000, 'W3': 16, 'W4': 50000, 'loop': 100000}
     counts = {w: max(2, int(n * args.scale)) for w, n in counts.items()}
 
     try:
@@ -295,6 +443,11 @@ def main():
     peers = [
         ('coproc', run_coproc, ('W1', 'W2', 'W4')),
         ('coproc, receive_blocking each', run_coproc_each, ('W1',)),
+        ('coproc, list of ints', lambda w, n: run_coproc(w, n, form='list'), ('W1', 'W4')),
+        ('coproc, dict', lambda w, n: run_coproc(w, n, form='dict'), ('W1', 'W4')),
+        ('coproc, bytes', lambda w, n: run_coproc_bytes(n, args.w3_size, args.bench_exe),
+         ('W3',)),
+        ('coproc', lambda w, n: run_coproc_loop(n, args.bench_exe), ('loop',)),
         ('multiprocessing.Pipe', run_pipe, ('W1', 'W2')),
     ]
     if original is not None:
@@ -302,7 +455,7 @@ def main():
                       ('W1', 'W2', 'W4')))
 
     failed = False
-    workloads = [w for w in ('W1', 'W2', 'W4') if w in args.only.split(',')]
+    workloads = [w for w in ('W1', 'W2', 'W3', 'W4', 'loop') if w in args.only.split(',')]
     for workload in workloads:
         for run in range(args.runs):
             for name, func, supported in peers:
@@ -313,14 +466,26 @@ def main():
                 except Exception as error:  # report it and go on with the others
                     print('Python %-4s run %d/%d  %-28s FAILED: %s'
                           % (workload, run + 1, args.runs, name, error), file=sys.stderr)
-                    value = math.nan
+                    value = (math.nan, math.nan) if workload == 'loop' else math.nan
                     failed = True
                 else:
-                    print('Python %-4s run %d/%d  %-28s %14.2f'
-                          % (workload, run + 1, args.runs, name, value), file=sys.stderr)
-                print('RESULT\t%s\t%s\t%r' % (workload, name, value), flush=True)
+                    print('Python %-4s run %d/%d  %-28s %s'
+                          % (workload, run + 1, args.runs, name, format_result(value)),
+                          file=sys.stderr)
+                if workload == 'loop':
+                    # The median delay, then the longest.
+                    print('RESULT\tloop\t%s\t%r' % (name, value[0]))
+                    print('RESULT\tloop-max\t%s\t%r' % (name, value[1]), flush=True)
+                else:
+                    print('RESULT\t%s\t%s\t%r' % (workload, name, value), flush=True)
 
     return 1 if failed else 0
+
+
+def format_result(value):
+    if isinstance(value, tuple):
+        return '%14.2f (longest %.2f)' % value
+    return '%14.2f' % value
 
 
 if __name__ == '__main__':

@@ -26,8 +26,8 @@
  * noise on the machine hits all of them alike, and the table shows the
  * median, the range and the ratio of coproc to each peer.
  *
- * The Python rows come from bench.py, run with the uninstalled typelib and
- * overrides of this build.
+ * The Python rows come from bench.py, the GJS row from bench.js, run with
+ * the uninstalled typelib and overrides of this build.
  *
  * This file is the driver: options, runs, the table and the children's
  * dispatch. Each peer is in its own file, bench-<peer>.c (bench-private.h
@@ -35,7 +35,7 @@
  *
  * Usage: coproc-bench [--quick] [--runs N] [--only W1,W2,W3,W4,mem,loop]
  *                     [--peers ID,…] (--help lists the IDs of this build)
- *                     [--scale F] [--no-python] [--original PATH]
+ *                     [--scale F] [--no-python] [--no-gjs] [--original PATH]
  */
 
 #include <math.h>
@@ -401,46 +401,21 @@ print_targets (void)
                 max_of (WLOOP_MAX, "coproc", LANG_PYTHON), 8, TRUE, "not run");
 }
 
-/* Python ------------------------------------------------------------------ */
+/* Python and GJS ---------------------------------------------------------- */
 
+/* Runs a script of the benchmark in another language, with the
+ * uninstalled library, typelib and overrides of this build, and folds the
+ * results it prints (lines of RESULT, metric, peer, value, separated by
+ * tabs) into the table as @lang's rows. */
 static gboolean
-run_python (const Params  *p,
-            guint          workloads,
-            const char    *original,
-            GError       **error)
+run_script (Lang                lang,
+            const char * const *argv,
+            GError            **error)
 {
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GSubprocess) proc = NULL;
-  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
-  g_autofree char *typelib = g_build_filename (BENCH_BUILD_ROOT, "introspection",
-                                               "Coproc-1.0.typelib", NULL);
   g_autofree char *out = NULL;
   g_auto(GStrv) lines = NULL;
-  g_autoptr(GString) only = g_string_new (NULL);
-
-  if (!g_file_test (BENCH_PYTHON, G_FILE_TEST_IS_EXECUTABLE) ||
-      !g_file_test (typelib, G_FILE_TEST_EXISTS))
-    {
-      g_printerr ("Python rows skipped: no %s or no %s\n", BENCH_PYTHON, typelib);
-      return TRUE;
-    }
-
-  for (guint w = 0; w < N_WORKLOADS; w++)
-    {
-      if (workloads & BIT (w))
-        g_string_append_printf (only, "%s%s", only->len ? "," : "", workload_names[w]);
-    }
-
-  g_ptr_array_add (argv, g_strdup (BENCH_PYTHON));
-  g_ptr_array_add (argv, g_strdup (BENCH_SCRIPT));
-  g_ptr_array_add (argv, g_strdup_printf ("--runs=%u", p->runs));
-  g_ptr_array_add (argv, g_strdup_printf ("--scale=%g", p->scale));
-  g_ptr_array_add (argv, g_strdup_printf ("--only=%s", only->str));
-  if (p->quick)
-    g_ptr_array_add (argv, g_strdup ("--quick"));
-  if (original != NULL)
-    g_ptr_array_add (argv, g_strdup_printf ("--original=%s", original));
-  g_ptr_array_add (argv, NULL);
 
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_STDOUT_PIPE);
   g_subprocess_launcher_setenv (launcher, "GI_TYPELIB_PATH",
@@ -451,7 +426,7 @@ run_python (const Params  *p,
                                 BENCH_SOURCE_ROOT G_DIR_SEPARATOR_S "introspection", TRUE);
   g_subprocess_launcher_setenv (launcher, "PYTHONDONTWRITEBYTECODE", "1", TRUE);
 
-  proc = g_subprocess_launcher_spawnv (launcher, (const char * const *) argv->pdata, error);
+  proc = g_subprocess_launcher_spawnv (launcher, argv, error);
   if (proc == NULL)
     return FALSE;
   if (!g_subprocess_communicate_utf8 (proc, NULL, NULL, &out, NULL, error))
@@ -468,7 +443,7 @@ run_python (const Params  *p,
         {
           if (g_str_equal (fields[1], metric_names[metric]))
             {
-              Row *row = row_get (metric, fields[2], LANG_PYTHON);
+              Row *row = row_get (metric, fields[2], lang);
               gdouble v = g_ascii_strtod (fields[3], NULL);
 
               if (isnan (v))
@@ -480,6 +455,80 @@ run_python (const Params  *p,
     }
 
   return g_subprocess_wait_check (proc, NULL, error);
+}
+
+static const char *
+typelib_path (void)
+{
+  return BENCH_BUILD_ROOT G_DIR_SEPARATOR_S "introspection" G_DIR_SEPARATOR_S "Coproc-1.0.typelib";
+}
+
+/* What bench.py measures. */
+#define PYTHON_WORKLOADS (BIT (W1) | BIT (W2) | BIT (W3) | BIT (W4) | BIT (WLOOP))
+
+static gboolean
+run_python (const Params  *p,
+            guint          workloads,
+            const char    *original,
+            GError       **error)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GString) only = g_string_new (NULL);
+
+  if (!g_file_test (BENCH_PYTHON, G_FILE_TEST_IS_EXECUTABLE) ||
+      !g_file_test (typelib_path (), G_FILE_TEST_EXISTS))
+    {
+      g_printerr ("Python rows skipped: no %s or no %s\n", BENCH_PYTHON, typelib_path ());
+      return TRUE;
+    }
+
+  for (guint w = 0; w < N_WORKLOADS; w++)
+    {
+      if (workloads & BIT (w))
+        g_string_append_printf (only, "%s%s", only->len ? "," : "", workload_names[w]);
+    }
+
+  g_ptr_array_add (argv, g_strdup (BENCH_PYTHON));
+  g_ptr_array_add (argv, g_strdup (BENCH_SCRIPT));
+  g_ptr_array_add (argv, g_strdup_printf ("--runs=%u", p->runs));
+  g_ptr_array_add (argv, g_strdup_printf ("--scale=%g", p->scale));
+  g_ptr_array_add (argv, g_strdup_printf ("--only=%s", only->str));
+  g_ptr_array_add (argv, g_strdup_printf ("--bench-exe=%s", self_exe));
+  g_ptr_array_add (argv, g_strdup_printf ("--w3-size=%" G_GUINT64_FORMAT, p->w3_size));
+  if (p->quick)
+    g_ptr_array_add (argv, g_strdup ("--quick"));
+  if (original != NULL)
+    g_ptr_array_add (argv, g_strdup_printf ("--original=%s", original));
+  g_ptr_array_add (argv, NULL);
+
+  return run_script (LANG_PYTHON, (const char * const *) argv->pdata, error);
+}
+
+/* The GJS row: W3 from a GJS host (bench.js). */
+static gboolean
+run_gjs (const Params  *p,
+         GError       **error)
+{
+  g_autoptr(GPtrArray) argv = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *gjs = g_find_program_in_path ("gjs");
+  guint64 n = MAX (2, (guint64) (p->count[W3] * W3_FORMS_SCALE));
+
+  if (gjs == NULL || !g_file_test (typelib_path (), G_FILE_TEST_EXISTS))
+    {
+      g_printerr ("GJS row skipped: %s\n", gjs == NULL ? "no gjs on PATH" : "no Coproc typelib");
+      return TRUE;
+    }
+
+  g_ptr_array_add (argv, g_steal_pointer (&gjs));
+  g_ptr_array_add (argv, g_strdup ("-m"));
+  g_ptr_array_add (argv, g_strdup (BENCH_GJS_SCRIPT));
+  g_ptr_array_add (argv, g_strdup_printf ("--runs=%u", p->runs));
+  g_ptr_array_add (argv, g_strdup_printf ("--count=%" G_GUINT64_FORMAT, n));
+  g_ptr_array_add (argv, g_strdup_printf ("--size=%" G_GUINT64_FORMAT, p->w3_size));
+  g_ptr_array_add (argv, g_strdup_printf ("--bench-exe=%s", self_exe));
+  g_ptr_array_add (argv, NULL);
+
+  return run_script (LANG_GJS, (const char * const *) argv->pdata, error);
 }
 
 /* Main -------------------------------------------------------------------- */
@@ -629,6 +678,7 @@ main (int    argc,
   g_autofree char *case_ids = list_case_ids ();
   gboolean quick = FALSE;
   gboolean no_python = FALSE;
+  gboolean no_gjs = FALSE;
   gint runs = 0;
   gdouble scale = 1.0;
   gboolean failed = FALSE;
@@ -644,6 +694,7 @@ main (int    argc,
       case_ids },
     { "scale", 0, 0, G_OPTION_ARG_DOUBLE, &scale, "Multiply every count by this", "F" },
     { "no-python", 0, 0, G_OPTION_ARG_NONE, &no_python, "Skip the Python rows", NULL },
+    { "no-gjs", 0, 0, G_OPTION_ARG_NONE, &no_gjs, "Skip the GJS row", NULL },
     { "original", 0, 0, G_OPTION_ARG_FILENAME, &original,
       "The original Python coproc: a checkout or bare git repository "
       "(default: $COPROC_BENCH_ORIGINAL)", "PATH" },
@@ -732,11 +783,21 @@ main (int    argc,
         }
     }
 
-  if (!no_python && (workloads & (BIT (W1) | BIT (W2) | BIT (W4))))
+  if (!no_python && (workloads & PYTHON_WORKLOADS))
     {
-      if (!run_python (&p, workloads & (BIT (W1) | BIT (W2) | BIT (W4)), original, &error))
+      if (!run_python (&p, workloads & PYTHON_WORKLOADS, original, &error))
         {
           g_printerr ("Python benchmark failed: %s\n", error->message);
+          g_clear_error (&error);
+          failed = TRUE;
+        }
+    }
+
+  if (!no_gjs && (workloads & BIT (W3)))
+    {
+      if (!run_gjs (&p, &error))
+        {
+          g_printerr ("GJS benchmark failed: %s\n", error->message);
           g_clear_error (&error);
           failed = TRUE;
         }
