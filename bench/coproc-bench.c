@@ -325,6 +325,25 @@ print_table (void)
     }
 }
 
+/* One line of the targets: @ratio against @bound, then @note if any. */
+static void
+print_target_with_note (const char *text,
+                        gdouble     ratio,
+                        gdouble     bound,
+                        gboolean    at_most,
+                        const char *missing,
+                        const char *note)
+{
+  gboolean met = at_most ? ratio <= bound : ratio >= bound;
+
+  print_cell (text, 64, FALSE);
+  if (isnan (ratio))
+    printf ("n/a (%s)", missing);
+  else
+    printf ("%6.2f  %s", ratio, met ? "met" : "MISSED");
+  printf ("%s%s\n", note != NULL ? "  " : "", note != NULL ? note : "");
+}
+
 static void
 print_target (const char *text,
               gdouble     ratio,
@@ -332,30 +351,32 @@ print_target (const char *text,
               gboolean    at_most,
               const char *missing)
 {
-  gboolean met = at_most ? ratio <= bound : ratio >= bound;
-
-  print_cell (text, 64, FALSE);
-  if (isnan (ratio))
-    printf ("n/a (%s)\n", missing);
-  else
-    printf ("%6.2f  %s\n", ratio, met ? "met" : "MISSED");
+  print_target_with_note (text, ratio, bound, at_most, missing, NULL);
 }
 
-/* Every way of making W3's ay is held to the target of the first rows. */
+/* Every way of making W3's ay is held to the target of the first rows;
+ * the note gives the ratio to raw bytes sent from a buffer per payload,
+ * the bound of the ways that make a copy per message. */
 static void
 print_w3_form_targets (gdouble raw_w3)
 {
+  gdouble raw_fresh = median_of (W3, "raw bytes, a buffer per payload", LANG_C);
+
   for (guint i = 0; i < rows->len; i++)
     {
       Row *row = g_ptr_array_index (rows, i);
       g_autofree char *text = NULL;
+      g_autofree char *note = NULL;
 
       if (row->metric != W3 || !g_str_has_prefix (row->peer, "coproc, ") ||
           g_str_equal (row->peer, "coproc, fd passing"))
         continue;
 
       text = g_strdup_printf ("  W3  %s%s ≥ 0.9 × raw", lang_prefixes[row->lang], row->peer);
-      print_target (text, row_median (row) / raw_w3, 0.9, FALSE, "not run");
+      if (!isnan (raw_fresh))
+        note = g_strdup_printf ("(%.2f × raw with a buffer per payload)",
+                                row_median (row) / raw_fresh);
+      print_target_with_note (text, row_median (row) / raw_w3, 0.9, FALSE, "not run", note);
     }
 }
 
