@@ -126,8 +126,11 @@ child_gdbus (Workload    w,
   if (stream == NULL)
     return worker_failed ("socket", error);
 
+  /* Nothing is read before the object is there: a call that came first
+   * would fail with UnknownMethod. */
   bus = g_dbus_connection_new_sync (G_IO_STREAM (stream), NULL,
-                                    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT,
+                                    G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
+                                    G_DBUS_CONNECTION_FLAGS_DELAY_MESSAGE_PROCESSING,
                                     NULL, NULL, &error);
   if (bus == NULL)
     return worker_failed ("connect", error);
@@ -140,6 +143,7 @@ child_gdbus (Workload    w,
   g_dbus_connection_signal_subscribe (bus, NULL, GDBUS_IFACE, NULL, GDBUS_PATH, NULL,
                                       G_DBUS_SIGNAL_FLAGS_NONE, gdbus_signal_cb, &st, NULL);
   g_signal_connect (bus, "closed", G_CALLBACK (quit_loop_cb), loop);
+  g_dbus_connection_start_message_processing (bus);
 
   g_main_loop_run (loop);
 
