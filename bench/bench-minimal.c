@@ -168,6 +168,9 @@ reader_clear (Reader *r)
   g_clear_pointer (&r->buf, g_free);
 }
 
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Writer, writer_clear)
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Reader, reader_clear)
+
 static GVariant *
 reader_next_variant (Reader              *r,
                      const GVariantType  *type,
@@ -378,8 +381,8 @@ child_minimal (Workload    w,
                const char *extra)
 {
   g_autoptr(GError) error = NULL;
-  Writer writer;
-  Reader reader;
+  g_auto(Writer) writer = { 0 };
+  g_auto(Reader) reader = { 0 };
   guint8 ready = 1;
   guint64 count = 0;
   guint64 sum = 0;
@@ -446,6 +449,7 @@ child_minimal (Workload    w,
             gsize body_size;
             guint32 channel;
             HeapEntry entry;
+            guint8 *copy;
 
             body = reader_next (&reader, &body_size, &channel, &entry.priority, &error);
             if (body == NULL)
@@ -456,10 +460,10 @@ child_minimal (Workload    w,
               return worker_failed ("channel", NULL);
 
             /* Queued messages outlive the read buffer: each gets its own copy. */
+            copy = g_memdup2 (body, body_size);
             entry.value = g_variant_ref_sink (g_variant_new_from_data (G_VARIANT_TYPE ("(xs)"),
-                                                                       g_memdup2 (body, body_size),
-                                                                       body_size, FALSE, g_free,
-                                                                       NULL));
+                                                                       copy, body_size, FALSE,
+                                                                       g_free, copy));
             entry.seq = seq++;
             heap_push (g_ptr_array_index (heaps, channel), &entry);
           }
@@ -499,8 +503,6 @@ child_minimal (Workload    w,
       return worker_failed ("reply", error);
   }
 
-  writer_clear (&writer);
-  reader_clear (&reader);
   return 0;
 }
 
