@@ -28,8 +28,18 @@ G_BEGIN_DECLS
  * never goes below zero and an unsolicited reply is delivered but not
  * counted.
  *
+ * A request taken is remembered (its id) until it is answered, so that
+ * a reply sent without naming its request answers the oldest request
+ * taken on its channel and not answered yet.
+ *
  * Not thread-safe: the owning messenger's thread alone touches it.
  */
+
+/* At most this many requests taken and not answered are remembered per
+ * channel (8 bytes each); past it the oldest is forgotten, so that a
+ * program that never answers does not grow without bound. Answering it
+ * with reply_to() still works; send_reply() then answers a younger one. */
+#define COPROC_CHANNEL_MAX_TAKEN (1u << 20)
 
 typedef struct
 {
@@ -40,6 +50,18 @@ typedef struct
                                      * requests_sent */
   guint        messages_sent;       /* data messages of every kind sent */
   guint        messages_received;   /* taken from the queue or consumed by a handler */
+
+  /* Correlated requests (the messenger's requests room). */
+  GQueue       requests;            /* the messenger's requests sent on this channel and
+                                     * waiting for their reply, oldest first; owned by the
+                                     * messenger, opaque here */
+  guint        zero_replies;        /* replies without a request id that arrived while
+                                     * requests were outstanding: the n-th answers the
+                                     * n-th request sent (a protocol 1.0 peer) */
+  GArray      *taken;               /* owned, may be NULL; of guint64: ids of the requests
+                                     * this side took and has not answered, oldest first
+                                     * from @taken_head */
+  guint        taken_head;
 } CoprocChannel;
 
 typedef struct
@@ -77,6 +99,23 @@ CoprocMessage *coproc_channels_take    (CoprocChannels *channels,
  * (a signal handler consumed it). */
 void           coproc_channel_count_received (CoprocChannel *channel,
                                               CoprocMessage *message);
+
+/* Counts a reply that arrived on @channel and was consumed at once,
+ * as the answer of a correlated request: one more reply received, and
+ * when @data (a reply message rather than an error reply) one more
+ * message received. */
+void           coproc_channel_count_reply    (CoprocChannel *channel,
+                                              gboolean       data);
+
+/* The id of the oldest request taken on @channel and not answered:
+ * FALSE when there is none. */
+gboolean       coproc_channel_oldest_taken   (CoprocChannel *channel,
+                                              guint64       *request_id);
+
+/* The request taken on @channel with @request_id (the oldest such) was
+ * answered: it is forgotten. Nothing happens when there is none. */
+void           coproc_channel_answered       (CoprocChannel *channel,
+                                              guint64        request_id);
 
 /* Counts a data message of @kind sent on @channel. */
 void           coproc_channel_count_sent     (CoprocChannel     *channel,

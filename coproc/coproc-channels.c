@@ -54,8 +54,10 @@ channel_free (gpointer data)
 {
   CoprocChannel *channel = data;
 
+  g_assert (g_queue_is_empty (&channel->requests));
   coproc_queue_clear (&channel->queue, g_object_unref);
   g_clear_pointer (&channel->channel_id, g_variant_unref);
+  g_clear_pointer (&channel->taken, g_array_unref);
   g_free (channel);
 }
 
@@ -74,7 +76,9 @@ coproc_channels_init (CoprocChannels *channels,
 void
 coproc_channels_clear (CoprocChannels *channels)
 {
+  g_assert (g_queue_is_empty (&channels->default_channel.requests));
   coproc_queue_clear (&channels->default_channel.queue, g_object_unref);
+  g_clear_pointer (&channels->default_channel.taken, g_array_unref);
   g_clear_pointer (&channels->table, g_hash_table_unref);
   channels->total_queued = 0;
   channels->queued_bytes = 0;
@@ -147,16 +151,89 @@ coproc_channels_take (CoprocChannels *channels,
   return message;
 }
 
+/* Remembers a request this side took, to be answered. */
+static void
+push_taken (CoprocChannel *channel,
+            guint64        request_id)
+{
+  if (channel->taken == NULL)
+    channel->taken = g_array_new (FALSE, FALSE, sizeof (guint64));
+
+  if (channel->taken->len - channel->taken_head >= COPROC_CHANNEL_MAX_TAKEN)
+    channel->taken_head++;
+
+  /* Answered entries before the head are dropped once they are half. */
+  if (channel->taken_head > 64 && channel->taken_head >= channel->taken->len / 2)
+    {
+      g_array_remove_range (channel->taken, 0, channel->taken_head);
+      channel->taken_head = 0;
+    }
+
+  g_array_append_val (channel->taken, request_id);
+}
+
 void
 coproc_channel_count_received (CoprocChannel *channel,
                                CoprocMessage *message)
 {
   channel->messages_received++;
 
+  if (message->kind == COPROC_MESSAGE_KIND_REQUEST)
+    push_taken (channel, message->request_id);
+
   /* An unsolicited reply is delivered but not counted. */
   if (message->kind == COPROC_MESSAGE_KIND_REPLY &&
       channel->replies_received < channel->requests_sent)
     channel->replies_received++;
+}
+
+void
+coproc_channel_count_reply (CoprocChannel *channel,
+                            gboolean       data)
+{
+  if (data)
+    channel->messages_received++;
+  if (channel->replies_received < channel->requests_sent)
+    channel->replies_received++;
+}
+
+gboolean
+coproc_channel_oldest_taken (CoprocChannel *channel,
+                             guint64       *request_id)
+{
+  if (channel->taken == NULL || channel->taken_head >= channel->taken->len)
+    return FALSE;
+
+  *request_id = g_array_index (channel->taken, guint64, channel->taken_head);
+  return TRUE;
+}
+
+void
+coproc_channel_answered (CoprocChannel *channel,
+                         guint64        request_id)
+{
+  GArray *taken = channel->taken;
+
+  if (taken == NULL)
+    return;
+
+  for (guint i = channel->taken_head; i < taken->len; i++)
+    {
+      if (g_array_index (taken, guint64, i) != request_id)
+        continue;
+
+      if (i == channel->taken_head)
+        channel->taken_head++;
+      else
+        g_array_remove_index (taken, i);
+      break;
+    }
+
+  if (channel->taken_head == taken->len)
+    {
+      g_array_set_size (taken, 0);
+      channel->taken_head = 0;
+    }
 }
 
 void

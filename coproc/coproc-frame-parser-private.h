@@ -96,6 +96,11 @@ gboolean           coproc_frame_parser_in_frame      (CoprocFrameParser *parser)
  * handshake was parsed (and when the peer announces none). */
 guint32            coproc_frame_parser_get_peer_max_message_size (CoprocFrameParser *parser);
 
+/* The minor protocol version the peer is known to speak: 1 once it sent a
+ * frame with a non-zero request id (only protocol 1.1 senders write one),
+ * else 0. */
+guint              coproc_frame_parser_get_peer_minor (CoprocFrameParser *parser);
+
 /* Closes every descriptor not claimed yet. */
 void               coproc_frame_parser_close_fds     (CoprocFrameParser *parser);
 

@@ -31,6 +31,7 @@ struct _CoprocFrameParser
   GArray  *fds;                    /* of int, owned: received, not claimed by a frame yet */
   guint32  max_message_size;       /* larger frames (channel + payload) are dropped */
   guint32  peer_max_message_size;  /* from the peer's handshake; 0 until then */
+  guint    peer_minor;             /* the minor protocol version the peer is known to speak */
   guint    handshake_done : 1;
 };
 
@@ -86,6 +87,12 @@ guint32
 coproc_frame_parser_get_peer_max_message_size (CoprocFrameParser *parser)
 {
   return parser->peer_max_message_size;
+}
+
+guint
+coproc_frame_parser_get_peer_minor (CoprocFrameParser *parser)
+{
+  return parser->peer_minor;
 }
 
 gboolean
@@ -397,6 +404,8 @@ parse_next (CoprocFrameParser  *parser,
   frame->kind = header.kind;
   frame->priority = header.priority;
   frame->request_id = header.request_id;
+  if (header.request_id != 0)
+    parser->peer_minor = MAX (parser->peer_minor, 1);
 
   if (!load_values (parser, &header, frame, error))
     {

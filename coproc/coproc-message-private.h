@@ -20,6 +20,9 @@ struct _CoprocMessage
   GVariant          *channel_id;
   gdouble            priority;
   CoprocMessageKind  kind;
+  /* For a request, the id its sender gave it; for a reply, the id of the
+   * request it answers; 0 when none. */
+  guint64            request_id;
 };
 
 CoprocMessage *_coproc_message_new (CoprocMessageKind  kind,

@@ -33,6 +33,7 @@ enum {
   PROP_REQUEST_REPLY,
   PROP_IS_REPLY,
   PROP_KIND,
+  PROP_REQUEST_ID,
   N_PROPS
 };
 
@@ -97,6 +98,10 @@ coproc_message_get_property (GObject    *object,
 
     case PROP_KIND:
       g_value_set_enum (value, self->kind);
+      break;
+
+    case PROP_REQUEST_ID:
+      g_value_set_uint64 (value, self->request_id);
       break;
 
     default:
@@ -185,6 +190,23 @@ coproc_message_class_init (CoprocMessageClass *klass)
     g_param_spec_enum ("kind", NULL, NULL,
                        COPROC_TYPE_MESSAGE_KIND, COPROC_MESSAGE_KIND_NOREQUEST,
                        G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * CoprocMessage:request-id: (getter get_request_id)
+   *
+   * For a request, the id its sender gave it; for a reply, the id of the
+   * request it answers. 0 when there is none: a plain message, or a peer
+   * that speaks protocol 1.0 (see [the wire protocol](protocol.html)).
+   *
+   * Ids correlate a reply with its request: [method@Coproc.Messenger.reply_to]
+   * answers a request by its id. Applications rarely need to read it.
+   *
+   * Since: 1.2
+   */
+  properties[PROP_REQUEST_ID] =
+    g_param_spec_uint64 ("request-id", NULL, NULL,
+                         0, G_MAXUINT64, 0,
+                         G_PARAM_READABLE | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -301,4 +323,22 @@ coproc_message_get_kind (CoprocMessage *self)
   g_return_val_if_fail (COPROC_IS_MESSAGE (self), COPROC_MESSAGE_KIND_NOREQUEST);
 
   return self->kind;
+}
+
+/**
+ * coproc_message_get_request_id:
+ * @self: a message
+ *
+ * Gets [property@Coproc.Message:request-id].
+ *
+ * Returns: the id of the request (the one a reply answers), or 0
+ *
+ * Since: 1.2
+ */
+guint64
+coproc_message_get_request_id (CoprocMessage *self)
+{
+  g_return_val_if_fail (COPROC_IS_MESSAGE (self), 0);
+
+  return self->request_id;
 }

@@ -52,5 +52,7 @@ COPROC_AVAILABLE_IN_ALL
 gboolean           coproc_message_get_is_reply      (CoprocMessage *self);
 COPROC_AVAILABLE_IN_ALL
 CoprocMessageKind  coproc_message_get_kind          (CoprocMessage *self);
+COPROC_AVAILABLE_IN_1_2
+guint64            coproc_message_get_request_id    (CoprocMessage *self);
 
 G_END_DECLS

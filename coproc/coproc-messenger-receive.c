@@ -73,12 +73,20 @@ process_input (CoprocMessenger *self)
 
 /* Hands the pending special message (or dropped frame) to the caller, and
  * lets parsing go on behind it. */
-static GError *
-steal_special (CoprocMessenger *self)
+GError *
+_coproc_messenger_steal_special (CoprocMessenger *self)
 {
   CoprocMessengerPrivate *priv = _coproc_messenger_get_private (self);
 
   coproc_transport_resume_parsing (priv->transport);
+
+  /* An error reply to a plain request counts as its reply now. */
+  if (priv->pending_special_channel != NULL)
+    {
+      coproc_channel_count_reply (priv->pending_special_channel, FALSE);
+      priv->pending_special_channel = NULL;
+    }
+
   return g_steal_pointer (&priv->pending_special);
 }
 
@@ -136,7 +144,7 @@ _coproc_messenger_complete_pending (CoprocMessenger *self)
 
           if (priv->pending_special != NULL)
             {
-              GError *error = steal_special (self);
+              GError *error = _coproc_messenger_steal_special (self);
 
               g_queue_delete_link (&priv->pending, l);
               g_task_return_error (p->task, error);
@@ -260,17 +268,17 @@ receive_async_common (CoprocMessenger     *self,
 /* Whether a receive that finds nothing queued may wait for input before
  * reading: nothing is buffered, pending or to be flushed, so a read now
  * could only find what waiting would also reveal. Saves a system call. */
-static gboolean
-can_wait_first (CoprocMessengerPrivate *priv)
+gboolean
+_coproc_messenger_can_wait_first (CoprocMessenger *self)
 {
+  CoprocMessengerPrivate *priv = _coproc_messenger_get_private (self);
+
   return !priv->closed && priv->pending_special == NULL && !coproc_channels_full (&priv->channels) &&
          coproc_transport_can_wait_first (priv->transport);
 }
 
-/* What every receive call does first: push out pending output and move
- * whatever has arrived into the queues. */
-static void
-prepare_receive (CoprocMessenger *self)
+void
+_coproc_messenger_prepare_receive (CoprocMessenger *self)
 {
   CoprocMessengerPrivate *priv = _coproc_messenger_get_private (self);
 
@@ -280,16 +288,16 @@ prepare_receive (CoprocMessenger *self)
     process_input (self);
 }
 
-static gboolean
-take_special (CoprocMessenger  *self,
-              GError          **error)
+gboolean
+_coproc_messenger_take_special (CoprocMessenger  *self,
+                                GError          **error)
 {
   CoprocMessengerPrivate *priv = _coproc_messenger_get_private (self);
 
   if (priv->pending_special == NULL)
     return FALSE;
 
-  g_propagate_error (error, steal_special (self));
+  g_propagate_error (error, _coproc_messenger_steal_special (self));
   update_watch (self);
   return TRUE;
 }
@@ -341,8 +349,8 @@ coproc_messenger_available (CoprocMessenger  *self,
   if (channel_id != NULL)
     channel = g_variant_ref_sink (channel_id);
 
-  prepare_receive (self);
-  if (take_special (self, error))
+  _coproc_messenger_prepare_receive (self);
+  if (_coproc_messenger_take_special (self, error))
     return 0;
 
   cs = coproc_channels_lookup (&priv->channels, channel, FALSE);
@@ -380,8 +388,8 @@ coproc_messenger_receive_available (CoprocMessenger  *self,
   if (channel_id != NULL)
     channel = g_variant_ref_sink (channel_id);
 
-  prepare_receive (self);
-  if (take_special (self, error))
+  _coproc_messenger_prepare_receive (self);
+  if (_coproc_messenger_take_special (self, error))
     return NULL;
 
   payloads = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
@@ -434,7 +442,7 @@ coproc_messenger_receive_message_blocking (CoprocMessenger  *self,
   if (channel_id != NULL)
     channel = g_variant_ref_sink (channel_id);
 
-  if (can_wait_first (priv))
+  if (_coproc_messenger_can_wait_first (self))
     {
       CoprocChannel *cs = coproc_channels_lookup (&priv->channels, channel, FALSE);
 
@@ -448,8 +456,8 @@ coproc_messenger_receive_message_blocking (CoprocMessenger  *self,
       CoprocChannel *cs;
       CoprocMessage *message;
 
-      prepare_receive (self);
-      if (take_special (self, error))
+      _coproc_messenger_prepare_receive (self);
+      if (_coproc_messenger_take_special (self, error))
         return NULL;
 
       cs = coproc_channels_lookup (&priv->channels, channel, FALSE);
@@ -587,14 +595,14 @@ coproc_messenger_await_available (CoprocMessenger  *self,
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (priv->channels.total_queued == 0 && can_wait_first (priv) &&
+  if (priv->channels.total_queued == 0 && _coproc_messenger_can_wait_first (self) &&
       !coproc_transport_wait (priv->transport, TRUE, FALSE, cancellable, error))
     return FALSE;
 
   for (;;)
     {
-      prepare_receive (self);
-      if (take_special (self, error))
+      _coproc_messenger_prepare_receive (self);
+      if (_coproc_messenger_take_special (self, error))
         return FALSE;
 
       if (priv->channels.total_queued > 0)

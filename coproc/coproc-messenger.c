@@ -209,10 +209,15 @@ deliver_data (CoprocMessenger *self,
   g_autoptr(CoprocMessage) message = NULL;
   gboolean handled = FALSE;
 
+  /* The reply of a correlated request completes it, and goes no further. */
+  if (frame->kind == COPROC_WIRE_KIND_REPLY && _coproc_messenger_take_reply (self, frame))
+    return !priv->disposed;
+
   /* The message takes its own references (ref_sink of a variant that is
    * not floating); the transport drops the frame's. */
   message = _coproc_message_new (message_kind (frame->kind), frame->payload, frame->channel_id,
                                  isnan (frame->priority) ? INFINITY : frame->priority);
+  message->request_id = frame->request_id;
 
   if (emit && has_handler (self, MESSAGE_RECEIVED, klass->message_received != NULL))
     {
@@ -234,13 +239,15 @@ deliver_data (CoprocMessenger *self,
 
 /* A special message (@special, taken): offered to @signal_id's handlers
  * when @emit; unless one consumed it, it waits to be surfaced by the next
- * receive call, and parsing stops until then. Returns whether parsing may
- * go on. */
+ * receive call, and parsing stops until then. An error reply to a plain
+ * request of @reply_channel (else NULL) counts as its reply once consumed.
+ * Returns whether parsing may go on. */
 static gboolean
 offer_special (CoprocMessenger *self,
                guint            signal_id,
                gboolean         class_handler,
                GError          *special,
+               CoprocChannel   *reply_channel,
                gboolean         emit)
 {
   CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
@@ -255,6 +262,8 @@ offer_special (CoprocMessenger *self,
 
       if (handled || priv->disposed)
         {
+          if (handled && reply_channel != NULL)
+            coproc_channel_count_reply (reply_channel, FALSE);
           g_error_free (special);
           return !priv->disposed;
         }
@@ -262,6 +271,7 @@ offer_special (CoprocMessenger *self,
 
   g_assert (priv->pending_special == NULL);
   priv->pending_special = special;
+  priv->pending_special_channel = reply_channel;
   return FALSE;
 }
 
@@ -296,6 +306,30 @@ remote_error (CoprocMessenger *self,
   return remote;
 }
 
+/* An error reply fails its correlated request alone. One to a request
+ * sent with plain send_request() is raised by the next receive call, as
+ * an error message is. Returns whether parsing may go on. */
+static gboolean
+deliver_error_reply (CoprocMessenger *self,
+                     CoprocFrame     *frame,
+                     gboolean         emit)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+  CoprocMessengerClass *klass = COPROC_MESSENGER_GET_CLASS (self);
+  GError *remote = remote_error (self, frame->payload);
+  CoprocChannel *channel = NULL;
+
+  if (_coproc_messenger_take_error_reply (self, frame, remote))
+    return !priv->disposed;
+
+  /* Without an id, it names no request: an error message. */
+  if (frame->request_id != 0)
+    channel = coproc_channels_lookup (&priv->channels, frame->channel_id, TRUE);
+
+  return offer_special (self, ERROR_RECEIVED, klass->error_received != NULL, remote, channel,
+                        emit);
+}
+
 /* CoprocTransportCallbacks.frame */
 static gboolean
 transport_frame_cb (GObject     *owner,
@@ -314,13 +348,16 @@ transport_frame_cb (GObject     *owner,
 
     case COPROC_WIRE_KIND_ERROR:
       return offer_special (self, ERROR_RECEIVED, klass->error_received != NULL,
-                            remote_error (self, frame->payload), in_dispatch);
+                            remote_error (self, frame->payload), NULL, in_dispatch);
+
+    case COPROC_WIRE_KIND_ERROR_REPLY:
+      return deliver_error_reply (self, frame, in_dispatch);
 
     case COPROC_WIRE_KIND_CLOSE:
       return offer_special (self, CLOSE_REQUESTED, klass->close_requested != NULL,
                             g_error_new_literal (COPROC_ERROR, COPROC_ERROR_CLOSE_REQUESTED,
                                                  "The peer requested that this side close"),
-                            in_dispatch);
+                            NULL, in_dispatch);
 
     default:
       g_assert_not_reached ();
@@ -381,10 +418,12 @@ transport_input_done_cb (GObject *owner)
   gboolean had_special = priv->pending_special != NULL;
 
   _coproc_messenger_complete_pending (self);
+  _coproc_messenger_complete_requests (self);
 
-  /* A special message handed to a waiting async receive may leave frames
-   * behind it in the buffer: parse them for the receives still waiting. */
-  return had_special && priv->pending_special == NULL && !g_queue_is_empty (&priv->pending) &&
+  /* A special message handed to a waiting async call may leave frames
+   * behind it in the buffer: parse them for the calls still waiting. */
+  return had_special && priv->pending_special == NULL &&
+         (!g_queue_is_empty (&priv->pending) || _coproc_messenger_has_waiting_requests (self)) &&
          !priv->closed && !priv->disposed;
 }
 
@@ -434,17 +473,30 @@ payload_priority (GVariant *payload)
     }
 }
 
-static gboolean
-send_data (CoprocMessenger    *self,
-           CoprocMessageKind   kind,
-           GVariant           *payload,
-           GVariant           *channel_id,
-           gboolean            explicit_priority,
-           gdouble             priority,
-           GError            **error)
+guint64
+_coproc_messenger_next_request_id (CoprocMessenger *self)
 {
   CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
-  CoprocWireKind wire_kind;
+
+  /* Never 0, which means "no request"; 2^64 requests never wrap. */
+  return ++priv->last_request_id;
+}
+
+gboolean
+_coproc_messenger_send_data (CoprocMessenger    *self,
+                             CoprocMessageKind   kind,
+                             GVariant           *payload,
+                             GVariant           *channel_id,
+                             gboolean            explicit_priority,
+                             gdouble             priority,
+                             guint64             request_id,
+                             gboolean            answer_oldest,
+                             GError            **error)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+  CoprocOutFrame frame;
+  CoprocChannel *channel;
+  gboolean ok;
 
   /* What goes on the wire must be what the peer accepts: the normal form
    * (values built by GVariant are; ones loaded from untrusted bytes may
@@ -456,22 +508,35 @@ send_data (CoprocMessenger    *self,
   if (!explicit_priority)
     priority = payload_priority (payload);
 
-  wire_kind = kind == COPROC_MESSAGE_KIND_REQUEST ? COPROC_WIRE_KIND_REQUEST
-            : kind == COPROC_MESSAGE_KIND_REPLY ? COPROC_WIRE_KIND_REPLY
-            : COPROC_WIRE_KIND_NOREQUEST;
+  channel = coproc_channels_lookup (&priv->channels, channel_id, TRUE);
 
-  if (!coproc_transport_send (priv->transport, wire_kind, payload, channel_id, priority, error))
+  /* Every request carries an id, which a peer that speaks protocol 1.1
+   * echoes in its reply; a peer that speaks 1.0 ignores it. */
+  if (kind == COPROC_MESSAGE_KIND_REQUEST && request_id == 0)
+    request_id = _coproc_messenger_next_request_id (self);
+  else if (kind == COPROC_MESSAGE_KIND_REPLY && answer_oldest &&
+           !coproc_channel_oldest_taken (channel, &request_id))
+    request_id = 0;
+
+  frame.kind = kind == COPROC_MESSAGE_KIND_REQUEST ? COPROC_WIRE_KIND_REQUEST
+             : kind == COPROC_MESSAGE_KIND_REPLY ? COPROC_WIRE_KIND_REPLY
+             : COPROC_WIRE_KIND_NOREQUEST;
+  frame.payload = payload;
+  frame.channel_id = channel_id;
+  frame.priority = priority;
+  frame.request_id = kind == COPROC_MESSAGE_KIND_NOREQUEST ? 0 : request_id;
+
+  ok = coproc_transport_send_frame (priv->transport, &frame, error);
+  if (ok)
     {
-      g_variant_unref (payload);
-      g_clear_pointer (&channel_id, g_variant_unref);
-      return FALSE;
+      coproc_channel_count_sent (channel, kind);
+      if (kind == COPROC_MESSAGE_KIND_REPLY)
+        coproc_channel_answered (channel, request_id);
     }
-
-  coproc_channel_count_sent (coproc_channels_lookup (&priv->channels, channel_id, TRUE), kind);
 
   g_variant_unref (payload);
   g_clear_pointer (&channel_id, g_variant_unref);
-  return TRUE;
+  return ok;
 }
 
 /* GObject ----------------------------------------------------------------- */
@@ -502,6 +567,7 @@ coproc_messenger_dispose (GObject *object)
       priv->disposed = TRUE;
       mark_closed (self, g_error_copy (error), NULL);
       _coproc_messenger_fail_pending (self, error);
+      _coproc_messenger_fail_requests (self, error);
     }
 
   if (priv->closed_idle != NULL)
@@ -520,7 +586,9 @@ coproc_messenger_finalize (GObject *object)
   CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
 
   g_assert (g_queue_is_empty (&priv->pending));
+  g_assert (g_queue_is_empty (&priv->waiting_requests));
 
+  g_clear_pointer (&priv->requests, g_hash_table_unref);
   coproc_channels_clear (&priv->channels);
   g_clear_pointer (&priv->transport, coproc_transport_free);
   g_clear_error (&priv->pending_special);
@@ -793,6 +861,8 @@ coproc_messenger_init (CoprocMessenger *self)
   priv->hangup_code = COPROC_ERROR_CLOSED;
   coproc_channels_init (&priv->channels, DEFAULT_MAX_QUEUED_BYTES);
   g_queue_init (&priv->pending);
+  g_queue_init (&priv->waiting_requests);
+  priv->requests = g_hash_table_new (g_int64_hash, g_int64_equal);
 }
 
 static gboolean
@@ -1282,7 +1352,8 @@ coproc_messenger_send_norequest (CoprocMessenger  *self,
   g_return_val_if_fail (payload != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  return send_data (self, COPROC_MESSAGE_KIND_NOREQUEST, payload, channel_id, FALSE, 0, error);
+  return _coproc_messenger_send_data (self, COPROC_MESSAGE_KIND_NOREQUEST, payload, channel_id,
+                                      FALSE, 0, 0, FALSE, error);
 }
 
 /**
@@ -1311,7 +1382,8 @@ coproc_messenger_send_request (CoprocMessenger  *self,
   g_return_val_if_fail (payload != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  return send_data (self, COPROC_MESSAGE_KIND_REQUEST, payload, channel_id, FALSE, 0, error);
+  return _coproc_messenger_send_data (self, COPROC_MESSAGE_KIND_REQUEST, payload, channel_id,
+                                      FALSE, 0, 0, FALSE, error);
 }
 
 /**
@@ -1349,7 +1421,8 @@ coproc_messenger_send_request_multiple (CoprocMessenger  *self,
 
   for (i = 0; i < n_payloads; i++)
     {
-      if (!send_data (self, COPROC_MESSAGE_KIND_REQUEST, payloads[i], channel, FALSE, 0, error))
+      if (!_coproc_messenger_send_data (self, COPROC_MESSAGE_KIND_REQUEST, payloads[i], channel,
+                                        FALSE, 0, 0, FALSE, error))
         {
           /* Sink the payloads we will not send, as if sent. */
           for (i = i + 1; i < n_payloads; i++)
@@ -1386,7 +1459,8 @@ coproc_messenger_send_reply (CoprocMessenger  *self,
   g_return_val_if_fail (payload != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  return send_data (self, COPROC_MESSAGE_KIND_REPLY, payload, channel_id, FALSE, 0, error);
+  return _coproc_messenger_send_data (self, COPROC_MESSAGE_KIND_REPLY, payload, channel_id,
+                                      FALSE, 0, 0, TRUE, error);
 }
 
 /**
@@ -1419,7 +1493,7 @@ coproc_messenger_send_with_priority (CoprocMessenger    *self,
   g_return_val_if_fail (kind <= COPROC_MESSAGE_KIND_REPLY, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  return send_data (self, kind, payload, channel_id, TRUE, priority, error);
+  return _coproc_messenger_send_data (self, kind, payload, channel_id, TRUE, priority, 0, TRUE, error);
 }
 
 /**
@@ -1542,6 +1616,7 @@ coproc_messenger_close (CoprocMessenger  *self,
                g_error_new_literal (COPROC_ERROR, COPROC_ERROR_CLOSED, "The messenger was closed"),
                NULL);
   _coproc_messenger_complete_pending (self);
+  _coproc_messenger_complete_requests (self);
 
   return ret;
 }

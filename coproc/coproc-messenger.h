@@ -191,6 +191,34 @@ CoprocMessage   *coproc_messenger_receive_message_finish   (CoprocMessenger   *s
                                                             GAsyncResult      *result,
                                                             GError           **error);
 
+COPROC_AVAILABLE_IN_1_2
+GVariant        *coproc_messenger_request                  (CoprocMessenger   *self,
+                                                            GVariant          *payload,
+                                                            GVariant          *channel_id,
+                                                            GCancellable      *cancellable,
+                                                            GError           **error);
+COPROC_AVAILABLE_IN_1_2
+void             coproc_messenger_request_async            (CoprocMessenger   *self,
+                                                            GVariant          *payload,
+                                                            GVariant          *channel_id,
+                                                            GCancellable      *cancellable,
+                                                            GAsyncReadyCallback callback,
+                                                            gpointer           user_data);
+COPROC_AVAILABLE_IN_1_2
+GVariant        *coproc_messenger_request_finish           (CoprocMessenger   *self,
+                                                            GAsyncResult      *result,
+                                                            GError           **error);
+COPROC_AVAILABLE_IN_1_2
+gboolean         coproc_messenger_reply_to                 (CoprocMessenger   *self,
+                                                            CoprocMessage     *request,
+                                                            GVariant          *payload,
+                                                            GError           **error);
+COPROC_AVAILABLE_IN_1_2
+gboolean         coproc_messenger_reply_error              (CoprocMessenger   *self,
+                                                            CoprocMessage     *request,
+                                                            const GError      *reply_error,
+                                                            GError           **error);
+
 COPROC_AVAILABLE_IN_ALL
 void             coproc_messenger_enqueue                  (CoprocMessenger   *self,
                                                             CoprocMessage     *message,

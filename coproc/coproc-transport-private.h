@@ -143,16 +143,38 @@ void             coproc_transport_set_large_threshold  (CoprocTransport *transpo
 gboolean         coproc_transport_check_open (CoprocTransport  *transport,
                                               GError          **error);
 
-/* Sends one frame; @payload and @channel_id are borrowed, in normal form
- * (either may be NULL). Fails without sending when the type strings are
- * too long for the protocol (G_IO_ERROR_INVALID_ARGUMENT) or the message
- * is larger than ours or the peer's limit (COPROC_ERROR_MESSAGE_TOO_LARGE). */
+/* A frame to send. */
+typedef struct
+{
+  CoprocWireKind  kind;
+  GVariant       *payload;      /* borrowed, normal form; NULL for a close request */
+  GVariant       *channel_id;   /* borrowed, normal form; NULL for the default channel */
+  gdouble         priority;
+  guint64         request_id;   /* 0 when none */
+} CoprocOutFrame;
+
+/* Sends one frame. Fails without sending when the type strings are too
+ * long for the protocol (G_IO_ERROR_INVALID_ARGUMENT) or the message is
+ * larger than ours or the peer's limit (COPROC_ERROR_MESSAGE_TOO_LARGE). */
+gboolean         coproc_transport_send_frame (CoprocTransport      *transport,
+                                              const CoprocOutFrame *frame,
+                                              GError              **error);
+
+/* coproc_transport_send_frame() of a frame without a request id. */
 gboolean         coproc_transport_send       (CoprocTransport  *transport,
                                               CoprocWireKind    kind,
                                               GVariant         *payload,
                                               GVariant         *channel_id,
                                               gdouble           priority,
                                               GError          **error);
+
+/* Whether a write failed: the peer stopped reading (it is gone, or going);
+ * what it sent before is still to be read, then its hang-up. */
+gboolean         coproc_transport_write_failed (CoprocTransport *transport);
+
+/* The minor protocol version the peer is known to speak
+ * (coproc_frame_parser_get_peer_minor()). */
+guint            coproc_transport_get_peer_minor (CoprocTransport *transport);
 
 /* Whether output waits in the write buffer. */
 gboolean         coproc_transport_has_output (CoprocTransport  *transport);

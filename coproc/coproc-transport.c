@@ -28,8 +28,7 @@
  * more Backend table; several descriptors per frame extend OutFd and the
  * parser's claim of descriptors; bounds on descriptors and mappings belong
  * to the parser; a time-bounded dispatch to watch_dispatch() and the pump
- * loop; request ids travel in CoprocFrame.request_id, which the messenger
- * does not use yet.
+ * loop.
  */
 
 #include "config.h"
@@ -1026,7 +1025,7 @@ choose_way (CoprocTransport        *t,
             const CoprocWireHeader *header,
             gboolean                memfd_possible)
 {
-  gboolean data = header->kind != COPROC_WIRE_KIND_ERROR && header->kind != COPROC_WIRE_KIND_CLOSE;
+  gboolean data = coproc_wire_kind_is_data (header->kind);
 
   if (memfd_possible && data && t->backend->passes_fds && t->large_threshold > 0 &&
       header->payload_size >= t->large_threshold)
@@ -1221,20 +1220,18 @@ encoded_size (GVariant *value)
 
 /* The header of a frame, once the protocol's limits allow it. */
 static gboolean
-make_header (CoprocTransport   *t,
-             CoprocWireKind     kind,
-             GVariant          *payload,
-             GVariant          *channel_id,
-             gdouble            priority,
-             CoprocWireHeader  *header,
-             GError           **error)
+make_header (CoprocTransport       *t,
+             const CoprocOutFrame  *frame,
+             CoprocWireHeader      *header,
+             GError               **error)
 {
   guint32 peer_max = coproc_frame_parser_get_peer_max_message_size (t->parser);
   guint64 limit = t->max_message_size;
-  gsize payload_size = payload ? encoded_size (payload) : 0;
-  gsize channel_size = channel_id ? encoded_size (channel_id) : 0;
+  gsize payload_size = frame->payload ? encoded_size (frame->payload) : 0;
+  gsize channel_size = frame->channel_id ? encoded_size (frame->channel_id) : 0;
 
-  if ((payload != NULL && payload_size == 0) || (channel_id != NULL && channel_size == 0))
+  if ((frame->payload != NULL && payload_size == 0) ||
+      (frame->channel_id != NULL && channel_size == 0))
     {
       g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                            "The type of a payload or channel id is longer than the "
@@ -1254,10 +1251,11 @@ make_header (CoprocTransport   *t,
     }
 
   memset (header, 0, sizeof *header);
-  header->kind = kind;
+  header->kind = frame->kind;
   header->payload_size = payload_size;
   header->channel_size = channel_size;
-  header->priority = priority;
+  header->priority = frame->priority;
+  header->request_id = frame->request_id;
   return TRUE;
 }
 
@@ -1269,11 +1267,34 @@ coproc_transport_send (CoprocTransport  *t,
                        gdouble           priority,
                        GError          **error)
 {
+  CoprocOutFrame frame = { kind, payload, channel_id, priority, 0 };
+
+  return coproc_transport_send_frame (t, &frame, error);
+}
+
+guint
+coproc_transport_get_peer_minor (CoprocTransport *t)
+{
+  return coproc_frame_parser_get_peer_minor (t->parser);
+}
+
+gboolean
+coproc_transport_write_failed (CoprocTransport *t)
+{
+  return t->write_error != NULL;
+}
+
+gboolean
+coproc_transport_send_frame (CoprocTransport      *t,
+                             const CoprocOutFrame *frame,
+                             GError              **error)
+{
+  GVariant *payload = frame->payload;
+  GVariant *channel_id = frame->channel_id;
   CoprocWireHeader header;
   FrameWay way;
 
-  if (!coproc_transport_check_open (t, error) ||
-      !make_header (t, kind, payload, channel_id, priority, &header, error))
+  if (!coproc_transport_check_open (t, error) || !make_header (t, frame, &header, error))
     return FALSE;
 
   way = choose_way (t, &header, TRUE);

@@ -31,7 +31,17 @@ typedef enum
   COPROC_WIRE_KIND_REPLY     = 3,
   COPROC_WIRE_KIND_ERROR     = 4,
   COPROC_WIRE_KIND_CLOSE     = 5,
+  COPROC_WIRE_KIND_ERROR_REPLY = 6,  /* protocol 1.1: a request failed; body (sis) */
 } CoprocWireKind;
+
+#define COPROC_WIRE_KIND_LAST COPROC_WIRE_KIND_ERROR_REPLY
+
+/* Whether frames of @kind are data messages, which go to channel queues. */
+static inline gboolean
+coproc_wire_kind_is_data (guint kind)
+{
+  return kind >= COPROC_WIRE_KIND_NOREQUEST && kind <= COPROC_WIRE_KIND_REPLY;
+}
 
 typedef struct
 {

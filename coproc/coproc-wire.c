@@ -152,10 +152,7 @@ coproc_wire_read_header (const guint8      *in,
       return FALSE;
     }
 
-  if ((header->flags & COPROC_WIRE_FLAG_PAYLOAD_FD) &&
-      header->kind != COPROC_WIRE_KIND_NOREQUEST &&
-      header->kind != COPROC_WIRE_KIND_REQUEST &&
-      header->kind != COPROC_WIRE_KIND_REPLY)
+  if ((header->flags & COPROC_WIRE_FLAG_PAYLOAD_FD) && !coproc_wire_kind_is_data (header->kind))
     {
       g_set_error_literal (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
                            "Received a special message with a passed payload");
@@ -163,7 +160,7 @@ coproc_wire_read_header (const guint8      *in,
     }
 
   /* The sizes are sound: the frame can be skipped. */
-  if (header->kind < COPROC_WIRE_KIND_NOREQUEST || header->kind > COPROC_WIRE_KIND_CLOSE)
+  if (header->kind < COPROC_WIRE_KIND_NOREQUEST || header->kind > COPROC_WIRE_KIND_LAST)
     {
       g_set_error (error, COPROC_ERROR, COPROC_ERROR_MESSAGE_NOT_RECOGNIZED,
                    "Received a message of unknown kind %u", (guint) header->kind);

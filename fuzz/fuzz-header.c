@@ -54,7 +54,7 @@ check_header (const guint8 *in)
         {
           /* Unknown kinds are skipped: only the kind may be unknown. */
           g_assert_true (header.kind < COPROC_WIRE_KIND_NOREQUEST ||
-                         header.kind > COPROC_WIRE_KIND_CLOSE);
+                         header.kind > COPROC_WIRE_KIND_LAST);
           g_assert_cmpuint (header.flags, ==, 0);
           g_assert_cmpuint (header.n_fds, ==, 0);
           g_assert_cmpuint (coproc_wire_frame_size (&header), >=, COPROC_WIRE_HEADER_SIZE);
@@ -66,7 +66,7 @@ check_header (const guint8 *in)
 
   g_assert_no_error (error);
   g_assert_cmpuint (header.kind, >=, COPROC_WIRE_KIND_NOREQUEST);
-  g_assert_cmpuint (header.kind, <=, COPROC_WIRE_KIND_CLOSE);
+  g_assert_cmpuint (header.kind, <=, COPROC_WIRE_KIND_LAST);
   g_assert_cmpuint (header.flags & ~COPROC_WIRE_FLAG_PAYLOAD_FD, ==, 0);
   g_assert_cmpuint (header.n_fds, <=, COPROC_WIRE_MAX_FDS);
 

@@ -28,6 +28,17 @@
  *   error-then-echo         sends an error, then works as echo
  *   leak-fds                replies with the descriptors it inherited
  *   env                     replies with what its environment says
+ *   serve                   answers requests (si), (operation, number), in
+ *                           the order the operations say: "echo" answers
+ *                           with reply_to() and the number, "fail" with
+ *                           reply_error() and the number as the code,
+ *                           "hold" keeps the request, "release" answers
+ *                           every request held (the last held first) and
+ *                           then this one, "die" answers every request
+ *                           held and _exit (number) without answering this
+ *                           one, "echo-then-die" answers this one (not
+ *                           those held) and _exit (0); exits 0 on a close
+ *                           request
  *
  * Unexpected failures exit with status 99 and a message on stderr.
  */
@@ -321,6 +332,84 @@ run_error_then_echo (CoprocMessenger *messenger)
   return run_echo (messenger);
 }
 
+static void
+serve_reply (CoprocMessenger *messenger,
+             CoprocMessage   *request)
+{
+  g_autoptr(GError) error = NULL;
+  gint32 n;
+
+  g_variant_get (coproc_message_get_payload (request), "(&si)", NULL, &n);
+  if (!coproc_messenger_reply_to (messenger, request, g_variant_new_int32 (n), &error))
+    fail ("answering", error);
+}
+
+static void
+serve_release (CoprocMessenger *messenger,
+               GPtrArray       *held)
+{
+  while (held->len > 0)
+    {
+      serve_reply (messenger, g_ptr_array_index (held, held->len - 1));
+      g_ptr_array_remove_index (held, held->len - 1);
+    }
+}
+
+static int
+run_serve (CoprocMessenger *messenger)
+{
+  g_autoptr(GPtrArray) held = g_ptr_array_new_with_free_func (g_object_unref);
+
+  for (;;)
+    {
+      g_autoptr(CoprocMessage) request = NULL;
+      g_autoptr(GError) error = NULL;
+      const char *op;
+      gint32 n;
+
+      request = coproc_messenger_receive_message_blocking (messenger, NULL, NULL, &error);
+      if (request == NULL)
+        {
+          if (g_error_matches (error, COPROC_ERROR, COPROC_ERROR_CLOSE_REQUESTED))
+            return 0;
+          fail ("receiving", error);
+        }
+      if (!coproc_message_get_request_reply (request) ||
+          !g_variant_is_of_type (coproc_message_get_payload (request), G_VARIANT_TYPE ("(si)")))
+        fail ("expecting a request (si)", NULL);
+
+      g_variant_get (coproc_message_get_payload (request), "(&si)", &op, &n);
+      if (g_str_equal (op, "echo"))
+        serve_reply (messenger, request);
+      else if (g_str_equal (op, "fail"))
+        {
+          g_autoptr(GError) remote = g_error_new (g_quark_from_static_string (TEST_ERROR_DOMAIN),
+                                                  n, "request failed with code %d", n);
+
+          if (!coproc_messenger_reply_error (messenger, request, remote, &error))
+            fail ("answering with an error", error);
+        }
+      else if (g_str_equal (op, "hold"))
+        g_ptr_array_add (held, g_object_ref (request));
+      else if (g_str_equal (op, "release"))
+        {
+          serve_release (messenger, held);
+          serve_reply (messenger, request);
+        }
+      else if (g_str_equal (op, "die") || g_str_equal (op, "echo-then-die"))
+        {
+          if (g_str_equal (op, "echo-then-die"))
+            serve_reply (messenger, request);
+          else
+            serve_release (messenger, held);
+          flush_or_fail (messenger);
+          _exit (op[0] == 'd' ? n : 0);
+        }
+      else
+        fail ("an unknown operation", NULL);
+    }
+}
+
 /* Lists the open descriptors, leaving out the one the listing uses. */
 static GVariant *
 list_fds (void)
@@ -495,6 +584,9 @@ main (int    argc,
 
   if (g_str_equal (mode, "error-then-echo"))
     return run_error_then_echo (messenger);
+
+  if (g_str_equal (mode, "serve"))
+    return run_serve (messenger);
 
   g_printerr ("coproc-test-worker: unknown mode \"%s\"\n", mode);
   return 99;
