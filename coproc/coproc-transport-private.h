@@ -154,8 +154,9 @@ typedef struct
 } CoprocOutFrame;
 
 /* Sends one frame. Fails without sending when the type strings are too
- * long for the protocol (G_IO_ERROR_INVALID_ARGUMENT) or the message is
- * larger than ours or the peer's limit (COPROC_ERROR_MESSAGE_TOO_LARGE). */
+ * long for the protocol or a value nests deeper than a receiver accepts
+ * (G_IO_ERROR_INVALID_ARGUMENT), or the message is larger than ours or the
+ * peer's limit (COPROC_ERROR_MESSAGE_TOO_LARGE). */
 gboolean         coproc_transport_send_frame (CoprocTransport      *transport,
                                               const CoprocOutFrame *frame,
                                               GError              **error);

@@ -1205,17 +1205,37 @@ write_direct (CoprocTransport         *t,
   return TRUE;
 }
 
-/* The encoded size of @value (coproc_wire_variant_size()), or 0 when its
- * type string is longer than the protocol carries. */
-static gsize
-encoded_size (GVariant *value)
+/* The encoded size of @value (coproc_wire_variant_size()), once the
+ * protocol and the receiver can take its type and its nesting. */
+static gboolean
+encoded_size (GVariant  *value,
+              gsize     *size,
+              GError   **error)
 {
-  gsize type_len = strlen (g_variant_get_type_string (value));
+  const char *type_string = g_variant_get_type_string (value);
+  gsize type_len = strlen (type_string);
 
   if (type_len > COPROC_WIRE_MAX_TYPE_SIZE)
-    return 0;
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           "The type of a payload or channel id is longer than the "
+                           "255 characters the protocol allows");
+      return FALSE;
+    }
 
-  return g_variant_get_size (value) + 1 + type_len;
+  if (!coproc_wire_nesting_is_acceptable (value, type_string, type_len))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "A payload or channel id of type %s nests deeper than a receiver "
+                   "accepts: GLib loads untrusted data only up to %u levels of containers, "
+                   "a variant counting with the depth of its value's type",
+                   type_len <= 64 ? type_string : "(too long to show)",
+                   (guint) COPROC_WIRE_MAX_DEPTH);
+      return FALSE;
+    }
+
+  *size = g_variant_get_size (value) + 1 + type_len;
+  return TRUE;
 }
 
 /* The header of a frame, once the protocol's limits allow it. */
@@ -1227,17 +1247,12 @@ make_header (CoprocTransport       *t,
 {
   guint32 peer_max = coproc_frame_parser_get_peer_max_message_size (t->parser);
   guint64 limit = t->max_message_size;
-  gsize payload_size = frame->payload ? encoded_size (frame->payload) : 0;
-  gsize channel_size = frame->channel_id ? encoded_size (frame->channel_id) : 0;
+  gsize payload_size = 0;
+  gsize channel_size = 0;
 
-  if ((frame->payload != NULL && payload_size == 0) ||
-      (frame->channel_id != NULL && channel_size == 0))
-    {
-      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-                           "The type of a payload or channel id is longer than the "
-                           "255 characters the protocol allows");
-      return FALSE;
-    }
+  if ((frame->payload != NULL && !encoded_size (frame->payload, &payload_size, error)) ||
+      (frame->channel_id != NULL && !encoded_size (frame->channel_id, &channel_size, error)))
+    return FALSE;
 
   if (peer_max != 0)
     limit = MIN (limit, peer_max);

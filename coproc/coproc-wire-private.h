@@ -20,6 +20,7 @@ G_BEGIN_DECLS
 #define COPROC_WIRE_MAX_DOMAIN_SIZE 128
 #define COPROC_WIRE_MAX_TYPE_SIZE   255 /* characters of a value's type string */
 #define COPROC_WIRE_MAX_FDS         1   /* per frame */
+#define COPROC_WIRE_MAX_DEPTH       128 /* GLib's G_VARIANT_MAX_RECURSION_DEPTH */
 
 /* Frame flags. */
 #define COPROC_WIRE_FLAG_PAYLOAD_FD 0x01    /* the payload is in a sealed memfd sent with the frame */
@@ -116,6 +117,20 @@ gboolean  coproc_wire_is_normal       (GVariant               *value);
 /* Trades a reference to @value for one to its normal form (the same
  * value when it is normal already). */
 GVariant *coproc_wire_take_normal     (GVariant               *value);
+
+/* Whether a receiver accepts how deeply @value nests (@type_string, of
+ * @type_len characters, is its type). GLib loads untrusted data only
+ * when, counting the value itself at depth 0 and each element, member or
+ * child of a variant one deeper than its container, every part lies at a
+ * depth below COPROC_WIRE_MAX_DEPTH and every variant at depth d holds a
+ * value whose type is less than COPROC_WIRE_MAX_DEPTH - d deep (a basic
+ * type is 1 deep, a container 1 more than its deepest member), and the
+ * type string itself nests at most as deep as GLib's parser goes. Decided
+ * from the type string for types without variants; the others are walked
+ * where their size leaves room for too deep a nesting. */
+gboolean  coproc_wire_nesting_is_acceptable (GVariant         *value,
+                                             const char       *type_string,
+                                             gsize             type_len);
 
 GVariant *coproc_wire_error_to_variant (const GError          *error);
 GError   *coproc_wire_error_from_variant (GVariant            *body,

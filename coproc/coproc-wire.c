@@ -420,6 +420,130 @@ coproc_wire_take_normal (GVariant *value)
   return normal;
 }
 
+/* The depth of the type at *@p, as GLib counts it: 1 for a basic type or
+ * a variant, 1 more than the deepest member for a container (0 for the
+ * unit type "()"). Advances *@p past the type. @p is a valid type string,
+ * whose nesting GLib bounds, so the recursion is bounded. */
+static gsize
+type_depth (const char **p)
+{
+  gsize depth = 0;
+
+  switch (*(*p)++)
+    {
+    case 'a':
+    case 'm':
+      return 1 + type_depth (p);
+
+    case '(':
+    case '{':
+      while (**p != ')' && **p != '}')
+        {
+          gsize member = type_depth (p);
+
+          depth = MAX (depth, 1 + member);
+        }
+      (*p)++;
+      return depth;
+
+    default:
+      return 1;
+    }
+}
+
+static gsize
+type_string_depth (const char *type_string)
+{
+  return type_depth (&type_string);
+}
+
+/* The value of the variant @value, as its bytes say. GLib's accessor
+ * hands out a unit "()" in place of a value that would nest too deep for
+ * where @value lies among the values GLib itself took it from, even in
+ * data it trusts; that depth need not be the one a receiver sees. */
+static GVariant *
+variant_child (GVariant *value)
+{
+  GVariant *child = g_variant_get_variant (value);
+  const guint8 *data;
+  const guint8 *nul;
+  gsize size;
+  g_autofree char *type_string = NULL;
+
+  /* A real unit in a variant is its byte, a NUL and "()". */
+  size = g_variant_get_size (value);
+  if (!g_variant_is_of_type (child, G_VARIANT_TYPE_UNIT) || size == 4)
+    return child;
+
+  g_variant_unref (child);
+  data = g_variant_get_data (value);
+  nul = memrchr (data, '\0', size);
+  type_string = g_strndup ((const char *) nul + 1, size - (gsize) (nul + 1 - data));
+
+  return g_variant_ref_sink (g_variant_new_from_data ((const GVariantType *) type_string, data,
+                                                      (gsize) (nul - data), TRUE,
+                                                      (GDestroyNotify) g_variant_unref,
+                                                      g_variant_ref (value)));
+}
+
+/* GLib's rule for untrusted data (coproc-wire-private.h), checked on
+ * @value and what it holds, @value lying at @depth. */
+static gboolean
+nesting_fits (GVariant *value,
+              gsize     depth)
+{
+  const char *type_string = g_variant_get_type_string (value);
+  gsize n_children;
+
+  if (depth >= COPROC_WIRE_MAX_DEPTH)
+    return FALSE;
+
+  /* Every variant inside holds its value's type string, at least as long
+   * as that type is deep, so no part of @value can lie deeper than its
+   * type's depth plus its size: nothing to look at below. */
+  if (depth + type_string_depth (type_string) + g_variant_get_size (value) < COPROC_WIRE_MAX_DEPTH)
+    return TRUE;
+
+  if (type_string[0] == 'v')
+    {
+      g_autoptr(GVariant) child = variant_child (value);
+
+      return depth + type_string_depth (g_variant_get_type_string (child)) < COPROC_WIRE_MAX_DEPTH &&
+             nesting_fits (child, depth + 1);
+    }
+
+  if (!g_variant_is_container (value))
+    return TRUE;
+
+  n_children = g_variant_n_children (value);
+  for (gsize i = 0; i < n_children; i++)
+    {
+      g_autoptr(GVariant) child = g_variant_get_child_value (value, i);
+
+      if (!nesting_fits (child, depth + 1))
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+gboolean
+coproc_wire_nesting_is_acceptable (GVariant   *value,
+                                   const char *type_string,
+                                   gsize       type_len)
+{
+  /* Most types: no variant inside, and at most as deep as long, so that
+   * every part lies above the limit. */
+  if (type_len <= COPROC_WIRE_MAX_DEPTH && memchr (type_string, 'v', type_len) == NULL)
+    return TRUE;
+
+  /* GLib builds types that nest deeper than it accepts in a type string. */
+  if (type_len > COPROC_WIRE_MAX_DEPTH && !g_variant_type_string_is_valid (type_string))
+    return FALSE;
+
+  return nesting_fits (value, 0);
+}
+
 /* The last type string coproc_wire_load_variant() accepted, per thread,
  * and what it says of normal form: validating a type string costs more
  * than loading a small value, and a stream usually carries one type after

@@ -1,0 +1,339 @@
+/* test-bounds.c: bounds that hold against a hostile or stalled peer
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * A messenger is made over one end of a socket pair; the test is the peer
+ * at the other end, writing raw handshakes, frames and sealed memfds by
+ * hand (raw-peer.h), or reading nothing at all. Each test asserts a bound
+ * the way a user would see it: the memory, mappings and descriptors of
+ * the process, CPU time, or the error a call fails with. doc/security.md
+ * lists the bounds and the tests that check them.
+ */
+
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <coproc.h>
+
+#include "coproc-wire-private.h"
+
+#include "coproc-test-util.h"
+#include "raw-peer.h"
+
+/* Fixture --------------------------------------------------------------------- */
+
+typedef struct
+{
+  CoprocMessenger *messenger;
+  int              peer;       /* the raw end */
+  GByteArray      *out;        /* what the test writes next */
+} Raw;
+
+static void
+raw_setup (Raw           *raw,
+           gconstpointer  data)
+{
+  int fds[2];
+
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), ==, 0);
+  raw->messenger = test_messenger_for_fd (COPROC_TYPE_PRIORITY_MESSENGER, fds[0], 0);
+  raw->peer = fds[1];
+  raw->out = g_byte_array_new ();
+  raw_append_handshake (raw->out);
+}
+
+static void
+raw_teardown (Raw           *raw,
+              gconstpointer  data)
+{
+  gpointer weak = raw->messenger;
+
+  if (weak != NULL)
+    g_object_add_weak_pointer (weak, &weak);
+  g_clear_object (&raw->messenger);
+  test_drain_context (NULL);
+  g_assert_null (weak);
+
+  if (raw->peer >= 0)
+    close (raw->peer);
+  g_byte_array_unref (raw->out);
+}
+
+/* Writes what was built, and empties the buffer. */
+static void
+raw_flush (Raw *raw)
+{
+  test_write_all (raw->peer, raw->out->data, raw->out->len);
+  g_byte_array_set_size (raw->out, 0);
+}
+
+/* 5: nesting ------------------------------------------------------------------- */
+
+/* @n levels of "av" around @leaf (sunk). */
+static GVariant *
+nest_av (guint     n,
+         GVariant *leaf)
+{
+  GVariant *value = leaf;
+
+  for (guint i = 0; i < n; i++)
+    {
+      GVariant *child = g_variant_new_variant (value);
+
+      value = g_variant_new_array (NULL, &child, 1);
+    }
+
+  return value;
+}
+
+/* @n variants around @leaf. */
+static GVariant *
+nest_v (guint     n,
+        GVariant *leaf)
+{
+  GVariant *value = leaf;
+
+  for (guint i = 0; i < n; i++)
+    value = g_variant_new_variant (value);
+
+  return value;
+}
+
+/* @n arrays around @leaf, each holding one element; with @empty, the
+ * innermost array is empty instead (@leaf only gives its type). */
+static GVariant *
+nest_a (guint     n,
+        GVariant *leaf,
+        gboolean  empty)
+{
+  g_autoptr(GVariant) owned = g_variant_ref_sink (leaf);
+  GVariant *value;
+
+  if (empty)
+    value = g_variant_new_array (g_variant_get_type (owned), NULL, 0);
+  else
+    value = g_variant_new_array (NULL, &owned, 1);
+
+  for (guint i = 1; i < n; i++)
+    value = g_variant_new_array (NULL, &value, 1);
+
+  return value;
+}
+
+/* What GLib itself says of @value's bytes as untrusted data, as a receiver
+ * loads them. */
+static gboolean
+glib_accepts (GVariant *value)
+{
+  const char *type_string = g_variant_get_type_string (value);
+  g_autoptr(GBytes) bytes = NULL;
+  g_autoptr(GVariant) loaded = NULL;
+
+  if (!g_variant_type_string_is_valid (type_string))
+    return FALSE;
+
+  bytes = g_bytes_new (g_variant_get_data (value), g_variant_get_size (value));
+  loaded = g_variant_ref_sink (g_variant_new_from_bytes (g_variant_get_type (value), bytes, FALSE));
+  return g_variant_is_normal_form (loaded);
+}
+
+/* Sends @value (sunk) as a payload, and as a channel id, from @a to @b:
+ * either it is refused with G_IO_ERROR_INVALID_ARGUMENT, or it arrives
+ * equal. Returns whether it was sent. */
+static gboolean
+send_nested (CoprocMessenger *a,
+             CoprocMessenger *b,
+             GVariant        *value)
+{
+  g_autoptr(GVariant) owned = g_variant_ref_sink (value);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) channel_error = NULL;
+  gboolean sent;
+  gboolean sent_on_channel;
+
+  sent = coproc_messenger_send_norequest (a, owned, NULL, &error);
+  sent_on_channel = coproc_messenger_send_norequest (a, g_variant_new_int32 (1), owned,
+                                                     &channel_error);
+  g_assert_cmpint (sent, ==, sent_on_channel);
+
+  if (!sent)
+    {
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+      g_assert_error (channel_error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+      g_assert_nonnull (strstr (error->message, "nests deeper"));
+      return FALSE;
+    }
+
+  {
+    g_autoptr(GVariant) payload = NULL;
+    g_autoptr(GVariant) on_channel = NULL;
+
+    payload = coproc_messenger_receive_blocking (b, NULL, NULL, &error);
+    g_assert_no_error (error);
+    g_assert_true (g_variant_equal (payload, owned));
+    on_channel = coproc_messenger_receive_blocking (b, owned, NULL, &error);
+    g_assert_no_error (error);
+    test_assert_variant (on_channel, g_variant_new_int32 (1));
+  }
+
+  return TRUE;
+}
+
+/* Checks that @value (sunk) is sent exactly when GLib accepts its bytes as
+ * untrusted data, as built (in GLib's tree form) and as serialized data
+ * GLib trusts (whose accessors GLib limits by their own depth). */
+static void
+check_nesting (Pair     *pair,
+               GVariant *value,
+               guint    *n_sent,
+               guint    *n_refused)
+{
+  g_autoptr(GVariant) owned = g_variant_ref_sink (value);
+  gboolean expected = glib_accepts (owned);
+  g_autoptr(GVariant) serialized = NULL;
+
+  g_test_message ("%s of %" G_GSIZE_FORMAT " bytes: GLib %s", g_variant_get_type_string (owned),
+                  g_variant_get_size (owned), expected ? "accepts" : "refuses");
+
+  g_assert_cmpint (send_nested (pair->resource, pair->process, owned), ==, expected);
+
+  serialized = g_variant_new_from_data (g_variant_get_type (owned), g_variant_get_data (owned),
+                                        g_variant_get_size (owned), TRUE,
+                                        (GDestroyNotify) g_variant_unref, g_variant_ref (owned));
+  g_assert_cmpint (send_nested (pair->resource, pair->process, g_steal_pointer (&serialized)), ==,
+                   expected);
+
+  (*(expected ? n_sent : n_refused))++;
+}
+
+/* The sender refuses exactly what the receiver would reject by depth: the
+ * values GLib builds around the limit, each checked against GLib's own
+ * verdict on their bytes as untrusted data. */
+static void
+test_depth_sender_agrees (Pair          *pair,
+                          gconstpointer  data)
+{
+  guint n_sent = 0;
+  guint n_refused = 0;
+
+  g_test_summary ("A value GLib refuses to load as untrusted data because of its depth is "
+                  "refused by the sender, with G_IO_ERROR_INVALID_ARGUMENT; everything else "
+                  "around the limit is sent and arrives");
+
+  for (guint n = 60; n <= 66; n++)
+    {
+      check_nesting (pair, nest_av (n, g_variant_new_int32 (1)), &n_sent, &n_refused);
+      check_nesting (pair, nest_av (n, g_variant_new_array (G_VARIANT_TYPE_VARIANT, NULL, 0)),
+                     &n_sent, &n_refused);
+      check_nesting (pair, nest_av (n, g_variant_new ("(i)", 1)), &n_sent, &n_refused);
+      check_nesting (pair, nest_av (n, g_variant_new ("()")), &n_sent, &n_refused);
+      check_nesting (pair, nest_av (n, g_variant_new ("a{sv}", NULL)), &n_sent, &n_refused);
+    }
+
+  /* Variants in variants, and dictionaries of variants. */
+  for (guint n = 124; n <= 130; n++)
+    {
+      check_nesting (pair, nest_v (n, g_variant_new_int32 (1)), &n_sent, &n_refused);
+      check_nesting (pair, nest_v (n, g_variant_new ("()")), &n_sent, &n_refused);
+      check_nesting (pair, nest_v (n - 64, nest_av (32, g_variant_new ("a{sv}", NULL))),
+                     &n_sent, &n_refused);
+    }
+
+  /* Types with no variant inside: only the deepest GLib can build reach
+   * the limit, and an empty array holds nothing that lies too deep. */
+  for (guint n = 126; n <= 130; n++)
+    {
+      check_nesting (pair, nest_a (n, g_variant_new_byte (1), FALSE), &n_sent, &n_refused);
+      check_nesting (pair, nest_a (n, g_variant_new_byte (1), TRUE), &n_sent, &n_refused);
+    }
+
+  /* A value taken from deep inside another: GLib's accessors hide what
+   * lies too deep for where it was taken from, but a receiver loads it at
+   * the top. */
+  {
+    g_autoptr(GVariant) outer = g_variant_ref_sink (nest_v (100, nest_av (30, g_variant_new_int32 (1))));
+    GVariant *inner = g_variant_ref_sink (g_variant_new_from_data (G_VARIANT_TYPE_VARIANT,
+                                                                   g_variant_get_data (outer),
+                                                                   g_variant_get_size (outer),
+                                                                   TRUE, NULL, NULL));
+
+    for (guint i = 0; i < 100; i++)
+      {
+        GVariant *child = g_variant_get_variant (inner);
+
+        g_variant_unref (inner);
+        inner = child;
+      }
+    g_assert_true (g_variant_is_of_type (inner, G_VARIANT_TYPE ("av")));
+    check_nesting (pair, inner, &n_sent, &n_refused);
+    g_variant_unref (inner);
+  }
+
+  /* The boundary of the issue: 63 levels of "av" arrive, 64 are refused. */
+  g_assert_true (send_nested (pair->resource, pair->process, nest_av (63, g_variant_new_int32 (1))));
+  g_assert_false (send_nested (pair->resource, pair->process, nest_av (64, g_variant_new_int32 (1))));
+
+  /* Both verdicts were met often enough to mean something. */
+  g_test_message ("%u shapes sent, %u refused", n_sent, n_refused);
+  g_assert_cmpuint (n_sent, >=, 15);
+  g_assert_cmpuint (n_refused, >=, 15);
+
+  /* Nothing was sent for the refused ones. */
+  g_assert_cmpuint (coproc_messenger_available (pair->process, NULL, NULL), ==, 0);
+}
+
+/* What the sender refuses is what a receiver drops: written by hand, the
+ * 64 levels of "av" arrive as a malformed body. */
+static void
+test_depth_receiver_rule (Raw           *raw,
+                          gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) payload = NULL;
+
+  raw_append_frame (raw->out, COPROC_WIRE_KIND_NOREQUEST, NULL,
+                    nest_av (64, g_variant_new_int32 (1)), FALSE);
+  raw_append_frame (raw->out, COPROC_WIRE_KIND_NOREQUEST, NULL,
+                    nest_av (63, g_variant_new_int32 (1)), FALSE);
+  raw_flush (raw);
+
+  payload = coproc_messenger_receive_blocking (raw->messenger, NULL, NULL, &error);
+  g_assert_null (payload);
+  g_assert_error (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL);
+  g_clear_error (&error);
+
+  payload = coproc_messenger_receive_blocking (raw->messenger, NULL, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_variant_is_of_type (payload, G_VARIANT_TYPE ("av")));
+}
+
+/* Registration ----------------------------------------------------------------- */
+
+static void
+add_raw (const char *name,
+         void      (*func) (Raw *, gconstpointer))
+{
+  g_autofree char *path = g_strdup_printf ("/Coproc/Bounds/%s", name);
+
+  g_test_add (path, Raw, NULL, raw_setup, func, raw_teardown);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, G_TEST_OPTION_ISOLATE_DIRS, NULL);
+
+  test_add_pair ("Bounds", "depth/sender-agrees", COPROC_TYPE_PRIORITY_MESSENGER,
+                 test_depth_sender_agrees);
+  add_raw ("depth/receiver-rule", test_depth_receiver_rule);
+
+  return g_test_run ();
+}
