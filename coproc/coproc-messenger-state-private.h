@@ -57,8 +57,6 @@ typedef struct
 
   guint            max_message_size;    /* :max-message-size, passed on to the transport */
   guint            large_threshold;     /* :large-message-threshold, passed on to the transport */
-  guint            new_domains;         /* error domains interned for the peer, at most
-                                         * MAX_NEW_DOMAINS */
 
   guint            closed : 1;          /* the peer is gone or we closed; so is the transport */
   guint            closed_emitted : 1;  /* ::closed was emitted: never again */

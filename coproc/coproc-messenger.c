@@ -63,7 +63,6 @@
  * Since: 1.0
  */
 
-#define MAX_NEW_DOMAINS      64
 #define DEFAULT_MAX_QUEUED_BYTES (256 * 1024 * 1024)
 #define DEFAULT_LARGE_MESSAGE_THRESHOLD (1024 * 1024)
 
@@ -277,33 +276,12 @@ offer_special (CoprocMessenger *self,
 
 /* The GError an error frame carries, or why it is unusable. */
 static GError *
-remote_error (CoprocMessenger *self,
-              GVariant        *body)
+remote_error (GVariant *body)
 {
-  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
-  GError *remote;
   GError *local_error = NULL;
-  gboolean known_domain = TRUE;
+  GError *remote = coproc_wire_error_from_variant (body, &local_error);
 
-  /* Only domains this process did not know yet count against the bound:
-   * errors in known domains may come any number of times. */
-  if (g_variant_is_of_type (body, G_VARIANT_TYPE ("(sis)")))
-    {
-      const char *domain;
-
-      g_variant_get_child (body, 0, "&s", &domain);
-      known_domain = g_quark_try_string (domain) != 0;
-    }
-
-  remote = coproc_wire_error_from_variant (body, priv->new_domains < MAX_NEW_DOMAINS,
-                                           &local_error);
-  if (remote == NULL)
-    return local_error;
-
-  if (!known_domain && remote->domain != COPROC_ERROR)
-    priv->new_domains++;
-
-  return remote;
+  return remote != NULL ? remote : local_error;
 }
 
 /* An error reply fails its correlated request alone. One to a request
@@ -316,7 +294,7 @@ deliver_error_reply (CoprocMessenger *self,
 {
   CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
   CoprocMessengerClass *klass = COPROC_MESSENGER_GET_CLASS (self);
-  GError *remote = remote_error (self, frame->payload);
+  GError *remote = remote_error (frame->payload);
   CoprocChannel *channel = NULL;
 
   if (_coproc_messenger_take_error_reply (self, frame, remote))
@@ -348,7 +326,7 @@ transport_frame_cb (GObject     *owner,
 
     case COPROC_WIRE_KIND_ERROR:
       return offer_special (self, ERROR_RECEIVED, klass->error_received != NULL,
-                            remote_error (self, frame->payload), NULL, in_dispatch);
+                            remote_error (frame->payload), NULL, in_dispatch);
 
     case COPROC_WIRE_KIND_ERROR_REPLY:
       return deliver_error_reply (self, frame, in_dispatch);

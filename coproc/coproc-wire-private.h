@@ -21,6 +21,7 @@ G_BEGIN_DECLS
 #define COPROC_WIRE_MAX_TYPE_SIZE   255 /* characters of a value's type string */
 #define COPROC_WIRE_MAX_FDS         1   /* per frame */
 #define COPROC_WIRE_MAX_DEPTH       128 /* GLib's G_VARIANT_MAX_RECURSION_DEPTH */
+#define COPROC_WIRE_MAX_REMOTE_DOMAINS 256 /* error domains interned for peers, per process */
 
 /* Frame flags. */
 #define COPROC_WIRE_FLAG_PAYLOAD_FD 0x01    /* the payload is in a sealed memfd sent with the frame */
@@ -133,8 +134,13 @@ gboolean  coproc_wire_nesting_is_acceptable (GVariant         *value,
                                              gsize             type_len);
 
 GVariant *coproc_wire_error_to_variant (const GError          *error);
+/* The error an error frame's body (sis) describes, or NULL with
+ * COPROC_ERROR_PROTOCOL when it is malformed. An error in a domain this
+ * process does not know interns it, COPROC_WIRE_MAX_REMOTE_DOMAINS times
+ * at most in the whole process; past that, and for coproc's own codes
+ * other than COPROC_ERROR_CLOSE_REQUESTED, the error is
+ * COPROC_ERROR_MESSAGE_NOT_RECOGNIZED, its message naming what was sent. */
 GError   *coproc_wire_error_from_variant (GVariant            *body,
-                                          gboolean             allow_new_domain,
                                           GError             **error);
 
 G_END_DECLS

@@ -666,9 +666,32 @@ domain_is_acceptable (const char *domain)
   return TRUE;
 }
 
+/* The one piece of state of this file: the error domains interned on a
+ * peer's word, in the whole process. Quarks are never freed, so a bound
+ * per connection would let a host that keeps reconnecting grow the quark
+ * table without end. Atomic: messengers may live in several threads. */
+static gint n_remote_domains;
+
+/* Takes one of the COPROC_WIRE_MAX_REMOTE_DOMAINS; FALSE once all are
+ * taken. */
+static gboolean
+claim_remote_domain (void)
+{
+  gint n;
+
+  do
+    {
+      n = g_atomic_int_get (&n_remote_domains);
+      if (n >= COPROC_WIRE_MAX_REMOTE_DOMAINS)
+        return FALSE;
+    }
+  while (!g_atomic_int_compare_and_exchange (&n_remote_domains, n, n + 1));
+
+  return TRUE;
+}
+
 GError *
 coproc_wire_error_from_variant (GVariant  *body,
-                                gboolean   allow_new_domain,
                                 GError   **error)
 {
   const char *domain;
@@ -692,12 +715,19 @@ coproc_wire_error_from_variant (GVariant  *body,
       return NULL;
     }
 
-  /* Quarks are never freed, so a peer may only add a bounded number of
-   * new domains; the caller keeps count. */
+  /* coproc's own codes say what this side saw of its connection and its
+   * workers (the peer hung up, a worker died, a frame was dropped): a
+   * peer cannot say them for it. A close request is the one the peer may
+   * send as an error, since it may send it anyway. */
   quark = g_quark_try_string (domain);
+  if (quark == COPROC_ERROR && code != COPROC_ERROR_CLOSE_REQUESTED)
+    return g_error_new (COPROC_ERROR, COPROC_ERROR_MESSAGE_NOT_RECOGNIZED,
+                        "Remote error in coproc's own domain %s (code %d), which only this "
+                        "side raises: %s", domain, code, message);
+
   if (quark == 0)
     {
-      if (!allow_new_domain)
+      if (!claim_remote_domain ())
         return g_error_new (COPROC_ERROR, COPROC_ERROR_MESSAGE_NOT_RECOGNIZED,
                             "Remote error in unknown domain %s (code %d): %s",
                             domain, code, message);

@@ -314,6 +314,123 @@ test_depth_receiver_rule (Raw           *raw,
   g_assert_true (g_variant_is_of_type (payload, G_VARIANT_TYPE ("av")));
 }
 
+/* 7: errors from the peer ------------------------------------------------------- */
+
+/* Receives the error the next receive call fails with. */
+static GError *
+receive_error (CoprocMessenger *messenger)
+{
+  GError *error = NULL;
+  g_autoptr(GVariant) payload = coproc_messenger_receive_blocking (messenger, NULL, NULL, &error);
+
+  g_assert_null (payload);
+  g_assert_nonnull (error);
+  return error;
+}
+
+static void
+domain_budget_child (void)
+{
+  guint interned = 0;
+  guint refused = 0;
+
+  /* A domain this process knows. */
+  g_assert_cmpuint (G_IO_ERROR, !=, 0);
+
+  /* Connection after connection, each peer names 100 new domains: the
+   * process interns COPROC_WIRE_MAX_REMOTE_DOMAINS in all, however often
+   * the host reconnects. */
+  for (guint connection = 0; connection < 5; connection++)
+    {
+      Raw raw;
+
+      raw_setup (&raw, NULL);
+      for (guint i = 0; i < 100; i++)
+        {
+          g_autofree char *domain = g_strdup_printf ("coproc-bounds-%u-%u-quark", connection, i);
+          g_autoptr(GVariant) body = g_variant_ref_sink (g_variant_new ("(sis)", domain, 7, "new"));
+
+          raw_append_frame (raw.out, COPROC_WIRE_KIND_ERROR, NULL, body, FALSE);
+        }
+      raw_append_frame (raw.out, COPROC_WIRE_KIND_ERROR, NULL,
+                        g_variant_new ("(sis)", "g-io-error-quark", G_IO_ERROR_NOT_FOUND, "known"),
+                        FALSE);
+      raw_flush (&raw);
+
+      for (guint i = 0; i < 100; i++)
+        {
+          g_autofree char *domain = g_strdup_printf ("coproc-bounds-%u-%u-quark", connection, i);
+          g_autoptr(GError) error = receive_error (raw.messenger);
+
+          if (error->domain == COPROC_ERROR)
+            {
+              g_assert_error (error, COPROC_ERROR, COPROC_ERROR_MESSAGE_NOT_RECOGNIZED);
+              g_assert_nonnull (strstr (error->message, domain));
+              g_assert_cmpuint (g_quark_try_string (domain), ==, 0);
+              refused++;
+            }
+          else
+            {
+              g_assert_cmpstr (g_quark_to_string (error->domain), ==, domain);
+              g_assert_cmpint (error->code, ==, 7);
+              interned++;
+            }
+        }
+
+      /* Known domains are never limited. */
+      {
+        g_autoptr(GError) error = receive_error (raw.messenger);
+
+        g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+      }
+      raw_teardown (&raw, NULL);
+    }
+
+  g_assert_cmpuint (interned, ==, COPROC_WIRE_MAX_REMOTE_DOMAINS);
+  g_assert_cmpuint (refused, ==, 500 - COPROC_WIRE_MAX_REMOTE_DOMAINS);
+}
+
+/* The bound on error domains interned for peers holds for the process, not
+ * per connection (in a process of its own, to count from zero). */
+static void
+test_errors_domain_budget (void)
+{
+  if (g_test_subprocess ())
+    {
+      domain_budget_child ();
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_INHERIT_STDERR);
+  g_test_trap_assert_passed ();
+}
+
+/* A peer cannot make this side believe its own connection or worker
+ * failed: coproc's codes, but a close request, arrive as what they are. */
+static void
+test_errors_own_codes (Raw           *raw,
+                       gconstpointer  data)
+{
+  for (gint code = COPROC_ERROR_CLOSE_REQUESTED; code <= COPROC_ERROR_QUEUE_FULL; code++)
+    raw_append_frame (raw->out, COPROC_WIRE_KIND_ERROR, NULL,
+                      g_variant_new ("(sis)", "coproc-error-quark", code, "from the peer"), FALSE);
+  raw_flush (raw);
+
+  for (gint code = COPROC_ERROR_CLOSE_REQUESTED; code <= COPROC_ERROR_QUEUE_FULL; code++)
+    {
+      g_autoptr(GError) error = receive_error (raw->messenger);
+
+      if (code == COPROC_ERROR_CLOSE_REQUESTED)
+        g_assert_error (error, COPROC_ERROR, COPROC_ERROR_CLOSE_REQUESTED);
+      else
+        {
+          g_assert_error (error, COPROC_ERROR, COPROC_ERROR_MESSAGE_NOT_RECOGNIZED);
+          g_assert_nonnull (strstr (error->message, "from the peer"));
+        }
+    }
+  g_assert_false (coproc_messenger_is_closed (raw->messenger));
+}
+
 /* Registration ----------------------------------------------------------------- */
 
 static void
@@ -334,6 +451,8 @@ main (int   argc,
   test_add_pair ("Bounds", "depth/sender-agrees", COPROC_TYPE_PRIORITY_MESSENGER,
                  test_depth_sender_agrees);
   add_raw ("depth/receiver-rule", test_depth_receiver_rule);
+  g_test_add_func ("/Coproc/Bounds/errors/domain-budget", test_errors_domain_budget);
+  add_raw ("errors/own-codes", test_errors_own_codes);
 
   return g_test_run ();
 }

@@ -328,10 +328,12 @@ test('/Coproc/Messenger/remote-error', async () => {
         Gio.IOErrorEnum, Gio.IOErrorEnum.NOT_FOUND, 'remote GIO error');
     assertEqual(e.message, 'no such thing', 'message');
 
-    // ... for coproc's own ...
+    // ... but coproc's own codes, which say what this side saw of its
+    // connection, arrive as a message from the peer ...
     pm.send_error(new GLib.Error(Coproc.Error, Coproc.Error.PROTOCOL, 'made up'));
-    await assertRejects(rm.receive_async(null, null), Coproc.Error, Coproc.Error.PROTOCOL,
-        'remote coproc error');
+    e = await assertRejects(rm.receive_async(null, null), Coproc.Error,
+        Coproc.Error.MESSAGE_NOT_RECOGNIZED, 'remote coproc error');
+    assertEqual(e.message.includes('made up'), true, 'remote coproc error message');
 
     // ... and for an application's domain, by name.
     const appError = GLib.quark_from_string('my-app-error-quark');

@@ -160,7 +160,8 @@ test_remote_error ()
     }
   assert_true (caught);
 
-  /* Coproc's own codes arrive as themselves too. */
+  /* Coproc's own codes say what this side saw of its connection: from the
+   * peer, they arrive as a message from the peer. */
   try
     {
       pm.send_error (new Coproc.Error.MESSAGE_TOO_LARGE ("too big"));
@@ -169,8 +170,8 @@ test_remote_error ()
     }
   catch (GLib.Error e)
     {
-      assert_error (e, Coproc.Error.quark (), Coproc.Error.MESSAGE_TOO_LARGE);
-      assert_cmpstr (e.message, EQ, "too big");
+      assert_error (e, Coproc.Error.quark (), Coproc.Error.MESSAGE_NOT_RECOGNIZED);
+      assert_true ("too big" in e.message);
     }
 
   /* After the hang-up, receives fail with CLOSED. */
