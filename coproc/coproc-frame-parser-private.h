@@ -16,8 +16,9 @@ G_BEGIN_DECLS
  * turns the bytes (and file descriptors) read from the peer into frames:
  * the peer's handshake, then one frame after another. It owns the read
  * buffer: input is read straight into the space it hands out
- * (coproc_frame_parser_get_space() and _commit()), and values it yields
- * reference that buffer without a copy.
+ * (coproc_frame_parser_get_space() and _commit()). Large values it yields
+ * reference that buffer without a copy; values under a quarter of it are
+ * copied out, so that no small value kept long keeps a whole buffer alive.
  *
  * Nothing read is trusted: no size from a header is used for an allocation
  * before it is checked against max-message-size, and the buffer grows only

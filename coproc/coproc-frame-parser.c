@@ -15,6 +15,7 @@
 #include "coproc-payload-fd-private.h"
 
 #define READ_CHUNK_SIZE (128 * 1024)
+#define PIN_RATIO       4   /* a value may keep a buffer this many times its size alive */
 
 struct _CoprocFrameParser
 {
@@ -316,6 +317,24 @@ drop_oversized (CoprocFrameParser       *parser,
   return COPROC_PARSE_DROPPED;
 }
 
+/* A value encoded in [@offset, @offset + @size) of the buffer. A value
+ * kept references what it was loaded from: a small one (a message left
+ * queued, a channel id in the channel table) would keep a whole read
+ * buffer alive. So values under a quarter of the buffer are copied out,
+ * and those that reference it are at least a quarter of it: the memory
+ * held stays within four times the values' own. */
+static GVariant *
+load_value (CoprocFrameParser  *parser,
+            gsize               offset,
+            gsize               size,
+            GError            **error)
+{
+  if (size < parser->size / PIN_RATIO)
+    return coproc_wire_load_variant_copy (parser->buf + offset, size, error);
+
+  return coproc_wire_load_variant_slice (buffer_chunk (parser), offset, size, error);
+}
+
 /* Stage 5: the values of a whole frame, loaded from the buffer (or mapped
  * from the frame's descriptor) and validated. */
 static gboolean
@@ -334,8 +353,7 @@ load_values (CoprocFrameParser       *parser,
 
   if (header->channel_size > 0)
     {
-      frame->channel_id = coproc_wire_load_variant_slice (buffer_chunk (parser), body,
-                                                          header->channel_size, error);
+      frame->channel_id = load_value (parser, body, header->channel_size, error);
       if (frame->channel_id == NULL)
         {
           if (fd >= 0)
@@ -354,9 +372,8 @@ load_values (CoprocFrameParser       *parser,
     }
   else if (header->payload_size > 0)
     {
-      frame->payload = coproc_wire_load_variant_slice (buffer_chunk (parser),
-                                                       body + coproc_wire_pad8 (header->channel_size),
-                                                       header->payload_size, error);
+      frame->payload = load_value (parser, body + coproc_wire_pad8 (header->channel_size),
+                                   header->payload_size, error);
     }
 
   return header->payload_size == 0 || frame->payload != NULL;

@@ -102,6 +102,11 @@ GVariant *coproc_wire_load_variant_slice (GBytes              *chunk,
                                           gsize                offset,
                                           gsize                size,
                                           GError             **error);
+/* The same, copying the value's data out of @data (@size bytes), which it
+ * then does not reference. */
+GVariant *coproc_wire_load_variant_copy  (const guint8        *data,
+                                          gsize                size,
+                                          GError             **error);
 
 /* Whether every sequence of @size bytes is the normal form of a value of
  * type @type_string (@type_len characters, no NUL needed): true for arrays

@@ -562,15 +562,15 @@ coproc_wire_load_variant (GBytes  *bytes,
   return coproc_wire_load_variant_slice (bytes, 0, g_bytes_get_size (bytes), error);
 }
 
-/* The same for [offset, offset + size) of @chunk: the value references
- * @chunk directly, with no intermediate slice. */
-GVariant *
-coproc_wire_load_variant_slice (GBytes  *chunk,
-                                gsize    offset,
-                                gsize    size,
-                                GError **error)
+/* The value encoded in the @size bytes at @data: at @offset of @chunk,
+ * whose memory the value then references, or copied when @chunk is NULL. */
+static GVariant *
+load_encoding (GBytes        *chunk,
+               const guint8  *data,
+               gsize          offset,
+               gsize          size,
+               GError       **error)
 {
-  const guint8 *data;
   const guint8 *nul;
   const char *type_string;
   gsize type_len;
@@ -578,12 +578,9 @@ coproc_wire_load_variant_slice (GBytes  *chunk,
   g_autoptr(GBytes) value_bytes = NULL;
   g_autoptr(GVariant) value = NULL;
 
-  g_return_val_if_fail (offset + size <= g_bytes_get_size (chunk), NULL);
-
   if (size == 0)
     goto malformed;
 
-  data = (const guint8 *) g_bytes_get_data (chunk, NULL) + offset;
   nul = memrchr (data, '\0', size);
   if (nul == NULL)
     goto malformed;
@@ -608,7 +605,10 @@ coproc_wire_load_variant_slice (GBytes  *chunk,
       last_valid_type.dense = dense_unit (type_buf, type_len);
     }
 
-  value_bytes = g_bytes_new_from_bytes (chunk, offset, (gsize) (nul - data));
+  if (chunk != NULL)
+    value_bytes = g_bytes_new_from_bytes (chunk, offset, (gsize) (nul - data));
+  else
+    value_bytes = g_bytes_new (data, (gsize) (nul - data));
   value = g_variant_ref_sink (g_variant_new_from_bytes ((const GVariantType *) type_buf,
                                                         value_bytes, FALSE));
 #if G_BYTE_ORDER == G_BIG_ENDIAN
@@ -633,6 +633,28 @@ malformed:
   g_set_error_literal (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
                        "Received a malformed message body");
   return NULL;
+}
+
+/* The same for [offset, offset + size) of @chunk: the value references
+ * @chunk directly, with no intermediate slice. */
+GVariant *
+coproc_wire_load_variant_slice (GBytes  *chunk,
+                                gsize    offset,
+                                gsize    size,
+                                GError **error)
+{
+  g_return_val_if_fail (offset + size <= g_bytes_get_size (chunk), NULL);
+
+  return load_encoding (chunk, (const guint8 *) g_bytes_get_data (chunk, NULL) + offset, offset,
+                        size, error);
+}
+
+GVariant *
+coproc_wire_load_variant_copy (const guint8  *data,
+                               gsize          size,
+                               GError       **error)
+{
+  return load_encoding (NULL, data, 0, size, error);
 }
 
 GVariant *

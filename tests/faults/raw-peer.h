@@ -20,7 +20,26 @@
 
 #include <glib.h>
 
+#ifdef HAVE_VALGRIND_VALGRIND_H
+# include <valgrind/valgrind.h>
+#else
+# define RUNNING_ON_VALGRIND 0
+#endif
+
 #include "coproc-wire-private.h"
+
+/* Under AddressSanitizer, freed memory waits in quarantine: resident
+ * memory says little there. */
+#if defined (__SANITIZE_ADDRESS__)
+# define UNDER_ASAN 1
+#elif defined (__has_feature)
+# if __has_feature (address_sanitizer)
+#  define UNDER_ASAN 1
+# endif
+#endif
+#ifndef UNDER_ASAN
+# define UNDER_ASAN 0
+#endif
 
 G_BEGIN_DECLS
 

@@ -14,8 +14,11 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/sockios.h>
+#include <malloc.h>
 #include <math.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -72,6 +75,127 @@ raw_flush (Raw *raw)
 {
   test_write_all (raw->peer, raw->out->data, raw->out->len);
   g_byte_array_set_size (raw->out, 0);
+}
+
+/* Writes what was built, with @fd (or -1) attached to its first byte,
+ * while the messenger reads: whenever the socket is full, the messenger
+ * takes in what it will. Returns FALSE once the messenger reads nothing
+ * more (it holds as much as it may), maybe in the middle of a frame. */
+static gboolean
+raw_flush_pumping (Raw *raw,
+                   int  fd)
+{
+  gsize done = 0;
+
+  while (done < raw->out->len)
+    {
+      gssize n = raw_send_once (raw->peer, raw->out->data + done, raw->out->len - done,
+                                done == 0 ? fd : -1, MSG_DONTWAIT);
+
+      if (n < 0)
+        {
+          int before = 0;
+          int after = 0;
+
+          g_assert_cmpint (errno, ==, EAGAIN);
+          g_assert_cmpint (ioctl (raw->peer, SIOCOUTQ, &before), ==, 0);
+          coproc_messenger_available (raw->messenger, NULL, NULL);
+          g_assert_cmpint (ioctl (raw->peer, SIOCOUTQ, &after), ==, 0);
+          if (after >= before)
+            return FALSE;
+          continue;
+        }
+      done += n;
+    }
+
+  g_byte_array_set_size (raw->out, 0);
+  return TRUE;
+}
+
+/* Resident memory, once freed memory went back to the system. */
+static guint64
+resident_bytes (void)
+{
+  malloc_trim (0);
+  return proc_status_bytes ("VmRSS");
+}
+
+/* 2: small messages kept long ------------------------------------------------ */
+
+#define PINNED_N_PAIRS   512
+#define PINNED_BIG_SIZE  (64 * 1024)
+
+/* One-byte messages left queued on a channel, while large ones on another
+ * channel are taken: each small one once kept alive the whole read buffer
+ * it came in, 128 KiB. Real memory must stay within a small factor of what
+ * max-queued-bytes counts. */
+static void
+test_pinned_small_messages (Raw           *raw,
+                            gconstpointer  data)
+{
+  g_autoptr(GVariant) small_channel = g_variant_ref_sink (g_variant_new_int32 (1));
+  g_autoptr(GVariant) big_channel = g_variant_ref_sink (g_variant_new_int32 (2));
+  g_autofree guint8 *big = g_malloc0 (PINNED_BIG_SIZE);
+  guint64 baseline;
+  guint64 grown;
+  guint64 ceiling;
+  guint n_big = 0;
+
+  g_test_summary ("Small values are copied out of the read buffer: queued one-byte messages "
+                  "do not keep 128 KiB buffers alive");
+
+  raw_flush (raw);
+  coproc_messenger_available (raw->messenger, NULL, NULL);
+  baseline = resident_bytes ();
+
+  for (guint i = 0; i < PINNED_N_PAIRS; i++)
+    {
+      g_autoptr(GPtrArray) taken = NULL;
+
+      raw_append_frame (raw->out, COPROC_WIRE_KIND_NOREQUEST, small_channel,
+                        g_variant_new_byte (i), FALSE);
+      raw_append_frame (raw->out, COPROC_WIRE_KIND_NOREQUEST, big_channel,
+                        g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, big, PINNED_BIG_SIZE, 1),
+                        FALSE);
+      g_assert_true (raw_flush_pumping (raw, -1));
+
+      taken = coproc_messenger_receive_available (raw->messenger, big_channel, NULL);
+      n_big += taken->len;
+    }
+  coproc_messenger_available (raw->messenger, NULL, NULL);
+  {
+    g_autoptr(GPtrArray) taken = coproc_messenger_receive_available (raw->messenger, big_channel,
+                                                                     NULL);
+
+    n_big += taken->len;
+  }
+  g_assert_cmpuint (n_big, ==, PINNED_N_PAIRS);
+  g_assert_cmpuint (coproc_messenger_queue_size (raw->messenger, small_channel), ==,
+                    PINNED_N_PAIRS);
+
+  /* What the accounting says, and what the process holds: the buffers the
+   * small messages came in would be 64 MiB. Sanitizers keep freed memory
+   * for a while (ASan in its quarantine, memcheck in its free list). */
+  grown = resident_bytes () - MIN (baseline, resident_bytes ());
+  ceiling = 4 * coproc_messenger_queued_bytes (raw->messenger) + 4 * 1024 * 1024;
+  if (UNDER_ASAN || RUNNING_ON_VALGRIND)
+    ceiling += 2 * PINNED_N_PAIRS * PINNED_BIG_SIZE;
+  g_test_message ("%u one-byte messages queued: %" G_GUINT64_FORMAT " bytes counted, resident "
+                  "memory grew by %" G_GUINT64_FORMAT " bytes (ceiling %" G_GUINT64_FORMAT ")",
+                  PINNED_N_PAIRS, coproc_messenger_queued_bytes (raw->messenger), grown, ceiling);
+  g_assert_cmpuint (coproc_messenger_queued_bytes (raw->messenger), <, PINNED_N_PAIRS * 512);
+  g_assert_cmpuint (grown, <, ceiling);
+
+  /* And they are all there. */
+  for (guint i = 0; i < PINNED_N_PAIRS; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) payload = coproc_messenger_receive_blocking (raw->messenger, small_channel,
+                                                                       NULL, &error);
+
+      g_assert_no_error (error);
+      test_assert_variant (payload, g_variant_new_byte (i));
+    }
 }
 
 /* 5: nesting ------------------------------------------------------------------- */
@@ -451,6 +575,7 @@ main (int   argc,
   test_add_pair ("Bounds", "depth/sender-agrees", COPROC_TYPE_PRIORITY_MESSENGER,
                  test_depth_sender_agrees);
   add_raw ("depth/receiver-rule", test_depth_receiver_rule);
+  add_raw ("memory/small-messages-kept", test_pinned_small_messages);
   g_test_add_func ("/Coproc/Bounds/errors/domain-budget", test_errors_domain_budget);
   add_raw ("errors/own-codes", test_errors_own_codes);
 

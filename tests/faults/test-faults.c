@@ -31,30 +31,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#ifdef HAVE_VALGRIND_VALGRIND_H
-# include <valgrind/valgrind.h>
-#else
-# define RUNNING_ON_VALGRIND 0
-#endif
-
 #include <coproc.h>
 #include <gio/gfiledescriptorbased.h>
 
 #include "coproc-wire-private.h"
 
 #include "choppy-stream.h"
-
-#if defined (__SANITIZE_ADDRESS__)
-# define UNDER_ASAN 1
-#elif defined (__has_feature)
-# if __has_feature (address_sanitizer)
-#  define UNDER_ASAN 1
-# endif
-#endif
-#ifndef UNDER_ASAN
-# define UNDER_ASAN 0
-#endif
-
+#include "raw-peer.h"
 
 #define FAULTS_ERROR (faults_error_quark ())
 #define FAULTS_ERROR_BOOM 7
@@ -176,41 +159,7 @@ result_payload (guint index)
                         g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, data, RESULT_SIZE, 1));
 }
 
-static gsize
-vm_rss_bytes (void)
-{
-  g_autofree char *status = NULL;
-  const char *line;
-
-  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
-  line = strstr (status, "\nVmRSS:");
-  g_assert_nonnull (line);
-
-  return (gsize) g_ascii_strtoull (line + strlen ("\nVmRSS:"), NULL, 10) * 1024;
-}
-
 /* Frames written by hand ----------------------------------------------------- */
-
-static void
-append_frame (GByteArray     *out,
-              CoprocWireKind  kind,
-              GVariant       *payload)
-{
-  g_autoptr(GVariant) owned = g_variant_ref_sink (payload);
-  CoprocWireHeader header = { 0 };
-  gsize size = coproc_wire_variant_size (owned);
-  guint8 *frame;
-
-  header.kind = kind;
-  header.payload_size = size;
-  header.priority = INFINITY;
-
-  frame = g_malloc0 (coproc_wire_frame_size (&header));
-  coproc_wire_write_header (frame, &header);
-  coproc_wire_store_variant (owned, frame + COPROC_WIRE_HEADER_SIZE);
-  g_byte_array_append (out, frame, coproc_wire_frame_size (&header));
-  g_free (frame);
-}
 
 static void
 write_all (int           fd,
@@ -260,9 +209,9 @@ raw_worker (const char *mode)
 
       /* One whole frame, then half of the next one: the host must get the
        * first message and then learn of the death. */
-      append_frame (out, COPROC_WIRE_KIND_NOREQUEST, g_variant_new_string ("first"));
+      raw_append_frame (out, COPROC_WIRE_KIND_NOREQUEST, NULL, g_variant_new_string ("first"), FALSE);
       whole = out->len;
-      append_frame (out, COPROC_WIRE_KIND_NOREQUEST, g_variant_new_string ("second, cut short"));
+      raw_append_frame (out, COPROC_WIRE_KIND_NOREQUEST, NULL, g_variant_new_string ("second, cut short"), FALSE);
       write_all (fd, out->data, whole + (out->len - whole) / 2);
       raise (SIGKILL);
     }
@@ -274,7 +223,7 @@ raw_worker (const char *mode)
 
       /* A message, then a header announcing 8 MiB of which 1 MiB comes;
        * then a clean exit. */
-      append_frame (out, COPROC_WIRE_KIND_NOREQUEST, g_variant_new_string ("before"));
+      raw_append_frame (out, COPROC_WIRE_KIND_NOREQUEST, NULL, g_variant_new_string ("before"), FALSE);
       header.kind = COPROC_WIRE_KIND_NOREQUEST;
       header.payload_size = 8 * 1024 * 1024;
       header.priority = INFINITY;
@@ -1255,7 +1204,7 @@ test_flood_bounded (void)
   g_assert_cmpuint (flood_bytes, >=, 2 * FLOOD_MAX_QUEUED);
   flood_string = g_strdup_printf ("%" G_GUINT64_FORMAT, flood_bytes);
 
-  baseline = vm_rss_bytes ();
+  baseline = proc_status_bytes ("VmRSS");
   /* The queues, a read buffer per message still queued, what is being
    * read and parsed, and the sanitizers' own overhead (ASan keeps freed
    * memory in quarantine; memcheck shadows all of it). */
@@ -1289,7 +1238,7 @@ test_flood_bounded (void)
     g_main_context_iteration (NULL, FALSE);
   g_assert_cmpuint (coproc_messenger_queued_bytes (messenger), ==, queued);
 
-  held_rss = vm_rss_bytes ();
+  held_rss = proc_status_bytes ("VmRSS");
   peak_rss = held_rss;
   g_assert_cmpuint (held_rss, <, ceiling);
 
@@ -1331,7 +1280,7 @@ test_flood_bounded (void)
             ;
           g_assert_cmpuint (coproc_messenger_queued_bytes (messenger), <,
                             FLOOD_MAX_QUEUED + 2 * (FLOOD_MESSAGE_SIZE + 256));
-          rss = vm_rss_bytes ();
+          rss = proc_status_bytes ("VmRSS");
           peak_rss = MAX (peak_rss, rss);
           g_assert_cmpuint (rss, <, ceiling);
         }
