@@ -71,7 +71,12 @@ typedef struct
   guint          total_queued;      /* messages queued on every channel */
   guint64        queued_bytes;      /* their estimated memory (coproc_channels_message_cost()) */
   guint64        max_queued_bytes;  /* the bound of coproc_channels_full(); > 0 */
+  guint          queued_mappings;   /* queued messages whose payload is a mapping */
 } CoprocChannels;
+
+/* At most this many queued payloads may lie in mappings of their own: a
+ * process has some 65530 mappings in all (vm.max_map_count). */
+#define COPROC_CHANNELS_MAX_MAPPINGS 128
 
 void           coproc_channels_init    (CoprocChannels *channels,
                                         guint64         max_queued_bytes);
@@ -121,17 +126,24 @@ void           coproc_channel_answered       (CoprocChannel *channel,
 void           coproc_channel_count_sent     (CoprocChannel     *channel,
                                               CoprocMessageKind  kind);
 
-/* What a queued message is reckoned to cost in memory: its data plus a
- * fixed overhead. */
+/* What a queued message is reckoned to cost in memory: its data (a mapped
+ * payload: its mapping, in whole pages) plus a fixed overhead. */
 guint64        coproc_channels_message_cost  (CoprocMessage *message);
 
-/* Whether the queues hold max-queued-bytes or more: input is then held
- * back until messages are taken. */
+/* Whether the queues hold max-queued-bytes or more, or
+ * COPROC_CHANNELS_MAX_MAPPINGS mapped payloads: input is then held back
+ * until messages are taken. */
 static inline gboolean
 coproc_channels_full (const CoprocChannels *channels)
 {
-  return channels->queued_bytes >= channels->max_queued_bytes;
+  return channels->queued_bytes >= channels->max_queued_bytes ||
+         channels->queued_mappings >= COPROC_CHANNELS_MAX_MAPPINGS;
 }
+
+/* Sets @error to COPROC_ERROR_QUEUE_FULL, saying which bound is reached:
+ * a call cannot wait for a message while the queues are full. */
+void           coproc_channels_set_full_error (const CoprocChannels  *channels,
+                                               GError               **error);
 
 /* Requests sent on @channel that have no reply received yet. */
 static inline guint

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "coproc-channels-private.h"
+#include "coproc-error.h"
 #include "coproc-wire-private.h"
 
 /* Bytes a queued message costs beyond its data, as measured. */
@@ -82,6 +83,7 @@ coproc_channels_clear (CoprocChannels *channels)
   g_clear_pointer (&channels->table, g_hash_table_unref);
   channels->total_queued = 0;
   channels->queued_bytes = 0;
+  channels->queued_mappings = 0;
 }
 
 CoprocChannel *
@@ -118,8 +120,25 @@ coproc_channels_message_cost (CoprocMessage *message)
 {
   GVariant *channel_id = message->channel_id;
 
-  return MESSAGE_OVERHEAD + g_variant_get_size (message->payload)
+  return MESSAGE_OVERHEAD
+         + (message->mapped_size ? message->mapped_size : g_variant_get_size (message->payload))
          + (channel_id ? g_variant_get_size (channel_id) : 0);
+}
+
+void
+coproc_channels_set_full_error (const CoprocChannels  *channels,
+                                GError               **error)
+{
+  if (channels->queued_bytes >= channels->max_queued_bytes)
+    g_set_error (error, COPROC_ERROR, COPROC_ERROR_QUEUE_FULL,
+                 "Cannot wait for a message: the queues hold %" G_GUINT64_FORMAT
+                 " bytes of messages no one took, the maximum is %" G_GUINT64_FORMAT,
+                 channels->queued_bytes, channels->max_queued_bytes);
+  else
+    g_set_error (error, COPROC_ERROR, COPROC_ERROR_QUEUE_FULL,
+                 "Cannot wait for a message: the queues hold %u messages no one took "
+                 "whose payloads are mapped, the maximum is %u",
+                 channels->queued_mappings, (guint) COPROC_CHANNELS_MAX_MAPPINGS);
 }
 
 void
@@ -132,6 +151,7 @@ coproc_channels_enqueue (CoprocChannels *channels,
   coproc_queue_push (&channel->queue, rank, g_object_ref (message));
   channels->total_queued++;
   channels->queued_bytes += coproc_channels_message_cost (message);
+  channels->queued_mappings += message->mapped_size > 0;
 }
 
 CoprocMessage *
@@ -146,6 +166,7 @@ coproc_channels_take (CoprocChannels *channels,
   g_assert (channels->total_queued > 0);
   channels->total_queued--;
   channels->queued_bytes -= coproc_channels_message_cost (message);
+  channels->queued_mappings -= message->mapped_size > 0;
   coproc_channel_count_received (channel, message);
 
   return message;

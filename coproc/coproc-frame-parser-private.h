@@ -38,6 +38,8 @@ typedef struct
   guint64         request_id;
   GVariant       *channel_id;   /* owned, normal form; NULL for the default channel */
   GVariant       *payload;      /* owned, normal form; NULL for a close request */
+  gsize           payload_mapped; /* the memory of the mapping @payload lies in (a payload
+                                   * passed in a memfd); 0 when it is not mapped */
 } CoprocFrame;
 
 typedef enum

@@ -41,6 +41,7 @@ coproc_frame_clear (CoprocFrame *frame)
 {
   g_clear_pointer (&frame->channel_id, g_variant_unref);
   g_clear_pointer (&frame->payload, g_variant_unref);
+  frame->payload_mapped = 0;
 }
 
 CoprocFrameParser *
@@ -364,7 +365,8 @@ load_values (CoprocFrameParser       *parser,
 
   if (fd >= 0)
     {
-      g_autoptr(GBytes) bytes = coproc_payload_fd_map (fd, header->payload_size, error);
+      g_autoptr(GBytes) bytes = coproc_payload_fd_take (fd, header->payload_size,
+                                                        &frame->payload_mapped, error);
 
       if (bytes == NULL)
         return FALSE;

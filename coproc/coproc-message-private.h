@@ -23,6 +23,9 @@ struct _CoprocMessage
   /* For a request, the id its sender gave it; for a reply, the id of the
    * request it answers; 0 when none. */
   guint64            request_id;
+  /* The memory of the mapping @payload lies in (a payload received in a
+   * memfd), counted by the queues instead of its size; 0: not mapped. */
+  gsize              mapped_size;
 };
 
 CoprocMessage *_coproc_message_new (CoprocMessageKind  kind,

@@ -169,10 +169,12 @@ _coproc_messenger_complete_pending (CoprocMessenger *self)
               if (priv->closed)
                 g_task_return_error (p->task, g_error_copy (priv->closed_error));
               else
-                g_task_return_new_error (p->task, COPROC_ERROR, COPROC_ERROR_QUEUE_FULL,
-                                         "Cannot wait for a message: the queues hold %"
-                                         G_GUINT64_FORMAT " bytes of messages no one took",
-                                         priv->channels.queued_bytes);
+                {
+                  GError *error = NULL;
+
+                  coproc_channels_set_full_error (&priv->channels, &error);
+                  g_task_return_error (p->task, error);
+                }
               pending_receive_free (p);
               progress = TRUE;
               break;
@@ -472,10 +474,7 @@ coproc_messenger_receive_message_blocking (CoprocMessenger  *self,
 
       if (coproc_channels_full (&priv->channels))
         {
-          g_set_error (error, COPROC_ERROR, COPROC_ERROR_QUEUE_FULL,
-                       "Cannot wait for a message: the queues hold %" G_GUINT64_FORMAT
-                       " bytes of messages no one took, the maximum is %" G_GUINT64_FORMAT,
-                       priv->channels.queued_bytes, priv->channels.max_queued_bytes);
+          coproc_channels_set_full_error (&priv->channels, error);
           return NULL;
         }
 

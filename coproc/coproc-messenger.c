@@ -217,6 +217,7 @@ deliver_data (CoprocMessenger *self,
   message = _coproc_message_new (message_kind (frame->kind), frame->payload, frame->channel_id,
                                  isnan (frame->priority) ? INFINITY : frame->priority);
   message->request_id = frame->request_id;
+  message->mapped_size = frame->payload_mapped;
 
   if (emit && has_handler (self, MESSAGE_RECEIVED, klass->message_received != NULL))
     {

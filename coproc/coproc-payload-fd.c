@@ -35,16 +35,52 @@ mapping_free (gpointer user_data)
   g_free (m);
 }
 
-/* Maps a payload passed in a memfd, read-only, without copying it. The
- * peer must have sealed it, so it cannot change under us. */
+/* Copies a small payload out of its memfd: a mapping per message would
+ * let a peer use up the process's mappings (vm.max_map_count) with tiny
+ * ones, and for them a copy costs no more than a mapping. */
+static GBytes *
+copy_out (int      fd,
+          gsize    size,
+          GError **error)
+{
+  guint8 *data = g_malloc (size);
+  gsize done = 0;
+
+  while (done < size)
+    {
+      gssize n = pread (fd, data + done, size - done, done);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          int errsv = n < 0 ? errno : EIO;
+
+          g_free (data);
+          g_set_error (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
+                       "Could not read a received payload: %s", g_strerror (errsv));
+          return NULL;
+        }
+      done += n;
+    }
+
+  return g_bytes_new_take (data, size);
+}
+
+/* Maps a payload passed in a memfd, read-only, without copying it (or
+ * copies a small one). The peer must have sealed it, so it cannot change
+ * under us. */
 GBytes *
-coproc_payload_fd_map (int      fd,
-                       gsize    size,
-                       GError **error)
+coproc_payload_fd_take (int      fd,
+                        gsize    size,
+                        gsize   *mapped_size,
+                        GError **error)
 {
   struct stat st;
   int seals;
   Mapping *m;
+
+  *mapped_size = 0;
 
   seals = fcntl (fd, F_GET_SEALS);
   if (fstat (fd, &st) != 0 || !S_ISREG (st.st_mode) || (guint64) st.st_size < size ||
@@ -54,6 +90,14 @@ coproc_payload_fd_map (int      fd,
       g_set_error_literal (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
                            "Received a message whose payload is not in a sealed memory file");
       return NULL;
+    }
+
+  if (size < COPROC_PAYLOAD_FD_MIN_MAP_SIZE)
+    {
+      GBytes *bytes = copy_out (fd, size, error);
+
+      close (fd);
+      return bytes;
     }
 
   m = g_new (Mapping, 1);
@@ -72,7 +116,16 @@ coproc_payload_fd_map (int      fd,
       return NULL;
     }
 
+  *mapped_size = coproc_payload_fd_mapped_size (size);
   return g_bytes_new_with_free_func (m->data, size, mapping_free, m);
+}
+
+gsize
+coproc_payload_fd_mapped_size (gsize size)
+{
+  gsize page_size = sysconf (_SC_PAGESIZE);
+
+  return (size + page_size - 1) / page_size * page_size;
 }
 
 static gboolean

@@ -25,6 +25,8 @@
 
 #include <coproc.h>
 
+#include "coproc-channels-private.h"
+#include "coproc-payload-fd-private.h"
 #include "coproc-wire-private.h"
 
 #include "coproc-test-util.h"
@@ -37,6 +39,7 @@ typedef struct
   CoprocMessenger *messenger;
   int              peer;       /* the raw end */
   GByteArray      *out;        /* what the test writes next */
+  int              out_fd;     /* borrowed, or -1: goes with the first byte of @out */
 } Raw;
 
 static void
@@ -49,6 +52,7 @@ raw_setup (Raw           *raw,
   raw->messenger = test_messenger_for_fd (COPROC_TYPE_PRIORITY_MESSENGER, fds[0], 0);
   raw->peer = fds[1];
   raw->out = g_byte_array_new ();
+  raw->out_fd = -1;
   raw_append_handshake (raw->out);
 }
 
@@ -77,20 +81,18 @@ raw_flush (Raw *raw)
   g_byte_array_set_size (raw->out, 0);
 }
 
-/* Writes what was built, with @fd (or -1) attached to its first byte,
- * while the messenger reads: whenever the socket is full, the messenger
- * takes in what it will. Returns FALSE once the messenger reads nothing
- * more (it holds as much as it may), maybe in the middle of a frame. */
+/* Writes what was built, @out_fd with its first byte, while the
+ * messenger reads: whenever the socket is full, the messenger takes in
+ * what it will. Returns FALSE once the messenger reads nothing more (it
+ * holds as much as it may); @out then holds what is left to write, and
+ * @out_fd is -1 once it went. */
 static gboolean
-raw_flush_pumping (Raw *raw,
-                   int  fd)
+raw_flush_pumping (Raw *raw)
 {
-  gsize done = 0;
-
-  while (done < raw->out->len)
+  while (raw->out->len > 0)
     {
-      gssize n = raw_send_once (raw->peer, raw->out->data + done, raw->out->len - done,
-                                done == 0 ? fd : -1, MSG_DONTWAIT);
+      gssize n = raw_send_once (raw->peer, raw->out->data, raw->out->len, raw->out_fd,
+                                MSG_DONTWAIT);
 
       if (n < 0)
         {
@@ -105,10 +107,11 @@ raw_flush_pumping (Raw *raw,
             return FALSE;
           continue;
         }
-      done += n;
+
+      raw->out_fd = -1;
+      g_byte_array_remove_range (raw->out, 0, n);
     }
 
-  g_byte_array_set_size (raw->out, 0);
   return TRUE;
 }
 
@@ -157,7 +160,7 @@ test_pinned_small_messages (Raw           *raw,
       raw_append_frame (raw->out, COPROC_WIRE_KIND_NOREQUEST, big_channel,
                         g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, big, PINNED_BIG_SIZE, 1),
                         FALSE);
-      g_assert_true (raw_flush_pumping (raw, -1));
+      g_assert_true (raw_flush_pumping (raw));
 
       taken = coproc_messenger_receive_available (raw->messenger, big_channel, NULL);
       n_big += taken->len;
@@ -196,6 +199,238 @@ test_pinned_small_messages (Raw           *raw,
       g_assert_no_error (error);
       test_assert_variant (payload, g_variant_new_byte (i));
     }
+}
+
+/* 1: payloads passed in memfds ------------------------------------------------- */
+
+/* Appends a data frame whose payload @payload (sunk) is passed in a sealed
+ * memfd, and makes that the descriptor of the next flush. Returns the
+ * descriptor, which the caller closes once it was sent. */
+static int
+raw_append_passed (Raw      *raw,
+                   GVariant *channel_id,
+                   GVariant *payload)
+{
+  g_autoptr(GVariant) owned = g_variant_ref_sink (payload);
+  int fd = raw_sealed_memfd (g_variant_ref (owned));
+
+  g_assert_cmpuint (raw->out->len, ==, 0);
+  raw_append_frame (raw->out, COPROC_WIRE_KIND_NOREQUEST, channel_id, g_steal_pointer (&owned),
+                    TRUE);
+  raw->out_fd = fd;
+  return fd;
+}
+
+/* A payload of @size bytes (encoded: @size - 3, an "ay"). */
+static GVariant *
+bytes_payload (gsize  size,
+               guint8 fill)
+{
+  gsize n = size - 3;
+  guint8 *data = g_malloc (n);
+
+  memset (data, fill, n);
+  return g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING, data, n, TRUE, g_free, data);
+}
+
+/* A peer sends tens of thousands of tiny payloads, each in a memfd of its
+ * own. Mapping each one used up the process's mappings (vm.max_map_count,
+ * 65530) and brought the host down; they are copied out instead, and their
+ * descriptors closed at once. */
+static void
+test_memfd_tiny_payloads (Raw           *raw,
+                          gconstpointer  data)
+{
+  guint n = RUNNING_ON_VALGRIND ? 2000 : 20000;
+  guint mappings_before;
+  guint fds_before;
+  guint mappings;
+  guint fds;
+
+  g_test_summary ("Payloads passed in memfds below 256 KiB are copied out, not mapped: "
+                  "tiny ones cannot use up the mappings or descriptors of the process");
+
+  raw_flush (raw);
+  coproc_messenger_available (raw->messenger, NULL, NULL);
+  mappings_before = count_mappings ();
+  fds_before = count_open_fds ();
+
+  for (guint i = 0; i < n; i++)
+    {
+      int fd = raw_append_passed (raw, NULL, g_variant_new_uint32 (i));
+
+      g_assert_true (raw_flush_pumping (raw));
+      close (fd);
+    }
+  /* Each read takes one frame with a descriptor. */
+  while (coproc_messenger_available (raw->messenger, NULL, NULL) < n)
+    ;
+
+  mappings = count_mappings ();
+  fds = count_open_fds ();
+  g_test_message ("%u payloads in memfds queued: %d more mappings, %d more descriptors, %"
+                  G_GUINT64_FORMAT " bytes counted", n, (int) (mappings - mappings_before),
+                  (int) (fds - fds_before), coproc_messenger_queued_bytes (raw->messenger));
+  /* Allocators map memory of their own as the queues grow. */
+  g_assert_cmpuint (mappings, <, mappings_before + 64);
+  g_assert_cmpuint (fds, <=, fds_before);
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) payload = coproc_messenger_receive_blocking (raw->messenger, NULL, NULL,
+                                                                       &error);
+
+      g_assert_no_error (error);
+      test_assert_variant (payload, g_variant_new_uint32 (i));
+    }
+}
+
+/* A mapped payload counts against max-queued-bytes at the size of its
+ * mapping, whole pages; one just under the floor is copied, counted at its
+ * size, and maps nothing. */
+static void
+test_memfd_accounting (Raw           *raw,
+                       gconstpointer  data)
+{
+  gsize mapped = COPROC_PAYLOAD_FD_MIN_MAP_SIZE + 3;   /* one byte into a new page */
+  gsize page = sysconf (_SC_PAGESIZE);
+  guint mappings_before;
+  guint64 queued;
+  int fd;
+
+  raw_flush (raw);
+  coproc_messenger_available (raw->messenger, NULL, NULL);
+  mappings_before = count_mappings ();
+
+  fd = raw_append_passed (raw, NULL, bytes_payload (COPROC_PAYLOAD_FD_MIN_MAP_SIZE - 1, 1));
+  g_assert_true (raw_flush_pumping (raw));
+  close (fd);
+  g_assert_cmpuint (coproc_messenger_available (raw->messenger, NULL, NULL), ==, 1);
+  queued = coproc_messenger_queued_bytes (raw->messenger);
+  g_assert_cmpuint (queued, >=, COPROC_PAYLOAD_FD_MIN_MAP_SIZE - 1);
+  g_assert_cmpuint (queued, <, COPROC_PAYLOAD_FD_MIN_MAP_SIZE + 1024);
+  g_assert_cmpuint (count_mappings (), <=, mappings_before + 2);
+
+  fd = raw_append_passed (raw, NULL, bytes_payload (mapped, 2));
+  g_assert_true (raw_flush_pumping (raw));
+  close (fd);
+  g_assert_cmpuint (coproc_messenger_available (raw->messenger, NULL, NULL), ==, 2);
+  queued = coproc_messenger_queued_bytes (raw->messenger) - queued;
+  g_assert_cmpuint (queued, >=, (mapped + page - 1) / page * page);
+  g_assert_cmpuint (queued, <, (mapped + page - 1) / page * page + 1024);
+
+  for (guint i = 1; i <= 2; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GVariant) payload = coproc_messenger_receive_blocking (raw->messenger, NULL, NULL,
+                                                                       &error);
+      gsize size;
+      const guint8 *bytes = g_variant_get_fixed_array (payload, &size, 1);
+
+      g_assert_no_error (error);
+      g_assert_cmpuint (size, ==, (i == 1 ? COPROC_PAYLOAD_FD_MIN_MAP_SIZE - 1 : mapped) - 3);
+      g_assert_cmpuint (bytes[0], ==, i);
+      g_assert_cmpuint (bytes[size - 1], ==, i);
+    }
+  g_assert_cmpuint (coproc_messenger_queued_bytes (raw->messenger), ==, 0);
+}
+
+/* A peer sends large payloads in memfds, and nobody takes them: the
+ * messenger stops reading once it holds 128 mappings (and a few that were
+ * read already), however little max-queued-bytes they use up; taking them
+ * lets the rest in. */
+static void
+test_memfd_mapping_cap (Raw           *raw,
+                        gconstpointer  data)
+{
+  guint n = 3 * COPROC_CHANNELS_MAX_MAPPINGS;
+  guint mappings_before;
+  guint sent = 0;
+  guint received = 0;
+  guint max_mappings = 0;
+  guint max_queued = 0;
+  guint holds = 0;
+  int fd = -1;
+
+  g_test_summary ("At most 128 queued payloads lie in mappings (and what was read with them): "
+                  "past that, input is held, as for max-queued-bytes");
+
+  raw_flush (raw);
+  coproc_messenger_available (raw->messenger, NULL, NULL);
+  mappings_before = count_mappings ();
+
+  /* The kernel holds a few frames only, so that the messenger is what
+   * holds the payloads back. */
+  {
+    int size = 4096;
+
+    g_assert_cmpint (setsockopt (raw->peer, SOL_SOCKET, SO_SNDBUF, &size, sizeof size), ==, 0);
+  }
+
+  while (received < n)
+    {
+      if (sent < n && raw->out->len == 0)
+        {
+          fd = raw_append_passed (raw, NULL, bytes_payload (COPROC_PAYLOAD_FD_MIN_MAP_SIZE,
+                                                            (guint8) sent));
+          sent++;
+        }
+
+      if (raw->out->len > 0 && !raw_flush_pumping (raw))
+        {
+          g_autoptr(GError) error = NULL;
+          g_autoptr(GVariant) elsewhere = g_variant_ref_sink (g_variant_new_string ("elsewhere"));
+          g_autoptr(GPtrArray) taken = NULL;
+          guint queued = coproc_messenger_queue_size (raw->messenger, NULL);
+
+          /* Held: the mappings are bounded, and a receive that would have
+           * to read past the bound says why it cannot wait. */
+          holds++;
+          max_mappings = MAX (max_mappings, count_mappings () - mappings_before);
+          max_queued = MAX (max_queued, queued);
+          g_assert_cmpuint (queued, >=, COPROC_CHANNELS_MAX_MAPPINGS);
+          g_assert_cmpuint (queued, <=, COPROC_CHANNELS_MAX_MAPPINGS + 64 + 8);
+          g_assert_cmpuint (coproc_messenger_queued_bytes (raw->messenger), <,
+                            coproc_messenger_get_max_queued_bytes (raw->messenger));
+          g_assert_null (coproc_messenger_receive_blocking (raw->messenger, elsewhere, NULL,
+                                                            &error));
+          g_assert_error (error, COPROC_ERROR, COPROC_ERROR_QUEUE_FULL);
+          g_assert_nonnull (strstr (error->message, "mapped"));
+
+          taken = coproc_messenger_receive_available (raw->messenger, NULL, NULL);
+          for (guint i = 0; i < taken->len; i++)
+            {
+              gsize size;
+              const guint8 *bytes = g_variant_get_fixed_array (g_ptr_array_index (taken, i),
+                                                               &size, 1);
+
+              g_assert_cmpuint (bytes[size - 1], ==, (guint8) received);
+              received++;
+            }
+        }
+
+      /* Our copy of a descriptor that went. */
+      if (fd >= 0 && raw->out_fd < 0)
+        {
+          close (fd);
+          fd = -1;
+        }
+      if (sent == n && raw->out->len == 0)
+        {
+          g_autoptr(GPtrArray) taken = NULL;
+
+          coproc_messenger_available (raw->messenger, NULL, NULL);
+          taken = coproc_messenger_receive_available (raw->messenger, NULL, NULL);
+          received += taken->len;
+        }
+    }
+
+  g_test_message ("%u large payloads in memfds: input held %u times, at most %u queued and %u "
+                  "more mappings", n, holds, max_queued, max_mappings);
+  g_assert_cmpuint (holds, >=, 2);
+  g_assert_cmpuint (max_mappings, <=, COPROC_CHANNELS_MAX_MAPPINGS + 64 + 8 + 16);
+  g_assert_cmpuint (coproc_messenger_queued_bytes (raw->messenger), ==, 0);
 }
 
 /* 5: nesting ------------------------------------------------------------------- */
@@ -576,6 +811,9 @@ main (int   argc,
                  test_depth_sender_agrees);
   add_raw ("depth/receiver-rule", test_depth_receiver_rule);
   add_raw ("memory/small-messages-kept", test_pinned_small_messages);
+  add_raw ("memfd/tiny-payloads", test_memfd_tiny_payloads);
+  add_raw ("memfd/accounting", test_memfd_accounting);
+  add_raw ("memfd/mapping-cap", test_memfd_mapping_cap);
   g_test_add_func ("/Coproc/Bounds/errors/domain-budget", test_errors_domain_budget);
   add_raw ("errors/own-codes", test_errors_own_codes);
 
