@@ -88,6 +88,9 @@ CoprocParseResult  coproc_frame_parser_next          (CoprocFrameParser *parser,
                                                       CoprocFrame       *frame,
                                                       GError           **error);
 
+/* The bytes buffered and not parsed yet. */
+gsize              coproc_frame_parser_get_buffered  (CoprocFrameParser *parser);
+
 /* Whether nothing at all is buffered. */
 gboolean           coproc_frame_parser_is_empty      (CoprocFrameParser *parser);
 

@@ -97,6 +97,12 @@ coproc_frame_parser_get_peer_minor (CoprocFrameParser *parser)
   return parser->peer_minor;
 }
 
+gsize
+coproc_frame_parser_get_buffered (CoprocFrameParser *parser)
+{
+  return parser->end - parser->start;
+}
+
 gboolean
 coproc_frame_parser_is_empty (CoprocFrameParser *parser)
 {

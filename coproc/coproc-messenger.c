@@ -707,6 +707,12 @@ coproc_messenger_class_init (CoprocMessengerClass *klass)
    * %COPROC_ERROR_QUEUE_FULL instead of waiting forever. Calls that only
    * look, like [method@Coproc.Messenger.available], do not fail.
    *
+   * Payloads received in memory files count at the size of their mapping;
+   * at most 128 queued messages may hold one, and past that input is held
+   * too. While an error, a close request or a dropped message waits to be
+   * surfaced, nothing behind it is parsed; a send that waits for the peer
+   * meanwhile reads at most this many bytes ahead, unparsed.
+   *
    * The default is 256 MiB, twice the default
    * [property@Coproc.Messenger:max-message-size].
    *
@@ -870,6 +876,7 @@ coproc_messenger_initable_init (GInitable     *initable,
 
   priv->context = g_main_context_ref_thread_default ();
 
+  coproc_transport_set_max_read_ahead (priv->transport, priv->channels.max_queued_bytes);
   coproc_transport_start (priv->transport, priv->context);
   return TRUE;
 }
@@ -1209,7 +1216,10 @@ coproc_messenger_set_max_queued_bytes (CoprocMessenger *self,
 
   priv->channels.max_queued_bytes = max_queued_bytes;
   if (priv->transport != NULL)
-    coproc_transport_update_watch (priv->transport);
+    {
+      coproc_transport_set_max_read_ahead (priv->transport, max_queued_bytes);
+      coproc_transport_update_watch (priv->transport);
+    }
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_MAX_QUEUED_BYTES]);
 }
 

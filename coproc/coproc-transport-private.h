@@ -49,7 +49,8 @@ G_BEGIN_DECLS
  * the end of input is reported only once they are all delivered. While
  * paused, the watch reads nothing, and a send that must wait for the peer
  * still reads (without parsing) so that two peers sending to each other
- * never deadlock.
+ * never deadlock, but only up to the read-ahead bound, and not once the
+ * peer's output ended.
  *
  * Output: a frame leaves at once when the stream has room, else waits in
  * the write buffer, which the watch, the owner's next call or
@@ -137,6 +138,10 @@ void             coproc_transport_set_max_message_size (CoprocTransport *transpo
                                                         guint32          max_message_size);
 void             coproc_transport_set_large_threshold  (CoprocTransport *transport,
                                                         guint            large_threshold);
+/* While parsing is paused, a send that waits for the peer reads ahead only
+ * until this much is buffered (the owner's max-queued-bytes). */
+void             coproc_transport_set_max_read_ahead   (CoprocTransport *transport,
+                                                        guint64          max_read_ahead);
 
 /* Fails with the closing error once closed, or with the write error once a
  * write failed. */

@@ -146,6 +146,9 @@ struct _CoprocTransport
   GArray                         *out_fds;         /* of OutFd, in stream order; closed once
                                                     * sent or dropped */
 
+  guint64                         max_read_ahead;  /* while parsing is paused, a send that
+                                                    * waits reads no further once this much
+                                                    * is buffered */
   guint32                         max_message_size; /* ours: in the handshake, and for sends */
   guint                           large_threshold; /* payloads this big go in a memfd; 0: never */
   GError                         *write_error;     /* once a write failed: what sends fail with */
@@ -727,6 +730,7 @@ coproc_transport_new (GIOStream                      *stream,
   t->out_fds = g_array_new (FALSE, FALSE, sizeof (OutFd));
   t->max_message_size = max_message_size;
   t->large_threshold = large_threshold;
+  t->max_read_ahead = G_MAXUINT64;
 
   return t;
 }
@@ -830,6 +834,13 @@ coproc_transport_set_max_message_size (CoprocTransport *t,
 {
   t->max_message_size = max_message_size;
   coproc_frame_parser_set_max_message_size (t->parser, max_message_size);
+}
+
+void
+coproc_transport_set_max_read_ahead (CoprocTransport *t,
+                                     guint64          max_read_ahead)
+{
+  t->max_read_ahead = max_read_ahead;
 }
 
 void
@@ -958,6 +969,21 @@ coproc_transport_flush_nonblocking (CoprocTransport  *t,
 
 static void drain (CoprocTransport *t);
 
+/* Whether a send that waits for the peer reads meanwhile: while the owner
+ * wants input, so that two peers sending to each other never deadlock.
+ * While parsing is paused, what is read stays unparsed in the buffer: it
+ * is read only up to max_read_ahead, and not at all once the peer's output
+ * ended (the end of input would be reported at once, again and again). */
+static gboolean
+reads_while_waiting (CoprocTransport *t)
+{
+  if (!t->callbacks->want_input (t->owner))
+    return FALSE;
+
+  return !t->paused ||
+         (!t->eof && coproc_frame_parser_get_buffered (t->parser) < t->max_read_ahead);
+}
+
 /* Waits until the stream takes output, reading what the peer sends
  * meanwhile (without parsing while parsing is paused). */
 static gboolean
@@ -965,7 +991,7 @@ wait_writable (CoprocTransport  *t,
                GCancellable     *cancellable,
                GError          **error)
 {
-  if (!coproc_transport_wait (t, t->callbacks->want_input (t->owner), TRUE, cancellable, error))
+  if (!coproc_transport_wait (t, reads_while_waiting (t), TRUE, cancellable, error))
     return FALSE;
 
   drain (t);
@@ -985,7 +1011,7 @@ flush_until (CoprocTransport  *t,
         return FALSE;
       if (wbuf_pending (t) <= target)
         break;
-      if (!coproc_transport_wait (t, t->callbacks->want_input (t->owner), TRUE, cancellable, error))
+      if (!coproc_transport_wait (t, reads_while_waiting (t), TRUE, cancellable, error))
         return FALSE;
       drain (t);
       if (t->closed)
@@ -1469,7 +1495,7 @@ coproc_transport_resume_parsing (CoprocTransport *t)
 }
 
 /* Reads while a send waits for the peer, so that the peer never blocks on
- * us: parses too, unless parsing is paused. */
+ * us: parses too, unless parsing is paused (reads_while_waiting()). */
 static void
 drain (CoprocTransport *t)
 {
@@ -1479,7 +1505,7 @@ drain (CoprocTransport *t)
       return;
     }
 
-  if (!t->eof && !t->closed)
+  if (!t->closed && reads_while_waiting (t))
     read_step (t);
 }
 

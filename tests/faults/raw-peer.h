@@ -193,4 +193,23 @@ count_open_fds (void)
   return n;
 }
 
+/* Whether thread @tid of this process sleeps in poll(): blocked, waiting
+ * for its descriptors (a thread that polls in a loop never sleeps). */
+static inline gboolean
+thread_sleeps_in_poll (pid_t tid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/self/task/%d/syscall", (int) tid);
+  g_autofree char *contents = NULL;
+  guint64 number;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL))
+    return FALSE;
+
+  if (!g_ascii_isdigit (contents[0]))
+    return FALSE;
+  number = g_ascii_strtoull (contents, NULL, 10);
+
+  return number == 7 /* poll */ || number == 271 /* ppoll */;
+}
+
 G_END_DECLS

@@ -20,7 +20,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/resource.h>
+#include <pthread.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <coproc.h>
@@ -433,6 +435,172 @@ test_memfd_mapping_cap (Raw           *raw,
   g_assert_cmpuint (coproc_messenger_queued_bytes (raw->messenger), ==, 0);
 }
 
+/* 3: a send that waits while a special message is pending ------------------------ */
+
+#define READ_AHEAD_BOUND (4 * 1024 * 1024)
+
+typedef enum
+{
+  PENDING_CLOSE_REQUEST,
+  PENDING_DROPPED_FRAME,
+} PendingKind;
+
+typedef struct
+{
+  int       peer;
+  pid_t     host_tid;
+  clockid_t host_clock;
+  gsize     offered;       /* bytes the peer wrote after the special one */
+  guint64   rss_grown;     /* the host's resident memory meanwhile */
+  gboolean  host_slept;    /* after SHUT_WR, the host slept in poll() */
+  gdouble   cpu_after_eof; /* host CPU seconds from SHUT_WR until then */
+} Streamer;
+
+static gdouble
+clock_seconds (clockid_t clock)
+{
+  struct timespec ts;
+
+  g_assert_cmpint (clock_gettime (clock, &ts), ==, 0);
+  return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* Whether the host, asleep in poll(), leaves what we wrote unread: it does
+ * not poll for input. */
+static gboolean
+host_reads_nothing (Streamer *st)
+{
+  int before = 0;
+  int after = 0;
+
+  g_assert_cmpint (ioctl (st->peer, SIOCOUTQ, &before), ==, 0);
+  if (before == 0 || !thread_sleeps_in_poll (st->host_tid))
+    return FALSE;
+  g_assert_cmpint (ioctl (st->peer, SIOCOUTQ, &after), ==, 0);
+
+  return after == before && thread_sleeps_in_poll (st->host_tid);
+}
+
+static gpointer
+streamer_thread (gpointer data)
+{
+  Streamer *st = data;
+  gsize limit = (RUNNING_ON_VALGRIND ? 4 : 16) * READ_AHEAD_BOUND;
+  g_autofree guint8 *junk = g_malloc0 (64 * 1024);
+  guint64 rss_before;
+  gdouble cpu_at_eof;
+
+  /* The host's send waits for us to read, which we never do. */
+  while (!thread_sleeps_in_poll (st->host_tid))
+    g_thread_yield ();
+
+  /* Stream bytes it can only keep unparsed, until it reads no more. */
+  rss_before = proc_status_bytes ("VmRSS");
+  while (st->offered < limit)
+    {
+      gssize n = send (st->peer, junk, 64 * 1024, MSG_DONTWAIT | MSG_NOSIGNAL);
+
+      if (n > 0)
+        st->offered += n;
+      else if (host_reads_nothing (st))
+        break;
+      else
+        g_thread_yield ();
+    }
+  st->rss_grown = proc_status_bytes ("VmRSS") - MIN (rss_before, proc_status_bytes ("VmRSS"));
+
+  /* Our output ends. The host must sleep again, not spin until it
+   * gives up: a second of its CPU time is more than enough to fall
+   * asleep. */
+  g_assert_cmpint (shutdown (st->peer, SHUT_WR), ==, 0);
+  cpu_at_eof = clock_seconds (st->host_clock);
+  while (!(st->host_slept = thread_sleeps_in_poll (st->host_tid)) &&
+         clock_seconds (st->host_clock) - cpu_at_eof < 1.0)
+    g_thread_yield ();
+  st->cpu_after_eof = clock_seconds (st->host_clock) - cpu_at_eof;
+
+  /* Gone: the host's send fails. */
+  close (st->peer);
+  return NULL;
+}
+
+/* While a close request (or a dropped frame) waits to be surfaced, parsing
+ * stops; a send that waits for the peer still reads, unparsed, so that two
+ * peers sending to each other never deadlock. That read went on without
+ * bound (the host's memory grew with all the peer streamed), and once the
+ * peer shut its output down, the send spun at 100 % CPU. */
+static void
+test_pending_special_read_ahead (Raw           *raw,
+                                 gconstpointer  data)
+{
+  PendingKind kind = GPOINTER_TO_INT (data);
+  g_autofree guint8 *big = g_malloc0 (1024 * 1024);
+  g_autoptr(GVariant) payload = g_variant_ref_sink (g_variant_new_from_data (G_VARIANT_TYPE_BYTESTRING,
+                                                                             big, 1024 * 1024,
+                                                                             TRUE, NULL, NULL));
+  g_autoptr(GError) error = NULL;
+  Streamer st = { 0 };
+  GThread *thread;
+  guint sent = 0;
+  guint64 ceiling;
+
+  g_test_summary ("A send that waits while a special message is pending reads ahead at most "
+                  "max-queued-bytes, and sleeps once the peer shut its output down");
+
+  coproc_messenger_set_max_queued_bytes (raw->messenger, READ_AHEAD_BOUND);
+  coproc_messenger_set_large_message_threshold (raw->messenger, 0);
+  if (kind == PENDING_CLOSE_REQUEST)
+    raw_append_frame (raw->out, COPROC_WIRE_KIND_CLOSE, NULL, NULL, FALSE);
+  else
+    raw_append_frame (raw->out, 9, NULL, g_variant_new_int32 (9), FALSE);  /* unknown kind */
+  raw_flush (raw);
+
+  /* The watch reads it and keeps it pending (a receive call would surface
+   * it at once). */
+  for (;;)
+    {
+      int queued = 0;
+
+      g_assert_cmpint (ioctl (raw->peer, SIOCOUTQ, &queued), ==, 0);
+      if (queued == 0)
+        break;
+      g_main_context_iteration (NULL, TRUE);
+    }
+
+  st.peer = raw->peer;
+  raw->peer = -1;
+  st.host_tid = gettid ();
+  g_assert_cmpint (pthread_getcpuclockid (pthread_self (), &st.host_clock), ==, 0);
+  thread = g_thread_new ("streamer", streamer_thread, &st);
+
+  while (coproc_messenger_send_norequest (raw->messenger, payload, NULL, &error))
+    sent++;
+  g_thread_join (thread);
+
+  g_test_message ("the host sent %u MiB; the peer offered %" G_GSIZE_FORMAT " bytes, the host's "
+                  "memory grew by %" G_GUINT64_FORMAT "; after SHUT_WR it slept after %.3f s of CPU",
+                  sent, st.offered, st.rss_grown, st.cpu_after_eof);
+  g_assert_error (error, COPROC_ERROR, COPROC_ERROR_CLOSED);
+
+  /* What the host took in: up to the bound, and what the kernel holds. */
+  g_assert_cmpuint (st.offered, <, READ_AHEAD_BOUND + 4 * 1024 * 1024);
+  ceiling = 2 * READ_AHEAD_BOUND + 8 * 1024 * 1024;
+  if (UNDER_ASAN || RUNNING_ON_VALGRIND)
+    ceiling += 64 * READ_AHEAD_BOUND;
+  g_assert_cmpuint (st.rss_grown, <, ceiling);
+
+  g_assert_true (st.host_slept);
+  g_assert_cmpfloat (st.cpu_after_eof, <, 1.0);
+
+  /* The special message is still the next thing a receive sees. */
+  g_clear_error (&error);
+  g_assert_null (coproc_messenger_receive_blocking (raw->messenger, NULL, NULL, &error));
+  if (kind == PENDING_CLOSE_REQUEST)
+    g_assert_error (error, COPROC_ERROR, COPROC_ERROR_CLOSE_REQUESTED);
+  else
+    g_assert_error (error, COPROC_ERROR, COPROC_ERROR_MESSAGE_NOT_RECOGNIZED);
+}
+
 /* 5: nesting ------------------------------------------------------------------- */
 
 /* @n levels of "av" around @leaf (sunk). */
@@ -814,6 +982,12 @@ main (int   argc,
   add_raw ("memfd/tiny-payloads", test_memfd_tiny_payloads);
   add_raw ("memfd/accounting", test_memfd_accounting);
   add_raw ("memfd/mapping-cap", test_memfd_mapping_cap);
+  g_test_add ("/Coproc/Bounds/send-waits/after-close-request", Raw,
+              GINT_TO_POINTER (PENDING_CLOSE_REQUEST), raw_setup,
+              test_pending_special_read_ahead, raw_teardown);
+  g_test_add ("/Coproc/Bounds/send-waits/after-dropped-frame", Raw,
+              GINT_TO_POINTER (PENDING_DROPPED_FRAME), raw_setup,
+              test_pending_special_read_ahead, raw_teardown);
   g_test_add_func ("/Coproc/Bounds/errors/domain-budget", test_errors_domain_budget);
   add_raw ("errors/own-codes", test_errors_own_codes);
 

@@ -851,30 +851,12 @@ typedef struct
   gboolean killed;
 } Killer;
 
-/* Whether the host's thread sleeps in poll(): blocked in a send. */
-static gboolean
-host_is_blocked (pid_t tid)
-{
-  g_autofree char *path = g_strdup_printf ("/proc/self/task/%d/syscall", (int) tid);
-  g_autofree char *contents = NULL;
-  guint64 number;
-
-  if (!g_file_get_contents (path, &contents, NULL, NULL))
-    return FALSE;
-
-  if (!g_ascii_isdigit (contents[0]))
-    return FALSE;
-  number = g_ascii_strtoull (contents, NULL, 10);
-
-  return number == 7 /* poll */ || number == 271 /* ppoll */;
-}
-
 static gpointer
 killer_thread (gpointer data)
 {
   Killer *killer = data;
 
-  while (!host_is_blocked (killer->host_tid))
+  while (!thread_sleeps_in_poll (killer->host_tid))
     g_thread_yield ();
 
   killer->killed = kill (killer->worker, SIGKILL) == 0;
