@@ -324,7 +324,7 @@ start_request (CoprocMessenger  *self,
     }
 
   if (_coproc_messenger_send_data (self, COPROC_MESSAGE_KIND_REQUEST, payload, channel_id,
-                                   FALSE, 0, p->id, FALSE, &local_error))
+                                   FALSE, 0, p->id, FALSE, NULL, &local_error))
     return p;
 
   /* The connection ended meanwhile, which completed the call; or the peer
@@ -641,7 +641,7 @@ coproc_messenger_reply_to (CoprocMessenger  *self,
 
   return _coproc_messenger_send_data (self, COPROC_MESSAGE_KIND_REPLY, payload,
                                       request->channel_id, FALSE, 0, request->request_id,
-                                      FALSE, error);
+                                      FALSE, NULL, error);
 }
 
 /**
@@ -702,7 +702,7 @@ coproc_messenger_reply_error (CoprocMessenger  *self,
   else
     frame.kind = COPROC_WIRE_KIND_ERROR;
 
-  if (!coproc_transport_send_frame (priv->transport, &frame, error))
+  if (!coproc_transport_send_frame (priv->transport, &frame, NULL, error))
     return FALSE;
 
   coproc_channel_answered (coproc_channels_lookup (&priv->channels, request->channel_id, TRUE),

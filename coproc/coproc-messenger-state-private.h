@@ -57,6 +57,7 @@ typedef struct
 
   guint            max_message_size;    /* :max-message-size, passed on to the transport */
   guint            large_threshold;     /* :large-message-threshold, passed on to the transport */
+  guint            send_timeout;        /* :send-timeout in ms, passed on to the transport */
 
   guint            closed : 1;          /* the peer is gone or we closed; so is the transport */
   guint            closed_emitted : 1;  /* ::closed was emitted: never again */
@@ -94,7 +95,8 @@ gboolean                _coproc_messenger_take_special     (CoprocMessenger  *se
 /* coproc-messenger.c: sends a data message; @payload and @channel_id are
  * sunk. A request carries @request_id, or a fresh one when it is 0. A
  * reply answers the request of @request_id, or when @answer_oldest the
- * oldest request taken on its channel and not answered yet. */
+ * oldest request taken on its channel and not answered yet. A wait for
+ * the peer stops when @cancellable fires. */
 gboolean                _coproc_messenger_send_data        (CoprocMessenger    *self,
                                                             CoprocMessageKind   kind,
                                                             GVariant           *payload,
@@ -103,6 +105,7 @@ gboolean                _coproc_messenger_send_data        (CoprocMessenger    *
                                                             gdouble             priority,
                                                             guint64             request_id,
                                                             gboolean            answer_oldest,
+                                                            GCancellable       *cancellable,
                                                             GError            **error);
 
 /* A fresh request id. */

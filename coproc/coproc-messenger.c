@@ -51,7 +51,9 @@
  * when the call returns. When the peer lags, frames wait in an outgoing
  * buffer and leave in large writes; past 16 MiB of buffered output a send
  * waits, reading what the peer sends meanwhile so that two peers sending
- * to each other cannot deadlock.
+ * to each other cannot deadlock. [property@Coproc.Messenger:send-timeout]
+ * bounds that wait, and [method@Coproc.Messenger.send_cancellable] can be
+ * cancelled.
  *
  * A messenger is not thread-safe: use it from the thread that owns its
  * context.
@@ -85,6 +87,7 @@ enum {
   PROP_MAX_MESSAGE_SIZE,
   PROP_MAX_QUEUED_BYTES,
   PROP_LARGE_MESSAGE_THRESHOLD,
+  PROP_SEND_TIMEOUT,
   N_PROPS
 };
 
@@ -470,6 +473,7 @@ _coproc_messenger_send_data (CoprocMessenger    *self,
                              gdouble             priority,
                              guint64             request_id,
                              gboolean            answer_oldest,
+                             GCancellable       *cancellable,
                              GError            **error)
 {
   CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
@@ -505,7 +509,7 @@ _coproc_messenger_send_data (CoprocMessenger    *self,
   frame.priority = priority;
   frame.request_id = kind == COPROC_MESSAGE_KIND_NOREQUEST ? 0 : request_id;
 
-  ok = coproc_transport_send_frame (priv->transport, &frame, error);
+  ok = coproc_transport_send_frame (priv->transport, &frame, cancellable, error);
   if (ok)
     {
       coproc_channel_count_sent (channel, kind);
@@ -608,6 +612,10 @@ coproc_messenger_get_property (GObject    *object,
       g_value_set_uint (value, priv->large_threshold);
       break;
 
+    case PROP_SEND_TIMEOUT:
+      g_value_set_uint (value, priv->send_timeout);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -638,6 +646,10 @@ coproc_messenger_set_property (GObject      *object,
 
     case PROP_LARGE_MESSAGE_THRESHOLD:
       coproc_messenger_set_large_message_threshold (self, g_value_get_uint (value));
+      break;
+
+    case PROP_SEND_TIMEOUT:
+      coproc_messenger_set_send_timeout (self, g_value_get_uint (value));
       break;
 
     default:
@@ -746,6 +758,31 @@ coproc_messenger_class_init (CoprocMessengerClass *klass)
                        0, G_MAXUINT32, DEFAULT_LARGE_MESSAGE_THRESHOLD,
                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT | G_PARAM_EXPLICIT_NOTIFY |
                        G_PARAM_STATIC_STRINGS);
+
+  /**
+   * CoprocMessenger:send-timeout: (getter get_send_timeout) (setter set_send_timeout)
+   *
+   * How long, in milliseconds, a send waits for the peer at most; 0, the
+   * default, waits as long as it takes.
+   *
+   * A send waits only when the peer lags: past 16 MiB of buffered output
+   * (descriptors passed with large payloads count at their payload's
+   * size), until the peer has read enough. A peer that stalls would make
+   * it wait forever. With a timeout, the send fails with
+   * %G_IO_ERROR_TIMED_OUT instead, and nothing of its message was sent; so
+   * do [method@Coproc.Messenger.flush] and [method@Coproc.Messenger.close],
+   * leaving the output buffered. A message that was already partly written
+   * when the time ran out is sent whole: its rest is buffered, to leave
+   * when the peer reads, and the call succeeds. The messenger stays usable
+   * either way. To cancel a single send, see
+   * [method@Coproc.Messenger.send_cancellable].
+   *
+   * Since: 1.2
+   */
+  properties[PROP_SEND_TIMEOUT] =
+    g_param_spec_uint ("send-timeout", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -877,6 +914,7 @@ coproc_messenger_initable_init (GInitable     *initable,
   priv->context = g_main_context_ref_thread_default ();
 
   coproc_transport_set_max_read_ahead (priv->transport, priv->channels.max_queued_bytes);
+  coproc_transport_set_send_timeout (priv->transport, priv->send_timeout);
   coproc_transport_start (priv->transport, priv->context);
   return TRUE;
 }
@@ -1270,6 +1308,53 @@ coproc_messenger_set_large_message_threshold (CoprocMessenger *self,
 }
 
 /**
+ * coproc_messenger_get_send_timeout:
+ * @self: a messenger
+ *
+ * Gets [property@Coproc.Messenger:send-timeout].
+ *
+ * Returns: the timeout in milliseconds; 0 when sends wait as long as it
+ *   takes
+ *
+ * Since: 1.2
+ */
+guint
+coproc_messenger_get_send_timeout (CoprocMessenger *self)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), 0);
+
+  return priv->send_timeout;
+}
+
+/**
+ * coproc_messenger_set_send_timeout:
+ * @self: a messenger
+ * @timeout_ms: the timeout in milliseconds, or 0 to wait as long as it takes
+ *
+ * Sets [property@Coproc.Messenger:send-timeout].
+ *
+ * Since: 1.2
+ */
+void
+coproc_messenger_set_send_timeout (CoprocMessenger *self,
+                                   guint            timeout_ms)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  g_return_if_fail (COPROC_IS_MESSENGER (self));
+
+  if (priv->send_timeout == timeout_ms)
+    return;
+
+  priv->send_timeout = timeout_ms;
+  if (priv->transport != NULL)
+    coproc_transport_set_send_timeout (priv->transport, timeout_ms);
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SEND_TIMEOUT]);
+}
+
+/**
  * coproc_messenger_queued_bytes:
  * @self: a messenger
  *
@@ -1327,7 +1412,10 @@ coproc_messenger_is_closed (CoprocMessenger *self)
  * (`a{sv}` or `a{s*}`), `+inf` otherwise.
  *
  * Returns: `TRUE` on success; `FALSE` with %COPROC_ERROR_CLOSED when the
- *   pipe is broken, or %COPROC_ERROR_MESSAGE_TOO_LARGE
+ *   pipe is broken, %COPROC_ERROR_MESSAGE_TOO_LARGE,
+ *   %G_IO_ERROR_INVALID_ARGUMENT for a payload or channel id that nests
+ *   deeper than a receiver accepts (see [the wire protocol](protocol.html)),
+ *   or %G_IO_ERROR_TIMED_OUT past [property@Coproc.Messenger:send-timeout]
  *
  * Since: 1.0
  */
@@ -1342,7 +1430,7 @@ coproc_messenger_send_norequest (CoprocMessenger  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   return _coproc_messenger_send_data (self, COPROC_MESSAGE_KIND_NOREQUEST, payload, channel_id,
-                                      FALSE, 0, 0, FALSE, error);
+                                      FALSE, 0, 0, FALSE, NULL, error);
 }
 
 /**
@@ -1372,7 +1460,7 @@ coproc_messenger_send_request (CoprocMessenger  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   return _coproc_messenger_send_data (self, COPROC_MESSAGE_KIND_REQUEST, payload, channel_id,
-                                      FALSE, 0, 0, FALSE, error);
+                                      FALSE, 0, 0, FALSE, NULL, error);
 }
 
 /**
@@ -1411,7 +1499,7 @@ coproc_messenger_send_request_multiple (CoprocMessenger  *self,
   for (i = 0; i < n_payloads; i++)
     {
       if (!_coproc_messenger_send_data (self, COPROC_MESSAGE_KIND_REQUEST, payloads[i], channel,
-                                        FALSE, 0, 0, FALSE, error))
+                                        FALSE, 0, 0, FALSE, NULL, error))
         {
           /* Sink the payloads we will not send, as if sent. */
           for (i = i + 1; i < n_payloads; i++)
@@ -1449,7 +1537,7 @@ coproc_messenger_send_reply (CoprocMessenger  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   return _coproc_messenger_send_data (self, COPROC_MESSAGE_KIND_REPLY, payload, channel_id,
-                                      FALSE, 0, 0, TRUE, error);
+                                      FALSE, 0, 0, TRUE, NULL, error);
 }
 
 /**
@@ -1482,7 +1570,55 @@ coproc_messenger_send_with_priority (CoprocMessenger    *self,
   g_return_val_if_fail (kind <= COPROC_MESSAGE_KIND_REPLY, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  return _coproc_messenger_send_data (self, kind, payload, channel_id, TRUE, priority, 0, TRUE, error);
+  return _coproc_messenger_send_data (self, kind, payload, channel_id, TRUE, priority, 0, TRUE,
+                                      NULL, error);
+}
+
+/**
+ * coproc_messenger_send_cancellable:
+ * @self: a messenger
+ * @kind: plain message, request or reply
+ * @payload: the payload; a floating reference is sunk
+ * @channel_id: (nullable): the channel, or `NULL` for the default channel;
+ *   a floating reference is sunk
+ * @cancellable: (nullable): a `GCancellable`
+ * @error: return location for a `GError`
+ *
+ * Sends a data message, as [method@Coproc.Messenger.send_norequest],
+ * [method@Coproc.Messenger.send_request] or
+ * [method@Coproc.Messenger.send_reply] do for @kind (and with the
+ * priority they give it), but stops waiting when @cancellable is
+ * cancelled.
+ *
+ * A send waits only when the peer lags (see
+ * [property@Coproc.Messenger:send-timeout]). Cancelled while it waits
+ * for room, it fails with %G_IO_ERROR_CANCELLED and nothing of the
+ * message was sent; the messenger stays usable. A message that was partly
+ * written already is sent whole: its rest is buffered, to leave when the
+ * peer reads, and the call succeeds. A messenger is not thread-safe, but
+ * the cancellable may be cancelled from any thread, or from a signal
+ * handler through `g_cancellable_cancel()`.
+ *
+ * Returns: `TRUE` when the message was sent (or buffered whole)
+ *
+ * Since: 1.2
+ */
+gboolean
+coproc_messenger_send_cancellable (CoprocMessenger    *self,
+                                   CoprocMessageKind   kind,
+                                   GVariant           *payload,
+                                   GVariant           *channel_id,
+                                   GCancellable       *cancellable,
+                                   GError            **error)
+{
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), FALSE);
+  g_return_val_if_fail (payload != NULL, FALSE);
+  g_return_val_if_fail (kind <= COPROC_MESSAGE_KIND_REPLY, FALSE);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return _coproc_messenger_send_data (self, kind, payload, channel_id, FALSE, 0, 0,
+                                      kind == COPROC_MESSAGE_KIND_REPLY, cancellable, error);
 }
 
 /**
@@ -1550,7 +1686,9 @@ coproc_messenger_send_close_request (CoprocMessenger  *self,
  * Blocks until every buffered outgoing frame is in the kernel. Sends only
  * buffer when the peer lags; a worker that is about to exit calls this so
  * that its last messages leave. While it waits it keeps reading what the
- * peer sends into the queues.
+ * peer sends into the queues. It fails with %G_IO_ERROR_CANCELLED or, past
+ * [property@Coproc.Messenger:send-timeout], %G_IO_ERROR_TIMED_OUT; what was
+ * buffered stays buffered.
  *
  * Returns: `TRUE` on success
  *

@@ -97,6 +97,11 @@ guint            coproc_messenger_get_large_message_threshold (CoprocMessenger *
 COPROC_AVAILABLE_IN_ALL
 void             coproc_messenger_set_large_message_threshold (CoprocMessenger *self,
                                                                guint            threshold);
+COPROC_AVAILABLE_IN_1_2
+guint            coproc_messenger_get_send_timeout         (CoprocMessenger   *self);
+COPROC_AVAILABLE_IN_1_2
+void             coproc_messenger_set_send_timeout         (CoprocMessenger   *self,
+                                                            guint              timeout_ms);
 COPROC_AVAILABLE_IN_ALL
 gboolean         coproc_messenger_is_closed                (CoprocMessenger   *self);
 
@@ -127,6 +132,13 @@ gboolean         coproc_messenger_send_with_priority       (CoprocMessenger   *s
                                                             GVariant          *payload,
                                                             GVariant          *channel_id,
                                                             gdouble            priority,
+                                                            GError           **error);
+COPROC_AVAILABLE_IN_1_2
+gboolean         coproc_messenger_send_cancellable         (CoprocMessenger   *self,
+                                                            CoprocMessageKind  kind,
+                                                            GVariant          *payload,
+                                                            GVariant          *channel_id,
+                                                            GCancellable      *cancellable,
                                                             GError           **error);
 COPROC_AVAILABLE_IN_ALL
 gboolean         coproc_messenger_send_error               (CoprocMessenger   *self,

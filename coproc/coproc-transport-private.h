@@ -138,6 +138,11 @@ void             coproc_transport_set_max_message_size (CoprocTransport *transpo
                                                         guint32          max_message_size);
 void             coproc_transport_set_large_threshold  (CoprocTransport *transport,
                                                         guint            large_threshold);
+/* How long a send or a flush waits for the peer at most, in ms; 0: as
+ * long as it takes. */
+void             coproc_transport_set_send_timeout     (CoprocTransport *transport,
+                                                        guint            send_timeout);
+
 /* While parsing is paused, a send that waits for the peer reads ahead only
  * until this much is buffered (the owner's max-queued-bytes). */
 void             coproc_transport_set_max_read_ahead   (CoprocTransport *transport,
@@ -161,12 +166,18 @@ typedef struct
 /* Sends one frame. Fails without sending when the type strings are too
  * long for the protocol or a value nests deeper than a receiver accepts
  * (G_IO_ERROR_INVALID_ARGUMENT), or the message is larger than ours or the
- * peer's limit (COPROC_ERROR_MESSAGE_TOO_LARGE). */
+ * peer's limit (COPROC_ERROR_MESSAGE_TOO_LARGE). A send that must wait for
+ * the peer stops waiting when @cancellable fires or the send timeout
+ * passes: before any of the frame is buffered, it fails
+ * (G_IO_ERROR_CANCELLED, _TIMED_OUT) and nothing is sent; after, it
+ * succeeds, and the rest leaves later (a message never half leaves). */
 gboolean         coproc_transport_send_frame (CoprocTransport      *transport,
                                               const CoprocOutFrame *frame,
+                                              GCancellable         *cancellable,
                                               GError              **error);
 
-/* coproc_transport_send_frame() of a frame without a request id. */
+/* coproc_transport_send_frame() of a frame without a request id, and
+ * without a cancellable. */
 gboolean         coproc_transport_send       (CoprocTransport  *transport,
                                               CoprocWireKind    kind,
                                               GVariant         *payload,
@@ -189,7 +200,9 @@ gboolean         coproc_transport_has_output (CoprocTransport  *transport);
 gboolean         coproc_transport_flush_nonblocking (CoprocTransport  *transport,
                                                      GError          **error);
 
-/* Blocks until all output is in the kernel, reading meanwhile. */
+/* Blocks until all output is in the kernel, reading meanwhile; fails when
+ * @cancellable fires or the send timeout passes (the output stays
+ * buffered). */
 gboolean         coproc_transport_flush      (CoprocTransport  *transport,
                                               GCancellable     *cancellable,
                                               GError          **error);

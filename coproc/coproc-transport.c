@@ -68,6 +68,14 @@ typedef struct
   int     fd;       /* owned */
 } OutFd;
 
+/* What a blocking call waits with. */
+typedef struct
+{
+  GCancellable *cancellable;   /* borrowed, may be NULL */
+  gint64        deadline;      /* monotonic time (µs) at which the wait fails; -1: none */
+  guint         timeout_ms;    /* what @deadline came from, for the error message */
+} Waiter;
+
 typedef struct
 {
   GSource          parent;
@@ -96,12 +104,12 @@ typedef struct
                                 int                   fd,
                                 gsize                *n_written,
                                 GError              **error);
-  /* Blocks until readable (or writable), hung up, or cancelled, without
-   * touching the owner's context. */
+  /* Blocks until readable (or writable), hung up, cancelled or past the
+   * deadline, without touching the owner's context. */
   gboolean     (*wait)         (CoprocTransport      *t,
                                 gboolean              want_read,
                                 gboolean              want_write,
-                                GCancellable         *cancellable,
+                                Waiter               *w,
                                 GError              **error);
   /* Sets what the watch polls for. */
   void         (*watch_update) (CoprocTransport      *t,
@@ -151,6 +159,8 @@ struct _CoprocTransport
                                                     * is buffered */
   guint32                         max_message_size; /* ours: in the handshake, and for sends */
   guint                           large_threshold; /* payloads this big go in a memfd; 0: never */
+  guint                           send_timeout;    /* ms a send or flush waits for the peer
+                                                    * at most; 0: as long as it takes */
   GError                         *write_error;     /* once a write failed: what sends fail with */
   GError                         *closed_error;    /* once closed: what every call fails with */
 
@@ -374,11 +384,42 @@ socket_write (CoprocTransport      *t,
   return IO_OK;
 }
 
+/* What is left of @w's time, for poll(): -1 for none. */
+static int
+waiter_poll_timeout (const Waiter *w)
+{
+  gint64 left;
+
+  if (w->deadline < 0)
+    return -1;
+
+  left = w->deadline - g_get_monotonic_time ();
+  return left <= 0 ? 0 : (int) MIN ((left + 999) / 1000, G_MAXINT);
+}
+
+/* Fails when @w's cancellable fired or its time is up. */
+static gboolean
+waiter_check (const Waiter  *w,
+              GError       **error)
+{
+  if (g_cancellable_set_error_if_cancelled (w->cancellable, error))
+    return FALSE;
+
+  if (w->deadline >= 0 && g_get_monotonic_time () >= w->deadline)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT,
+                   "The peer read nothing for %u ms (send-timeout)", w->timeout_ms);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
 static gboolean
 socket_wait (CoprocTransport  *t,
              gboolean          want_read,
              gboolean          want_write,
-             GCancellable     *cancellable,
+             Waiter           *w,
              GError          **error)
 {
   GPollFD fds[2];
@@ -388,17 +429,17 @@ socket_wait (CoprocTransport  *t,
   fds[0].fd = t->fd;
   fds[0].events = (want_read ? G_IO_IN : 0) | G_IO_HUP | G_IO_ERR | (want_write ? G_IO_OUT : 0);
   fds[0].revents = 0;
-  if (g_cancellable_make_pollfd (cancellable, &fds[1]))
+  if (g_cancellable_make_pollfd (w->cancellable, &fds[1]))
     n_fds = 2;
 
   do
-    r = g_poll (fds, n_fds, -1);
+    r = g_poll (fds, n_fds, waiter_poll_timeout (w));
   while (r < 0 && errno == EINTR);
 
   if (n_fds == 2)
-    g_cancellable_release_fd (cancellable);
+    g_cancellable_release_fd (w->cancellable);
 
-  return !g_cancellable_set_error_if_cancelled (cancellable, error);
+  return waiter_check (w, error);
 }
 
 static void
@@ -557,15 +598,25 @@ stream_source (CoprocTransport *t,
 
 /* Waits on a private context, never the owner's. */
 static gboolean
+wait_timeout_cb (gpointer user_data)
+{
+  gboolean *fired = user_data;
+
+  *fired = TRUE;
+  return G_SOURCE_REMOVE;
+}
+
+static gboolean
 stream_wait (CoprocTransport  *t,
              gboolean          want_read,
              gboolean          want_write,
-             GCancellable     *cancellable,
+             Waiter           *w,
              GError          **error)
 {
   g_autoptr(GMainContext) context = g_main_context_new ();
-  GSource *sources[2] = { NULL, NULL };
+  GSource *sources[3] = { NULL, NULL, NULL };
   gboolean fired = FALSE;
+  int timeout = waiter_poll_timeout (w);
 
   /* Waiting for nothing is waiting for input (a hang-up shows there). */
   gboolean wants[2] = { want_read || !want_write, want_write };
@@ -575,15 +626,22 @@ stream_wait (CoprocTransport  *t,
       if (!wants[i])
         continue;
 
-      sources[i] = stream_source (t, i == 1, cancellable);
+      sources[i] = stream_source (t, i == 1, w->cancellable);
       g_source_set_callback (sources[i], G_SOURCE_FUNC (wait_pollable_cb), &fired, NULL);
       g_source_attach (sources[i], context);
+    }
+
+  if (timeout >= 0)
+    {
+      sources[2] = g_timeout_source_new (timeout);
+      g_source_set_callback (sources[2], wait_timeout_cb, &fired, NULL);
+      g_source_attach (sources[2], context);
     }
 
   while (!fired)
     g_main_context_iteration (context, TRUE);
 
-  for (guint i = 0; i < 2; i++)
+  for (guint i = 0; i < G_N_ELEMENTS (sources); i++)
     {
       if (sources[i] != NULL)
         {
@@ -592,7 +650,7 @@ stream_wait (CoprocTransport  *t,
         }
     }
 
-  return !g_cancellable_set_error_if_cancelled (cancellable, error);
+  return waiter_check (w, error);
 }
 
 static gboolean
@@ -837,6 +895,34 @@ coproc_transport_set_max_message_size (CoprocTransport *t,
 }
 
 void
+coproc_transport_set_send_timeout (CoprocTransport *t,
+                                   guint            send_timeout)
+{
+  t->send_timeout = send_timeout;
+}
+
+/* The waiter of a send or flush: @cancellable, and the send timeout. */
+static Waiter
+waiter_for_send (CoprocTransport *t,
+                 GCancellable    *cancellable)
+{
+  Waiter w = { cancellable, -1, t->send_timeout };
+
+  if (t->send_timeout > 0)
+    w.deadline = g_get_monotonic_time () + (gint64) t->send_timeout * 1000;
+
+  return w;
+}
+
+/* Whether @error only says that a wait was cut short. */
+static gboolean
+is_interruption (const GError *error)
+{
+  return g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED) ||
+         g_error_matches (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+}
+
+void
 coproc_transport_set_max_read_ahead (CoprocTransport *t,
                                      guint64          max_read_ahead)
 {
@@ -988,10 +1074,10 @@ reads_while_waiting (CoprocTransport *t)
  * meanwhile (without parsing while parsing is paused). */
 static gboolean
 wait_writable (CoprocTransport  *t,
-               GCancellable     *cancellable,
+               Waiter           *w,
                GError          **error)
 {
-  if (!coproc_transport_wait (t, reads_while_waiting (t), TRUE, cancellable, error))
+  if (!t->backend->wait (t, reads_while_waiting (t), TRUE, w, error))
     return FALSE;
 
   drain (t);
@@ -1002,7 +1088,7 @@ wait_writable (CoprocTransport  *t,
 static gboolean
 flush_until (CoprocTransport  *t,
              gsize             target,
-             GCancellable     *cancellable,
+             Waiter           *w,
              GError          **error)
 {
   for (;;)
@@ -1011,7 +1097,7 @@ flush_until (CoprocTransport  *t,
         return FALSE;
       if (wbuf_pending (t) <= target)
         break;
-      if (!coproc_transport_wait (t, reads_while_waiting (t), TRUE, cancellable, error))
+      if (!t->backend->wait (t, reads_while_waiting (t), TRUE, w, error))
         return FALSE;
       drain (t);
       if (t->closed)
@@ -1030,7 +1116,9 @@ coproc_transport_flush (CoprocTransport  *t,
                         GCancellable     *cancellable,
                         GError          **error)
 {
-  return flush_until (t, 0, cancellable, error);
+  Waiter w = waiter_for_send (t, cancellable);
+
+  return flush_until (t, 0, &w, error);
 }
 
 /* Sending --------------------------------------------------------------------- */
@@ -1104,18 +1192,21 @@ buffer_frame (CoprocTransport         *t,
               const CoprocWireHeader  *header,
               GVariant                *channel_id,
               GVariant                *payload,
+              Waiter                  *w,
               GError                 **error)
 {
   gsize frame_size = coproc_wire_frame_size (header);
+  g_autoptr(GError) local_error = NULL;
   gboolean was_empty;
   guint8 *out;
 
   /* A frame that takes the buffer past the high-water mark makes this send
    * wait anyway: wait first, until the frame fits under the mark, so that
    * what is buffered need not be moved to make room for it (for a large
-   * payload, that move costs as much as copying the payload in). */
+   * payload, that move costs as much as copying the payload in). A wait
+   * cut short here sends nothing. */
   if (payload != NULL && wbuf_pending (t) > 0 && wbuf_pending (t) + frame_size > SEND_HIGH_WATER &&
-      !flush_until (t, frame_size < SEND_HIGH_WATER ? SEND_HIGH_WATER - frame_size : 0, NULL, error))
+      !flush_until (t, frame_size < SEND_HIGH_WATER ? SEND_HIGH_WATER - frame_size : 0, w, error))
     return FALSE;
 
   was_empty = wbuf_pending (t) == 0;
@@ -1135,13 +1226,54 @@ buffer_frame (CoprocTransport         *t,
   if ((was_empty || t->unflushed >= FLUSH_BATCH_SIZE) && !coproc_transport_flush_nonblocking (t, error))
     return FALSE;
 
-  if (wbuf_pending (t) > SEND_HIGH_WATER)
-    return flush_until (t, SEND_HIGH_WATER, NULL, error);
+  /* A frame larger than the mark alone. Once it is buffered, the message
+   * is sent: a wait cut short leaves it to leave later. */
+  if (wbuf_pending (t) > SEND_HIGH_WATER &&
+      !flush_until (t, SEND_HIGH_WATER, w, &local_error))
+    {
+      if (!is_interruption (local_error))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return FALSE;
+        }
+      was_empty = TRUE;
+    }
 
   if (was_empty && wbuf_pending (t) > 0)
     coproc_transport_update_watch (t);
 
   return TRUE;
+}
+
+/* A direct write cut short after @sent of its @total bytes: the rest of
+ * the frame goes into the (empty) write buffer, so that the message still
+ * leaves whole. The frame ends at a multiple of 8 in the stream; so does
+ * its rest in the buffer. */
+static void
+buffer_rest (CoprocTransport     *t,
+             const GOutputVector *parts,
+             guint                n_parts,
+             gsize                sent,
+             gsize                total)
+{
+  gsize rest = total - sent;
+  gsize shift = (8 - rest % 8) % 8;
+  guint8 *out;
+
+  g_assert (wbuf_pending (t) == 0 && t->out_fds->len == 0);
+
+  out = wbuf_reserve (t, shift + rest) + shift;
+  t->wbuf_start = t->wbuf_end = shift;
+  for (guint i = 0; i < n_parts; i++)
+    {
+      gsize skip = MIN (sent, parts[i].size);
+
+      sent -= skip;
+      memcpy (out, (const guint8 *) parts[i].buffer + skip, parts[i].size - skip);
+      out += parts[i].size - skip;
+    }
+  t->wbuf_end += rest;
+  coproc_transport_update_watch (t);
 }
 
 /* The remaining bytes of @n_parts parts, @sent bytes in, as vectors. */
@@ -1178,6 +1310,7 @@ write_direct (CoprocTransport         *t,
               const CoprocWireHeader  *header,
               GVariant                *channel_id,
               GVariant                *payload,
+              Waiter                  *w,
               GError                 **error)
 {
   gsize head_len = COPROC_WIRE_HEADER_SIZE + coproc_wire_pad8 (header->channel_size);
@@ -1192,7 +1325,7 @@ write_direct (CoprocTransport         *t,
   gsize total = head_len + value_len + tail_len;
   gsize sent = 0;
 
-  if (!flush_until (t, 0, NULL, error))
+  if (!flush_until (t, 0, w, error))
     return FALSE;
 
   coproc_wire_write_header (head, header);
@@ -1216,8 +1349,18 @@ write_direct (CoprocTransport         *t,
           break;
 
         case IO_WOULD_BLOCK:
-          if (!wait_writable (t, NULL, error))
-            return FALSE;
+          if (!wait_writable (t, w, &local_error))
+            {
+              /* Cut short: once part of the frame left, the rest must too. */
+              if (sent > 0 && is_interruption (local_error))
+                {
+                  g_clear_error (&local_error);
+                  buffer_rest (t, parts, G_N_ELEMENTS (parts), sent, total);
+                  return TRUE;
+                }
+              g_propagate_error (error, local_error);
+              return FALSE;
+            }
           break;
 
         default:
@@ -1310,7 +1453,7 @@ coproc_transport_send (CoprocTransport  *t,
 {
   CoprocOutFrame frame = { kind, payload, channel_id, priority, 0 };
 
-  return coproc_transport_send_frame (t, &frame, error);
+  return coproc_transport_send_frame (t, &frame, NULL, error);
 }
 
 guint
@@ -1328,10 +1471,12 @@ coproc_transport_write_failed (CoprocTransport *t)
 gboolean
 coproc_transport_send_frame (CoprocTransport      *t,
                              const CoprocOutFrame *frame,
+                             GCancellable         *cancellable,
                              GError              **error)
 {
   GVariant *payload = frame->payload;
   GVariant *channel_id = frame->channel_id;
+  Waiter w = waiter_for_send (t, cancellable);
   CoprocWireHeader header;
   FrameWay way;
 
@@ -1345,14 +1490,14 @@ coproc_transport_send_frame (CoprocTransport      *t,
   switch (way)
     {
     case WAY_DIRECT:
-      return write_direct (t, &header, channel_id, payload, error);
+      return write_direct (t, &header, channel_id, payload, &w, error);
 
     case WAY_MEMFD:
-      return buffer_frame (t, &header, channel_id, NULL, error);
+      return buffer_frame (t, &header, channel_id, NULL, &w, error);
 
     case WAY_INLINE:
     default:
-      return buffer_frame (t, &header, channel_id, payload, error);
+      return buffer_frame (t, &header, channel_id, payload, &w, error);
     }
 }
 
@@ -1516,10 +1661,12 @@ coproc_transport_wait (CoprocTransport  *t,
                        GCancellable     *cancellable,
                        GError          **error)
 {
+  Waiter w = { cancellable, -1, 0 };
+
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
 
-  return t->backend->wait (t, want_read, want_write, cancellable, error);
+  return t->backend->wait (t, want_read, want_write, &w, error);
 }
 
 gboolean

@@ -28,6 +28,7 @@
 #include <coproc.h>
 
 #include "coproc-channels-private.h"
+#include "coproc-messenger-state-private.h"
 #include "coproc-payload-fd-private.h"
 #include "coproc-wire-private.h"
 
@@ -841,6 +842,210 @@ test_depth_receiver_rule (Raw           *raw,
   g_assert_true (g_variant_is_of_type (payload, G_VARIANT_TYPE ("av")));
 }
 
+/* 6: sends that wait for a peer that reads nothing -------------------------------- */
+
+/* Reads everything the host writes until it hangs up, checking that the
+ * stream is whole: the handshake, then frames, each complete. */
+typedef struct
+{
+  int   peer;
+  guint n_frames;        /* data frames read */
+  gsize payload_size;    /* the encoded size each must have */
+} Reader;
+
+static gboolean
+read_exactly (int     fd,
+              guint8 *buf,
+              gsize   size)
+{
+  gsize done = 0;
+
+  while (done < size)
+    {
+      gssize n = read (fd, buf + done, size - done);
+
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          /* Only between frames may the stream end. */
+          g_assert_cmpuint (done, ==, 0);
+          return FALSE;
+        }
+      done += n;
+    }
+
+  return TRUE;
+}
+
+static gpointer
+reader_thread (gpointer data)
+{
+  Reader *r = data;
+  guint8 handshake[COPROC_WIRE_HANDSHAKE_SIZE];
+  guint8 raw_header[COPROC_WIRE_HEADER_SIZE];
+  g_autofree guint8 *body = NULL;
+
+  g_assert_true (read_exactly (r->peer, handshake, sizeof handshake));
+  while (read_exactly (r->peer, raw_header, sizeof raw_header))
+    {
+      g_autoptr(GError) error = NULL;
+      CoprocWireHeader header;
+      gsize body_size;
+
+      g_assert_true (coproc_wire_read_header (raw_header, &header, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (header.kind, ==, COPROC_WIRE_KIND_NOREQUEST);
+      g_assert_cmpuint (header.payload_size, ==, r->payload_size);
+      body_size = coproc_wire_frame_size (&header) - COPROC_WIRE_HEADER_SIZE;
+      body = g_realloc (body, body_size);
+      g_assert_true (read_exactly (r->peer, body, body_size));
+      r->n_frames++;
+    }
+
+  return NULL;
+}
+
+typedef struct
+{
+  pid_t         host_tid;
+  GCancellable *cancellable;
+} Canceller;
+
+static gpointer
+canceller_thread (gpointer data)
+{
+  Canceller *c = data;
+
+  /* Once the host's send sleeps, waiting for a peer that reads nothing. */
+  while (!thread_sleeps_in_poll (c->host_tid))
+    g_thread_yield ();
+  g_cancellable_cancel (c->cancellable);
+  return NULL;
+}
+
+typedef enum
+{
+  SEND_INLINE,      /* frames of 1 MiB, copied into the write buffer */
+  SEND_DIRECT,      /* frames of 12 MiB, written from the payload's memory */
+} SendWay;
+
+static GVariant *
+send_way_payload (SendWay way)
+{
+  gsize size = way == SEND_DIRECT ? 12 * 1024 * 1024 : 1024 * 1024;
+
+  return g_variant_ref_sink (bytes_payload (size + 3, 7));
+}
+
+/* The peer reads at last; every message the host said it sent arrives
+ * whole, and nothing else. */
+static void
+check_stream_whole (Raw      *raw,
+                    Reader   *reader,
+                    GVariant *payload,
+                    guint     n_sent)
+{
+  g_autoptr(GError) error = NULL;
+  GThread *thread;
+
+  reader->peer = raw->peer;
+  reader->payload_size = coproc_wire_variant_size (payload);
+  thread = g_thread_new ("reader", reader_thread, reader);
+
+  coproc_messenger_set_send_timeout (raw->messenger, 0);
+  g_assert_true (coproc_messenger_flush (raw->messenger, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (coproc_messenger_close (raw->messenger, &error));
+  g_thread_join (thread);
+
+  g_assert_cmpuint (reader->n_frames, ==, n_sent);
+}
+
+/* A send to a peer that reads nothing can be cancelled from another thread:
+ * it fails with G_IO_ERROR_CANCELLED, nothing of its message was sent (or,
+ * when part of it had left, all of it goes), and the messenger goes on. */
+static void
+test_send_cancelled (Raw           *raw,
+                     gconstpointer  data)
+{
+  SendWay way = GPOINTER_TO_INT (data);
+  g_autoptr(GVariant) payload = send_way_payload (way);
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  Canceller canceller = { gettid (), cancellable };
+  Reader reader = { 0 };
+  GThread *thread;
+  guint n_sent = 0;
+
+  g_test_summary ("coproc_messenger_send_cancellable() stops waiting when cancelled, and "
+                  "never sends half a message");
+
+  coproc_messenger_set_large_message_threshold (raw->messenger, 0);
+  raw_flush (raw);
+
+  thread = g_thread_new ("canceller", canceller_thread, &canceller);
+  while (coproc_messenger_send_cancellable (raw->messenger, COPROC_MESSAGE_KIND_NOREQUEST,
+                                            payload, NULL, cancellable, &error))
+    n_sent++;
+  g_thread_join (thread);
+
+  g_test_message ("%u messages sent before the cancelled one", n_sent);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_false (coproc_messenger_is_closed (raw->messenger));
+  g_assert_cmpuint (coproc_messenger_messages_sent (raw->messenger, NULL), ==, n_sent);
+
+  /* Still usable: once the peer reads, a send gets through. */
+  check_stream_whole (raw, &reader, payload, n_sent);
+}
+
+/* With send-timeout, a send to a peer that reads nothing gives up in time;
+ * so does a flush, which keeps its output. */
+static void
+test_send_timeout (Raw           *raw,
+                   gconstpointer  data)
+{
+  SendWay way = GPOINTER_TO_INT (data);
+  g_autoptr(GVariant) payload = send_way_payload (way);
+  g_autoptr(GError) error = NULL;
+  Reader reader = { 0 };
+  gint64 started;
+  guint n_sent = 0;
+
+  g_test_summary ("send-timeout bounds the wait of a send and of a flush");
+
+  coproc_messenger_set_large_message_threshold (raw->messenger, 0);
+  coproc_messenger_set_send_timeout (raw->messenger, 100);
+  g_assert_cmpuint (coproc_messenger_get_send_timeout (raw->messenger), ==, 100);
+  raw_flush (raw);
+
+  for (;;)
+    {
+      started = g_get_monotonic_time ();
+      if (!coproc_messenger_send_norequest (raw->messenger, payload, NULL, &error))
+        break;
+      n_sent++;
+    }
+
+  g_test_message ("%u messages sent before the one that timed out", n_sent);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+  g_assert_nonnull (strstr (error->message, "100 ms"));
+  /* It did wait that long for the peer. */
+  g_assert_cmpint (g_get_monotonic_time () - started, >=, 100 * 1000);
+  g_clear_error (&error);
+
+  /* A flush with output buffered waits as long, and keeps it. */
+  if (coproc_transport_has_output (_coproc_messenger_get_private (raw->messenger)->transport))
+    {
+      g_assert_false (coproc_messenger_flush (raw->messenger, NULL, &error));
+      g_assert_error (error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+      g_clear_error (&error);
+    }
+
+  g_assert_false (coproc_messenger_is_closed (raw->messenger));
+  check_stream_whole (raw, &reader, payload, n_sent);
+}
+
 /* 7: errors from the peer ------------------------------------------------------- */
 
 /* Receives the error the next receive call fails with. */
@@ -978,6 +1183,16 @@ main (int   argc,
   test_add_pair ("Bounds", "depth/sender-agrees", COPROC_TYPE_PRIORITY_MESSENGER,
                  test_depth_sender_agrees);
   add_raw ("depth/receiver-rule", test_depth_receiver_rule);
+  for (SendWay way = SEND_INLINE; way <= SEND_DIRECT; way++)
+    {
+      const char *name = way == SEND_INLINE ? "inline" : "direct";
+      g_autofree char *cancelled = g_strdup_printf ("/Coproc/Bounds/send-waits/cancelled/%s", name);
+      g_autofree char *timeout = g_strdup_printf ("/Coproc/Bounds/send-waits/timeout/%s", name);
+
+      g_test_add (cancelled, Raw, GINT_TO_POINTER (way), raw_setup, test_send_cancelled,
+                  raw_teardown);
+      g_test_add (timeout, Raw, GINT_TO_POINTER (way), raw_setup, test_send_timeout, raw_teardown);
+    }
   add_raw ("memory/small-messages-kept", test_pinned_small_messages);
   add_raw ("memfd/tiny-payloads", test_memfd_tiny_payloads);
   add_raw ("memfd/accounting", test_memfd_accounting);
