@@ -56,11 +56,20 @@ G_BEGIN_DECLS
  * the write buffer, which the watch, the owner's next call or
  * coproc_transport_flush() empties. Past a high-water mark a send blocks
  * until the peer has read enough, reading what the peer sends meanwhile.
+ * Payloads passed in memfds count against that mark at their size until
+ * the peer has read their frames (the kernel holds them meanwhile), and so
+ * many descriptors may be on their way at once.
  *
  * A failed write does not end the transport: what the peer sent before is
  * still to be read. The failure is recorded, sends fail with it, and input
  * goes on until the peer's hang-up is read.
  */
+
+/* What may be on its way to the peer before a send waits: bytes buffered
+ * or in the kernel, payloads passed in descriptors counted at their size,
+ * and descriptors the peer has not read yet. */
+#define COPROC_TRANSPORT_SEND_HIGH_WATER   (16 * 1024 * 1024)
+#define COPROC_TRANSPORT_MAX_FDS_IN_FLIGHT 32
 
 typedef struct _CoprocTransport CoprocTransport;
 

@@ -34,9 +34,12 @@
 #include "config.h"
 
 #include <errno.h>
+#include <linux/sockios.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -48,7 +51,8 @@
 #include "coproc-transport-private.h"
 
 #define FLUSH_BATCH_SIZE   (64 * 1024)
-#define SEND_HIGH_WATER    (16 * 1024 * 1024)
+#define SEND_HIGH_WATER    COPROC_TRANSPORT_SEND_HIGH_WATER
+#define MAX_FDS_IN_FLIGHT  COPROC_TRANSPORT_MAX_FDS_IN_FLIGHT
 #define DIRECT_WRITE_SIZE  (SEND_HIGH_WATER / 2)
 #define WBUF_KEEP_SIZE     (256 * 1024)
 #define DISPATCH_MAX_READS 4
@@ -66,6 +70,7 @@ typedef struct
 {
   guint64 offset;   /* stream offset of the frame the descriptor goes with */
   int     fd;       /* owned */
+  gsize   size;     /* the payload it holds */
 } OutFd;
 
 /* What a blocking call waits with. */
@@ -74,7 +79,28 @@ typedef struct
   GCancellable *cancellable;   /* borrowed, may be NULL */
   gint64        deadline;      /* monotonic time (µs) at which the wait fails; -1: none */
   guint         timeout_ms;    /* what @deadline came from, for the error message */
+  int           epfd;          /* owned, -1 until needed: the socket's write space, watched
+                                * edge-triggered, tells when the peer read something */
 } Waiter;
+
+static void
+waiter_clear (Waiter *w)
+{
+  if (w->epfd >= 0)
+    close (w->epfd);
+  w->epfd = -1;
+}
+
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (Waiter, waiter_clear)
+
+/* What a wait is for, besides a hang-up: input, room to write, or the
+ * peer reading some of what is in the kernel already. */
+typedef enum
+{
+  WAIT_READ     = 1 << 0,
+  WAIT_WRITE    = 1 << 1,
+  WAIT_CONSUMED = 1 << 2,
+} WaitFor;
 
 typedef struct
 {
@@ -107,8 +133,7 @@ typedef struct
   /* Blocks until readable (or writable), hung up, cancelled or past the
    * deadline, without touching the owner's context. */
   gboolean     (*wait)         (CoprocTransport      *t,
-                                gboolean              want_read,
-                                gboolean              want_write,
+                                WaitFor               what,
                                 Waiter               *w,
                                 GError              **error);
   /* Sets what the watch polls for. */
@@ -153,6 +178,11 @@ struct _CoprocTransport
   guint64                         written_total;   /* stream offset of wbuf_start */
   GArray                         *out_fds;         /* of OutFd, in stream order; closed once
                                                     * sent or dropped */
+  gsize                           out_fd_bytes;    /* the payloads of @out_fds */
+  gsize                           passed_bytes;    /* the payloads of the descriptors sent since
+                                                    * the peer was last seen to have read all
+                                                    * we wrote (the kernel holds them for it) */
+  guint                           passed_fds;      /* and their number */
 
   guint64                         max_read_ahead;  /* while parsing is paused, a send that
                                                     * waits reads no further once this much
@@ -237,6 +267,55 @@ close_out_fds (CoprocTransport *t)
   for (guint i = 0; i < t->out_fds->len; i++)
     close (g_array_index (t->out_fds, OutFd, i).fd);
   g_array_set_size (t->out_fds, 0);
+  t->out_fd_bytes = 0;
+  t->passed_bytes = 0;
+  t->passed_fds = 0;
+}
+
+/* What leaves and has not reached the peer: the buffered bytes, and the
+ * payloads of descriptors, buffered or in the kernel. The high-water mark
+ * bounds it: a payload in a memfd is memory held for the peer as much as
+ * bytes are. */
+static inline gsize
+outgoing_bytes (CoprocTransport *t)
+{
+  return wbuf_pending (t) + t->out_fd_bytes + t->passed_bytes;
+}
+
+static inline guint
+outgoing_fds (CoprocTransport *t)
+{
+  return t->out_fds->len + t->passed_fds;
+}
+
+/* Whether @bytes more, and @n_fds more descriptors, may leave now: they
+ * fit under the bounds, or nothing else is on its way. */
+static inline gboolean
+room_for (CoprocTransport *t,
+          gsize            bytes,
+          guint            n_fds)
+{
+  gsize outgoing = outgoing_bytes (t);
+
+  return (outgoing == 0 && outgoing_fds (t) == 0) ||
+         (outgoing + bytes <= SEND_HIGH_WATER && outgoing_fds (t) + n_fds <= MAX_FDS_IN_FLIGHT);
+}
+
+/* Descriptors sent are held by the kernel until the peer reads their
+ * frames; the socket's queue tells that only when it is empty
+ * (SIOCOUTQ: the memory of what the peer has not read). A buffer the peer
+ * just read is still counted, as one byte, while the kernel wakes the
+ * writers (sock_wfree()): so "empty" is less than any buffer takes. */
+static void
+forget_consumed (CoprocTransport *t)
+{
+  int queued = 0;
+
+  if (t->passed_fds > 0 && ioctl (t->fd, SIOCOUTQ, &queued) == 0 && queued < 64)
+    {
+      t->passed_bytes = 0;
+      t->passed_fds = 0;
+    }
 }
 
 /* Output that can no longer leave. */
@@ -415,29 +494,78 @@ waiter_check (const Waiter  *w,
   return TRUE;
 }
 
+/* Has @w watch the socket's write space edge-triggered: every time the
+ * peer reads (and frees room), the descriptor becomes readable. */
+static gboolean
+watch_consumed (CoprocTransport  *t,
+                Waiter           *w,
+                GError          **error)
+{
+  struct epoll_event event = { .events = EPOLLOUT | EPOLLET };
+
+  if (w->epfd >= 0)
+    return TRUE;
+
+  w->epfd = epoll_create1 (EPOLL_CLOEXEC);
+  if (w->epfd < 0 || epoll_ctl (w->epfd, EPOLL_CTL_ADD, t->fd, &event) != 0)
+    {
+      int errsv = errno;
+
+      waiter_clear (w);
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                   "Could not wait for the peer to read: %s", g_strerror (errsv));
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
 static gboolean
 socket_wait (CoprocTransport  *t,
-             gboolean          want_read,
-             gboolean          want_write,
+             WaitFor           what,
              Waiter           *w,
              GError          **error)
 {
-  GPollFD fds[2];
+  GPollFD fds[3];
   guint n_fds = 1;
+  gint consumed = -1;
+  gboolean cancellable_polled;
   int r;
 
   fds[0].fd = t->fd;
-  fds[0].events = (want_read ? G_IO_IN : 0) | G_IO_HUP | G_IO_ERR | (want_write ? G_IO_OUT : 0);
+  fds[0].events = ((what & WAIT_READ) ? G_IO_IN : 0) | G_IO_HUP | G_IO_ERR |
+                  ((what & WAIT_WRITE) ? G_IO_OUT : 0);
   fds[0].revents = 0;
-  if (g_cancellable_make_pollfd (w->cancellable, &fds[1]))
-    n_fds = 2;
+
+  if (what & WAIT_CONSUMED)
+    {
+      if (!watch_consumed (t, w, error))
+        return FALSE;
+      consumed = n_fds++;
+      fds[consumed].fd = w->epfd;
+      fds[consumed].events = G_IO_IN;
+      fds[consumed].revents = 0;
+    }
+
+  cancellable_polled = g_cancellable_make_pollfd (w->cancellable, &fds[n_fds]);
+  if (cancellable_polled)
+    n_fds++;
 
   do
     r = g_poll (fds, n_fds, waiter_poll_timeout (w));
   while (r < 0 && errno == EINTR);
 
-  if (n_fds == 2)
+  if (cancellable_polled)
     g_cancellable_release_fd (w->cancellable);
+
+  /* Take the edge, so that the next wait sleeps until the next read. */
+  if (consumed >= 0 && fds[consumed].revents != 0)
+    {
+      struct epoll_event event;
+
+      while (epoll_wait (w->epfd, &event, 1, 0) < 0 && errno == EINTR)
+        ;
+    }
 
   return waiter_check (w, error);
 }
@@ -608,11 +736,14 @@ wait_timeout_cb (gpointer user_data)
 
 static gboolean
 stream_wait (CoprocTransport  *t,
-             gboolean          want_read,
-             gboolean          want_write,
+             WaitFor           what,
              Waiter           *w,
              GError          **error)
 {
+  gboolean want_read = (what & WAIT_READ) != 0;
+  /* No descriptors pass here: nothing is held in the kernel for the peer
+   * but bytes, and room to write is what the peer reading gives. */
+  gboolean want_write = (what & (WAIT_WRITE | WAIT_CONSUMED)) != 0;
   g_autoptr(GMainContext) context = g_main_context_new ();
   GSource *sources[3] = { NULL, NULL, NULL };
   gboolean fired = FALSE;
@@ -906,7 +1037,7 @@ static Waiter
 waiter_for_send (CoprocTransport *t,
                  GCancellable    *cancellable)
 {
-  Waiter w = { cancellable, -1, t->send_timeout };
+  Waiter w = { cancellable, -1, t->send_timeout, -1 };
 
   if (t->send_timeout > 0)
     w.deadline = g_get_monotonic_time () + (gint64) t->send_timeout * 1000;
@@ -1021,6 +1152,10 @@ write_buffered (CoprocTransport  *t,
 
   if (fd >= 0 && n > 0)
     {
+      /* The kernel holds it for the peer now. */
+      t->out_fd_bytes -= next->size;
+      t->passed_bytes += next->size;
+      t->passed_fds++;
       close (fd);
       g_array_remove_index (t->out_fds, 0);
     }
@@ -1077,7 +1212,7 @@ wait_writable (CoprocTransport  *t,
                Waiter           *w,
                GError          **error)
 {
-  if (!t->backend->wait (t, reads_while_waiting (t), TRUE, w, error))
+  if (!t->backend->wait (t, (reads_while_waiting (t) ? WAIT_READ : 0) | WAIT_WRITE, w, error))
     return FALSE;
 
   drain (t);
@@ -1097,14 +1232,44 @@ flush_until (CoprocTransport  *t,
         return FALSE;
       if (wbuf_pending (t) <= target)
         break;
-      if (!t->backend->wait (t, reads_while_waiting (t), TRUE, w, error))
+      if (!wait_writable (t, w, error))
         return FALSE;
+    }
+
+  coproc_transport_update_watch (t);
+  return TRUE;
+}
+
+/* Waits until @bytes more, with @n_fds more descriptors, fit under the
+ * bounds of what is outgoing (room_for()), writing what is buffered and
+ * reading what the peer sends meanwhile. Once all that is left is in the
+ * kernel, it waits for the peer to read. */
+static gboolean
+make_room (CoprocTransport  *t,
+           gsize             bytes,
+           guint             n_fds,
+           Waiter           *w,
+           GError          **error)
+{
+  for (;;)
+    {
+      gboolean in_kernel;
+
+      if (!coproc_transport_flush_nonblocking (t, error))
+        return FALSE;
+      forget_consumed (t);
+      if (room_for (t, bytes, n_fds))
+        break;
+
+      in_kernel = wbuf_pending (t) == 0 && t->out_fds->len == 0;
+      if (!t->backend->wait (t, (reads_while_waiting (t) ? WAIT_READ : 0) |
+                                (in_kernel ? WAIT_CONSUMED : WAIT_WRITE),
+                             w, error))
+        return FALSE;
+
       drain (t);
-      if (t->closed)
-        {
-          g_propagate_error (error, g_error_copy (t->closed_error));
-          return FALSE;
-        }
+      if (!coproc_transport_check_open (t, error))
+        return FALSE;
     }
 
   coproc_transport_update_watch (t);
@@ -1116,7 +1281,7 @@ coproc_transport_flush (CoprocTransport  *t,
                         GCancellable     *cancellable,
                         GError          **error)
 {
-  Waiter w = waiter_for_send (t, cancellable);
+  g_auto(Waiter) w = waiter_for_send (t, cancellable);
 
   return flush_until (t, 0, &w, error);
 }
@@ -1168,7 +1333,9 @@ attach_memfd (CoprocTransport  *t,
     return FALSE;
 
   entry.offset = t->written_total + wbuf_pending (t);
+  entry.size = header->payload_size;
   g_array_append_val (t->out_fds, entry);
+  t->out_fd_bytes += entry.size;
   header->flags = COPROC_WIRE_FLAG_PAYLOAD_FD;
   header->n_fds = 1;
   return TRUE;
@@ -1205,8 +1372,7 @@ buffer_frame (CoprocTransport         *t,
    * what is buffered need not be moved to make room for it (for a large
    * payload, that move costs as much as copying the payload in). A wait
    * cut short here sends nothing. */
-  if (payload != NULL && wbuf_pending (t) > 0 && wbuf_pending (t) + frame_size > SEND_HIGH_WATER &&
-      !flush_until (t, frame_size < SEND_HIGH_WATER ? SEND_HIGH_WATER - frame_size : 0, w, error))
+  if (payload != NULL && !room_for (t, frame_size, 0) && !make_room (t, frame_size, 0, w, error))
     return FALSE;
 
   was_empty = wbuf_pending (t) == 0;
@@ -1325,7 +1491,7 @@ write_direct (CoprocTransport         *t,
   gsize total = head_len + value_len + tail_len;
   gsize sent = 0;
 
-  if (!flush_until (t, 0, w, error))
+  if (!make_room (t, total, 0, w, error) || !flush_until (t, 0, w, error))
     return FALSE;
 
   coproc_wire_write_header (head, header);
@@ -1476,14 +1642,18 @@ coproc_transport_send_frame (CoprocTransport      *t,
 {
   GVariant *payload = frame->payload;
   GVariant *channel_id = frame->channel_id;
-  Waiter w = waiter_for_send (t, cancellable);
+  g_auto(Waiter) w = waiter_for_send (t, cancellable);
   CoprocWireHeader header;
   FrameWay way;
 
   if (!coproc_transport_check_open (t, error) || !make_header (t, frame, &header, error))
     return FALSE;
 
+  /* A payload in a memfd waits for room before it is copied in. */
   way = choose_way (t, &header, TRUE);
+  if (way == WAY_MEMFD && !room_for (t, header.payload_size, 1) &&
+      !make_room (t, header.payload_size, 1, &w, error))
+    return FALSE;
   if (way == WAY_MEMFD && !attach_memfd (t, &header, payload))
     way = choose_way (t, &header, FALSE);
 
@@ -1661,12 +1831,13 @@ coproc_transport_wait (CoprocTransport  *t,
                        GCancellable     *cancellable,
                        GError          **error)
 {
-  Waiter w = { cancellable, -1, 0 };
+  g_auto(Waiter) w = { cancellable, -1, 0, -1 };
 
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return FALSE;
 
-  return t->backend->wait (t, want_read, want_write, &w, error);
+  return t->backend->wait (t, (want_read ? WAIT_READ : 0) | (want_write ? WAIT_WRITE : 0), &w,
+                           error);
 }
 
 gboolean

@@ -30,6 +30,7 @@
 #include "coproc-channels-private.h"
 #include "coproc-messenger-state-private.h"
 #include "coproc-payload-fd-private.h"
+#include "coproc-transport-private.h"
 #include "coproc-wire-private.h"
 
 #include "coproc-test-util.h"
@@ -1046,6 +1047,58 @@ test_send_timeout (Raw           *raw,
   check_stream_whole (raw, &reader, payload, n_sent);
 }
 
+/* 4: payloads in memfds count against what may be on its way ----------------------- */
+
+/* The peer reads nothing; the host sends payloads that go in memfds. Each
+ * send returned at once: thousands of descriptors and gigabytes of shared
+ * memory held for a peer that never reads. They count against the
+ * high-water mark at their payload's size, and at most 32 descriptors may
+ * be on their way; past that, a send waits like one of bytes (here until
+ * it is cancelled). */
+static void
+test_memfd_outgoing (Raw           *raw,
+                     gconstpointer  data)
+{
+  gsize size = GPOINTER_TO_SIZE (data);
+  g_autoptr(GVariant) payload = g_variant_ref_sink (bytes_payload (size, 5));
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  Canceller canceller = { gettid (), cancellable };
+  Reader reader = { 0 };
+  GThread *thread;
+  guint fds_before;
+  guint n_sent = 0;
+  guint max_sent;
+
+  g_test_summary ("Payloads passed in memfds count against the high-water mark at their size, "
+                  "and at most 32 descriptors are on their way to the peer");
+
+  /* Every payload of this size goes in a memfd. */
+  coproc_messenger_set_large_message_threshold (raw->messenger, size - 1);
+  raw_flush (raw);
+  fds_before = count_open_fds ();
+
+  thread = g_thread_new ("canceller", canceller_thread, &canceller);
+  while (coproc_messenger_send_cancellable (raw->messenger, COPROC_MESSAGE_KIND_NOREQUEST,
+                                            payload, NULL, cancellable, &error))
+    n_sent++;
+  g_thread_join (thread);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+
+  /* The first always goes; then what fits under both bounds. */
+  max_sent = MAX (1, MIN (COPROC_TRANSPORT_SEND_HIGH_WATER / size,
+                          COPROC_TRANSPORT_MAX_FDS_IN_FLIGHT));
+  g_test_message ("payloads of %" G_GSIZE_FORMAT " bytes: %u sends returned before one had to "
+                  "wait (at most %u); %d more descriptors open", size, n_sent, max_sent,
+                  (int) (count_open_fds () - fds_before));
+  g_assert_cmpuint (n_sent, >=, 1);
+  g_assert_cmpuint (n_sent, <=, max_sent);
+  g_assert_cmpuint (count_open_fds (), <=, fds_before);
+
+  /* Once the peer reads, all of them arrive. */
+  check_stream_whole (raw, &reader, payload, n_sent);
+}
+
 /* 7: errors from the peer ------------------------------------------------------- */
 
 /* Receives the error the next receive call fails with. */
@@ -1197,6 +1250,10 @@ main (int   argc,
   add_raw ("memfd/tiny-payloads", test_memfd_tiny_payloads);
   add_raw ("memfd/accounting", test_memfd_accounting);
   add_raw ("memfd/mapping-cap", test_memfd_mapping_cap);
+  g_test_add ("/Coproc/Bounds/memfd/outgoing-bytes", Raw, GSIZE_TO_POINTER (1024 * 1024),
+              raw_setup, test_memfd_outgoing, raw_teardown);
+  g_test_add ("/Coproc/Bounds/memfd/outgoing-descriptors", Raw, GSIZE_TO_POINTER (8 * 1024),
+              raw_setup, test_memfd_outgoing, raw_teardown);
   g_test_add ("/Coproc/Bounds/send-waits/after-close-request", Raw,
               GINT_TO_POINTER (PENDING_CLOSE_REQUEST), raw_setup,
               test_pending_special_read_ahead, raw_teardown);
