@@ -375,6 +375,61 @@ script_passed (CoprocMessenger *peer)
     }
 }
 
+/* With a low large-message-threshold: many small payloads, each passed in
+ * a memfd of its own (the receiver copies them out rather than map each). */
+static void
+script_passed_many (CoprocMessenger *peer)
+{
+  guint8 data[100];
+  GError *error = NULL;
+
+  for (guint i = 0; i < sizeof data; i++)
+    data[i] = (guint8) (i * 3);
+
+  for (int i = 0; i < 40; i++)
+    send_ok (coproc_messenger_send_norequest (peer,
+                                              g_variant_new_fixed_array (G_VARIANT_TYPE_BYTE, data,
+                                                                         sizeof data, 1),
+                                              NULL, &error),
+             error);
+}
+
+/* @n levels of "av" around @leaf. */
+static GVariant *
+nest_av (guint     n,
+         GVariant *leaf)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      GVariant *child = g_variant_new_variant (leaf);
+
+      leaf = g_variant_new_array (NULL, &child, 1);
+    }
+
+  return leaf;
+}
+
+/* Values nested as deep as a receiver accepts (GLib's limit for
+ * untrusted data): one level more is refused by the sender. */
+static void
+script_nesting (CoprocMessenger *peer)
+{
+  GVariant *deep_v = g_variant_new_int32 (7);
+  GError *error = NULL;
+
+  for (guint i = 0; i < 127; i++)
+    deep_v = g_variant_new_variant (deep_v);
+
+  send_ok (coproc_messenger_send_norequest (peer, nest_av (63, g_variant_new_int32 (1)), NULL,
+                                            &error),
+           error);
+  send_ok (coproc_messenger_send_norequest (peer, deep_v, NULL, &error), error);
+  send_ok (coproc_messenger_send_norequest (peer, nest_av (62, g_variant_new ("a{sv}", NULL)),
+                                            g_variant_new_int32 (2), &error),
+           error);
+  send_ok (coproc_messenger_send_norequest (peer, g_variant_new_int32 (3), NULL, &error), error);
+}
+
 static const Scenario scenarios[] = {
   { "empty", script_empty, FALSE, 0 },
   { "plain", script_plain, TRUE, 0 },
@@ -387,6 +442,8 @@ static const Scenario scenarios[] = {
   { "large", script_large, FALSE, 0 },
   { "conversation", script_conversation, TRUE, 0 },
   { "passed", script_passed, FALSE, 64 },
+  { "passed-many", script_passed_many, FALSE, 64 },
+  { "nesting", script_nesting, TRUE, 0 },
 };
 
 /* Writing ------------------------------------------------------------------ */
@@ -724,6 +781,42 @@ write_parts (const char   *name,
     }
 }
 
+/* One level deeper than a receiver accepts: a sender refuses to send it,
+ * so it is written by hand, as a body and in a stream between two
+ * markers. */
+static void
+write_too_deep (void)
+{
+  g_autoptr(GVariant) deep = g_variant_ref_sink (nest_av (64, g_variant_new_int32 (1)));
+  g_autoptr(GVariant) marker = g_variant_ref_sink (g_variant_new_int32 (5));
+  g_autoptr(GByteArray) stream = g_byte_array_new ();
+  gsize size = coproc_wire_variant_size (deep);
+  g_autofree guint8 *body = g_malloc0 (size);
+  guint8 handshake[COPROC_WIRE_HANDSHAKE_SIZE];
+
+  coproc_wire_store_variant (deep, body);
+  write_seed ("body", "nesting-too-deep-payload", NULL, 0, body, size);
+
+  coproc_wire_write_handshake (handshake, COPROC_DEFAULT_MAX_MESSAGE_SIZE);
+  g_byte_array_append (stream, handshake, sizeof handshake);
+  for (guint i = 0; i < 3; i++)
+    {
+      GVariant *value = i == 1 ? deep : marker;
+      CoprocWireHeader header = { 0 };
+      g_autofree guint8 *frame = NULL;
+
+      header.kind = COPROC_WIRE_KIND_NOREQUEST;
+      header.payload_size = coproc_wire_variant_size (value);
+      header.priority = INFINITY;
+      frame = g_malloc0 (coproc_wire_frame_size (&header));
+      coproc_wire_write_header (frame, &header);
+      coproc_wire_store_variant (value, frame + COPROC_WIRE_HEADER_SIZE);
+      g_byte_array_append (stream, frame, coproc_wire_frame_size (&header));
+    }
+  write_stream ("nesting-too-deep", edge_variants, G_N_ELEMENTS (edge_variants), stream->data,
+                stream->len);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -765,6 +858,8 @@ main (int    argc,
         write_edges (scenarios[i].name, data, size, frames);
       write_parts (scenarios[i].name, data, size, frames);
     }
+
+  write_too_deep ();
 
   g_print ("%u seeds written to %s\n", g_hash_table_size (written), outdir);
   g_hash_table_unref (written);
