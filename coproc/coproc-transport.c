@@ -1548,7 +1548,8 @@ encoded_size (GVariant  *value,
               GError   **error)
 {
   const char *type_string = g_variant_get_type_string (value);
-  gsize type_len = strlen (type_string);
+  gboolean has_variant;
+  gsize type_len = coproc_wire_type_scan (type_string, &has_variant);
 
   if (type_len > COPROC_WIRE_MAX_TYPE_SIZE)
     {
@@ -1558,7 +1559,8 @@ encoded_size (GVariant  *value,
       return FALSE;
     }
 
-  if (!coproc_wire_nesting_is_acceptable (value, type_string, type_len))
+  if ((has_variant || type_len > COPROC_WIRE_MAX_DEPTH) &&
+      !coproc_wire_nesting_is_acceptable (value, type_string, type_len))
     {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
                    "A payload or channel id of type %s nests deeper than a receiver "
