@@ -6,6 +6,7 @@
 #pragma once
 
 #include <errno.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -117,6 +118,76 @@ test_write_all (int         fd,
       p += n;
       size -= n;
     }
+}
+
+/* One sendmsg() of @data to the socket @sock, with @fd (or -1) attached
+ * to its first byte (SCM_RIGHTS), never raising SIGPIPE. Returns what
+ * sendmsg() returns; errno is kept. */
+static inline gssize
+test_send_with_fd (int         sock,
+                   const void *data,
+                   gsize       size,
+                   int         fd,
+                   int         flags)
+{
+  union {
+    struct cmsghdr align;
+    char           buf[CMSG_SPACE (sizeof (int))];
+  } control;
+  struct iovec iov = { (gpointer) data, size };
+  struct msghdr msg = { 0 };
+  gssize n;
+
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (fd >= 0)
+    {
+      struct cmsghdr *cmsg;
+
+      memset (&control, 0, sizeof control);
+      msg.msg_control = control.buf;
+      msg.msg_controllen = sizeof control.buf;
+      cmsg = CMSG_FIRSTHDR (&msg);
+      cmsg->cmsg_level = SOL_SOCKET;
+      cmsg->cmsg_type = SCM_RIGHTS;
+      cmsg->cmsg_len = CMSG_LEN (sizeof (int));
+      memcpy (CMSG_DATA (cmsg), &fd, sizeof fd);
+    }
+
+  do
+    n = sendmsg (sock, &msg, flags | MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+
+  return n;
+}
+
+/* The number of descriptors this process has open. */
+static inline guint
+test_count_open_fds (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+
+  return n;
+}
+
+/* A field of /proc/self/status given in kB ("VmRSS", say), as bytes. */
+static inline guint64
+test_proc_status_bytes (const char *field)
+{
+  g_autofree char *status = NULL;
+  g_autofree char *key = g_strdup_printf ("\n%s:", field);
+  const char *line;
+
+  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
+  line = strstr (status, key);
+  g_assert_nonnull (line);
+
+  return g_ascii_strtoull (line + strlen (key), NULL, 10) * 1024;
 }
 
 /* Runs everything ready on @context (NULL: the global default one)

@@ -1029,28 +1029,7 @@ send_with_fd (int         sock,
               GByteArray *frame,
               int         fd)
 {
-  union {
-    struct cmsghdr align;
-    char           buf[CMSG_SPACE (sizeof (int))];
-  } control;
-  struct iovec iov = { frame->data, frame->len };
-  struct msghdr msg = { 0 };
-  struct cmsghdr *cmsg;
-  gssize n;
-
-  memset (&control, 0, sizeof control);
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control.buf;
-  msg.msg_controllen = sizeof control.buf;
-  cmsg = CMSG_FIRSTHDR (&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN (sizeof (int));
-  memcpy (CMSG_DATA (cmsg), &fd, sizeof fd);
-
-  n = sendmsg (sock, &msg, MSG_NOSIGNAL);
-  g_assert_cmpint (n, ==, frame->len);
+  g_assert_cmpint (test_send_with_fd (sock, frame->data, frame->len, fd, 0), ==, frame->len);
 }
 
 /* A memory file holding @body, sealed with @seals (0: none). */
@@ -1072,19 +1051,6 @@ make_memfd (GBytes *body,
   return fd;
 }
 
-static guint
-count_open_fds (void)
-{
-  g_autoptr(GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
-  guint n = 0;
-
-  g_assert_nonnull (dir);
-  while (g_dir_read_name (dir) != NULL)
-    n++;
-
-  return n;
-}
-
 /* A payload in a file descriptor is accepted only from a sealed memory
  * file of the right size; every descriptor received is closed in the end. */
 static void
@@ -1094,7 +1060,7 @@ test_passed_payloads (Hostile       *h,
   const int seals = F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW;
   g_autoptr(GBytes) body = encode (g_variant_new_string ("passed by descriptor"));
   g_autoptr(GBytes) bad_body = encode_raw ("abc", 3, "s");
-  guint fds_before = count_open_fds ();
+  guint fds_before = test_count_open_fds ();
   int pipe_fds[2];
   struct {
     int      fd;
@@ -1212,7 +1178,7 @@ test_passed_payloads (Hostile       *h,
    * socket too (the valid payload's mapping went with its variant). */
   g_clear_object (&h->messenger);
   test_drain_context (NULL);
-  g_assert_cmpuint (count_open_fds (), <, fds_before);
+  g_assert_cmpuint (test_count_open_fds (), <, fds_before);
 }
 
 /* Too many unclaimed descriptors are fatal, and all of them are closed. */
@@ -1221,7 +1187,7 @@ test_descriptor_flood (Hostile       *h,
                        gconstpointer  data)
 {
   g_autoptr(GBytes) body = encode (g_variant_new_string ("x"));
-  guint fds_before = count_open_fds ();
+  guint fds_before = test_count_open_fds ();
   guint i;
 
   hostile_start (h);
@@ -1253,7 +1219,7 @@ test_descriptor_flood (Hostile       *h,
   g_assert_cmpuint (i, <, 100);
   g_assert_true (coproc_messenger_is_closed (h->messenger));
   /* The received descriptors and the messenger's socket are closed. */
-  g_assert_cmpuint (count_open_fds (), <, fds_before);
+  g_assert_cmpuint (test_count_open_fds (), <, fds_before);
 }
 
 /* Last words at construction ----------------------------------------------- */

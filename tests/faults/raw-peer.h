@@ -4,7 +4,8 @@
  *
  * Frames are built with the wire codec (coproc-wire-private.h) and written
  * to a raw socket, with a descriptor when asked; the measures the tests
- * take of the process (memory, mappings, descriptors) are here too.
+ * take of the process that the other tests do not (mappings, threads
+ * asleep) are here too, beside those of coproc-test-util.h.
  */
 
 #pragma once
@@ -27,6 +28,8 @@
 #endif
 
 #include "coproc-wire-private.h"
+
+#include "coproc-test-util.h"
 
 /* Under AddressSanitizer, freed memory waits in quarantine: resident
  * memory says little there. */
@@ -93,46 +96,6 @@ raw_append_frame (GByteArray     *out,
   g_free (frame);
 }
 
-/* One sendmsg() of @data with @fd (or -1) attached to its first byte.
- * Returns what sendmsg() returns; errno is kept. */
-static inline gssize
-raw_send_once (int           sock,
-               const guint8 *data,
-               gsize         size,
-               int           fd,
-               int           flags)
-{
-  union {
-    struct cmsghdr align;
-    char           buf[CMSG_SPACE (sizeof (int))];
-  } control;
-  struct iovec iov = { (gpointer) data, size };
-  struct msghdr msg = { 0 };
-  gssize n;
-
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  if (fd >= 0)
-    {
-      struct cmsghdr *cmsg;
-
-      memset (&control, 0, sizeof control);
-      msg.msg_control = control.buf;
-      msg.msg_controllen = sizeof control.buf;
-      cmsg = CMSG_FIRSTHDR (&msg);
-      cmsg->cmsg_level = SOL_SOCKET;
-      cmsg->cmsg_type = SCM_RIGHTS;
-      cmsg->cmsg_len = CMSG_LEN (sizeof (int));
-      memcpy (CMSG_DATA (cmsg), &fd, sizeof fd);
-    }
-
-  do
-    n = sendmsg (sock, &msg, flags | MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-
-  return n;
-}
-
 /* A sealed memory file holding the encoding of @payload (sunk), as a
  * sender passes it. */
 static inline int
@@ -151,21 +114,6 @@ raw_sealed_memfd (GVariant *payload)
   return fd;
 }
 
-/* A field of /proc/self/status in kB ("VmRSS", say), as bytes. */
-static inline guint64
-proc_status_bytes (const char *field)
-{
-  g_autofree char *status = NULL;
-  g_autofree char *key = g_strdup_printf ("\n%s:", field);
-  const char *line;
-
-  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
-  line = strstr (status, key);
-  g_assert_nonnull (line);
-
-  return g_ascii_strtoull (line + strlen (key), NULL, 10) * 1024;
-}
-
 /* The number of mappings of this process (lines of /proc/self/maps). */
 static inline guint
 count_mappings (void)
@@ -176,19 +124,6 @@ count_mappings (void)
   g_assert_true (g_file_get_contents ("/proc/self/maps", &maps, NULL, NULL));
   for (const char *p = maps; *p != '\0'; p++)
     n += *p == '\n';
-
-  return n;
-}
-
-static inline guint
-count_open_fds (void)
-{
-  g_autoptr(GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
-  guint n = 0;
-
-  g_assert_nonnull (dir);
-  while (g_dir_read_name (dir) != NULL)
-    n++;
 
   return n;
 }

@@ -95,7 +95,7 @@ raw_flush_pumping (Raw *raw)
 {
   while (raw->out->len > 0)
     {
-      gssize n = raw_send_once (raw->peer, raw->out->data, raw->out->len, raw->out_fd,
+      gssize n = test_send_with_fd (raw->peer, raw->out->data, raw->out->len, raw->out_fd,
                                 MSG_DONTWAIT);
 
       if (n < 0)
@@ -124,7 +124,7 @@ static guint64
 resident_bytes (void)
 {
   malloc_trim (0);
-  return proc_status_bytes ("VmRSS");
+  return test_proc_status_bytes ("VmRSS");
 }
 
 /* 2: small messages kept long ------------------------------------------------ */
@@ -257,7 +257,7 @@ test_memfd_tiny_payloads (Raw           *raw,
   raw_flush (raw);
   coproc_messenger_available (raw->messenger, NULL, NULL);
   mappings_before = count_mappings ();
-  fds_before = count_open_fds ();
+  fds_before = test_count_open_fds ();
 
   for (guint i = 0; i < n; i++)
     {
@@ -271,7 +271,7 @@ test_memfd_tiny_payloads (Raw           *raw,
     ;
 
   mappings = count_mappings ();
-  fds = count_open_fds ();
+  fds = test_count_open_fds ();
   g_test_message ("%u payloads in memfds queued: %d more mappings, %d more descriptors, %"
                   G_GUINT64_FORMAT " bytes counted", n, (int) (mappings - mappings_before),
                   (int) (fds - fds_before), coproc_messenger_queued_bytes (raw->messenger));
@@ -497,7 +497,7 @@ streamer_thread (gpointer data)
     g_thread_yield ();
 
   /* Stream bytes it can only keep unparsed, until it reads no more. */
-  rss_before = proc_status_bytes ("VmRSS");
+  rss_before = test_proc_status_bytes ("VmRSS");
   while (st->offered < limit)
     {
       gssize n = send (st->peer, junk, 64 * 1024, MSG_DONTWAIT | MSG_NOSIGNAL);
@@ -509,7 +509,7 @@ streamer_thread (gpointer data)
       else
         g_thread_yield ();
     }
-  st->rss_grown = proc_status_bytes ("VmRSS") - MIN (rss_before, proc_status_bytes ("VmRSS"));
+  st->rss_grown = test_proc_status_bytes ("VmRSS") - MIN (rss_before, test_proc_status_bytes ("VmRSS"));
 
   /* Our output ends. The host must sleep again, not spin until it
    * gives up: a second of its CPU time is more than enough to fall
@@ -1076,7 +1076,7 @@ test_memfd_outgoing (Raw           *raw,
   /* Every payload of this size goes in a memfd. */
   coproc_messenger_set_large_message_threshold (raw->messenger, size - 1);
   raw_flush (raw);
-  fds_before = count_open_fds ();
+  fds_before = test_count_open_fds ();
 
   thread = g_thread_new ("canceller", canceller_thread, &canceller);
   while (coproc_messenger_send_cancellable (raw->messenger, COPROC_MESSAGE_KIND_NOREQUEST,
@@ -1090,10 +1090,10 @@ test_memfd_outgoing (Raw           *raw,
                           COPROC_TRANSPORT_MAX_FDS_IN_FLIGHT));
   g_test_message ("payloads of %" G_GSIZE_FORMAT " bytes: %u sends returned before one had to "
                   "wait (at most %u); %d more descriptors open", size, n_sent, max_sent,
-                  (int) (count_open_fds () - fds_before));
+                  (int) (test_count_open_fds () - fds_before));
   g_assert_cmpuint (n_sent, >=, 1);
   g_assert_cmpuint (n_sent, <=, max_sent);
-  g_assert_cmpuint (count_open_fds (), <=, fds_before);
+  g_assert_cmpuint (test_count_open_fds (), <=, fds_before);
 
   /* Once the peer reads, all of them arrive. */
   check_stream_whole (raw, &reader, payload, n_sent);

@@ -1186,7 +1186,7 @@ test_flood_bounded (void)
   g_assert_cmpuint (flood_bytes, >=, 2 * FLOOD_MAX_QUEUED);
   flood_string = g_strdup_printf ("%" G_GUINT64_FORMAT, flood_bytes);
 
-  baseline = proc_status_bytes ("VmRSS");
+  baseline = test_proc_status_bytes ("VmRSS");
   /* The queues, a read buffer per message still queued, what is being
    * read and parsed, and the sanitizers' own overhead (ASan keeps freed
    * memory in quarantine; memcheck shadows all of it). */
@@ -1220,7 +1220,7 @@ test_flood_bounded (void)
     g_main_context_iteration (NULL, FALSE);
   g_assert_cmpuint (coproc_messenger_queued_bytes (messenger), ==, queued);
 
-  held_rss = proc_status_bytes ("VmRSS");
+  held_rss = test_proc_status_bytes ("VmRSS");
   peak_rss = held_rss;
   g_assert_cmpuint (held_rss, <, ceiling);
 
@@ -1262,7 +1262,7 @@ test_flood_bounded (void)
             ;
           g_assert_cmpuint (coproc_messenger_queued_bytes (messenger), <,
                             FLOOD_MAX_QUEUED + 2 * (FLOOD_MESSAGE_SIZE + 256));
-          rss = proc_status_bytes ("VmRSS");
+          rss = test_proc_status_bytes ("VmRSS");
           peak_rss = MAX (peak_rss, rss);
           g_assert_cmpuint (rss, <, ceiling);
         }

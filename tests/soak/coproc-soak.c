@@ -42,6 +42,8 @@
 
 #include <coproc.h>
 
+#include "coproc-test-util.h"
+
 #define N_CHANNELS      64
 #define N_PRIORITIES    4
 #define SEND_BATCH      32
@@ -528,19 +530,6 @@ exited_cb (CoprocWorkerResource *resource,
   state->status = status;
 }
 
-static guint64
-status_kib (const char *field)
-{
-  g_autofree char *status = NULL;
-  g_autofree char *key = g_strdup_printf ("\n%s:", field);
-  const char *line;
-
-  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
-  line = strstr (status, key);
-  g_assert_nonnull (line);
-  return g_ascii_strtoull (line + strlen (key), NULL, 10);
-}
-
 static void
 test_soak (void)
 {
@@ -591,7 +580,7 @@ test_soak (void)
                   sum (peer.requests_sent), sum (peer.replies_sent),
                   sum (peer.replies_sent), sum (peer.replies_received),
                   total, seconds, total / seconds, peer.bytes_received >> 20, peer.huge_received,
-                  peer.messages_checked, peer.peak_queued >> 20, status_kib ("VmHWM") >> 10);
+                  peer.messages_checked, peer.peak_queued >> 20, test_proc_status_bytes ("VmHWM") >> 20);
 
   peer_clear (&peer);
 }
