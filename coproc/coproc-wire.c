@@ -643,9 +643,16 @@ coproc_wire_load_variant_slice (GBytes  *chunk,
                                 gsize    size,
                                 GError **error)
 {
+  const guint8 *data;
+
   g_return_val_if_fail (offset + size <= g_bytes_get_size (chunk), NULL);
 
-  return load_encoding (chunk, (const guint8 *) g_bytes_get_data (chunk, NULL) + offset, offset,
+  /* An empty chunk may have no data at all: no offset from NULL. */
+  data = g_bytes_get_data (chunk, NULL);
+  if (data != NULL)
+    data += offset;
+
+  return load_encoding (chunk, data, offset,
                         size, error);
 }
 
