@@ -183,7 +183,12 @@ test_pinned_small_messages (Raw           *raw,
   /* What the accounting says, and what the process holds: the buffers the
    * small messages came in would be 64 MiB. Sanitizers keep freed memory
    * for a while (ASan in its quarantine, memcheck in its free list). */
-  grown = resident_bytes () - MIN (baseline, resident_bytes ());
+  {
+    guint64 now = resident_bytes ();
+
+    /* Resident memory may also shrink meanwhile: read it once. */
+    grown = now > baseline ? now - baseline : 0;
+  }
   ceiling = 4 * coproc_messenger_queued_bytes (raw->messenger) + 4 * 1024 * 1024;
   if (UNDER_ASAN || RUNNING_ON_VALGRIND)
     ceiling += 2 * PINNED_N_PAIRS * PINNED_BIG_SIZE;
@@ -216,11 +221,11 @@ raw_append_passed (Raw      *raw,
                    GVariant *payload)
 {
   g_autoptr(GVariant) owned = g_variant_ref_sink (payload);
-  int fd = raw_sealed_memfd (g_variant_ref (owned));
+  /* Both take a reference of their own to a value that is not floating. */
+  int fd = raw_sealed_memfd (owned);
 
   g_assert_cmpuint (raw->out->len, ==, 0);
-  raw_append_frame (raw->out, COPROC_WIRE_KIND_NOREQUEST, channel_id, g_steal_pointer (&owned),
-                    TRUE);
+  raw_append_frame (raw->out, COPROC_WIRE_KIND_NOREQUEST, channel_id, owned, TRUE);
   raw->out_fd = fd;
   return fd;
 }
@@ -275,8 +280,8 @@ test_memfd_tiny_payloads (Raw           *raw,
   g_test_message ("%u payloads in memfds queued: %d more mappings, %d more descriptors, %"
                   G_GUINT64_FORMAT " bytes counted", n, (int) (mappings - mappings_before),
                   (int) (fds - fds_before), coproc_messenger_queued_bytes (raw->messenger));
-  /* Allocators map memory of their own as the queues grow. */
-  g_assert_cmpuint (mappings, <, mappings_before + 64);
+  /* Small payloads are copied out: none of them stays mapped. */
+  g_assert_cmpuint (mappings, <=, mappings_before);
   g_assert_cmpuint (fds, <=, fds_before);
 
   for (guint i = 0; i < n; i++)
@@ -433,7 +438,7 @@ test_memfd_mapping_cap (Raw           *raw,
   g_test_message ("%u large payloads in memfds: input held %u times, at most %u queued and %u "
                   "more mappings", n, holds, max_queued, max_mappings);
   g_assert_cmpuint (holds, >=, 2);
-  g_assert_cmpuint (max_mappings, <=, COPROC_CHANNELS_MAX_MAPPINGS + 64 + 8 + 16);
+  g_assert_cmpuint (max_mappings, <=, COPROC_CHANNELS_MAX_MAPPINGS + 64 + 8);
   g_assert_cmpuint (coproc_messenger_queued_bytes (raw->messenger), ==, 0);
 }
 
@@ -509,7 +514,11 @@ streamer_thread (gpointer data)
       else
         g_thread_yield ();
     }
-  st->rss_grown = test_proc_status_bytes ("VmRSS") - MIN (rss_before, test_proc_status_bytes ("VmRSS"));
+  {
+    guint64 rss_after = test_proc_status_bytes ("VmRSS");
+
+    st->rss_grown = rss_after > rss_before ? rss_after - rss_before : 0;
+  }
 
   /* Our output ends. The host must sleep again, not spin until it
    * gives up: a second of its CPU time is more than enough to fall
