@@ -26,11 +26,18 @@ struct _CoprocMessage
   /* The memory of the mapping @payload lies in (a payload received in a
    * memfd), counted by the queues instead of its size; 0: not mapped. */
   gsize              mapped_size;
+  /* For a received request, the messenger it came on, to answer it with;
+   * set (and cleared) only when @has_messenger. */
+  GWeakRef           messenger;
+  gboolean           has_messenger;
 };
 
 CoprocMessage *_coproc_message_new (CoprocMessageKind  kind,
                                     GVariant          *payload,
                                     GVariant          *channel_id,
                                     gdouble            priority);
+
+void           _coproc_message_set_messenger (CoprocMessage *self,
+                                              gpointer       messenger);
 
 G_END_DECLS

@@ -9,6 +9,7 @@
 
 #include "coproc-enums.h"
 #include "coproc-message-private.h"
+#include "coproc-messenger.h"
 
 /**
  * CoprocMessage:
@@ -55,6 +56,17 @@ _coproc_message_new (CoprocMessageKind  kind,
   return self;
 }
 
+/* Remembers @messenger (a CoprocMessenger) as the one a received request
+ * came on, without keeping it alive. Only requests pay for it: a weak
+ * reference takes a global lock to set and to clear. */
+void
+_coproc_message_set_messenger (CoprocMessage *self,
+                               gpointer       messenger)
+{
+  g_weak_ref_init (&self->messenger, messenger);
+  self->has_messenger = TRUE;
+}
+
 static void
 coproc_message_finalize (GObject *object)
 {
@@ -62,6 +74,8 @@ coproc_message_finalize (GObject *object)
 
   g_clear_pointer (&self->payload, g_variant_unref);
   g_clear_pointer (&self->channel_id, g_variant_unref);
+  if (self->has_messenger)
+    g_weak_ref_clear (&self->messenger);
 
   G_OBJECT_CLASS (coproc_message_parent_class)->finalize (object);
 }
@@ -341,4 +355,32 @@ coproc_message_get_request_id (CoprocMessage *self)
   g_return_val_if_fail (COPROC_IS_MESSAGE (self), 0);
 
   return self->request_id;
+}
+
+/**
+ * coproc_message_dup_messenger:
+ * @self: a message
+ *
+ * Gets the messenger a received request came on, to answer it with
+ * [method@Coproc.Messenger.reply_to] or
+ * [method@Coproc.Messenger.reply_error]: bindings use it to give a request
+ * a way to answer itself (in Python, `message.reply (payload)`).
+ *
+ * The message does not keep its messenger alive: once the messenger is
+ * finalized, this returns `NULL`.
+ *
+ * Returns: (transfer full) (nullable): the messenger, or `NULL` for a
+ *   message that is not a received request, or whose messenger is gone
+ *
+ * Since: 1.2
+ */
+CoprocMessenger *
+coproc_message_dup_messenger (CoprocMessage *self)
+{
+  g_return_val_if_fail (COPROC_IS_MESSAGE (self), NULL);
+
+  if (!self->has_messenger)
+    return NULL;
+
+  return g_weak_ref_get (&self->messenger);
 }

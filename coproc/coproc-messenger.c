@@ -221,6 +221,8 @@ deliver_data (CoprocMessenger *self,
                                  isnan (frame->priority) ? INFINITY : frame->priority);
   message->request_id = frame->request_id;
   message->mapped_size = frame->payload_mapped;
+  if (message->kind == COPROC_MESSAGE_KIND_REQUEST)
+    _coproc_message_set_messenger (message, self);
 
   if (emit && has_handler (self, MESSAGE_RECEIVED, klass->message_received != NULL))
     {

@@ -230,6 +230,9 @@ gboolean         coproc_messenger_reply_error              (CoprocMessenger   *s
                                                             CoprocMessage     *request,
                                                             const GError      *reply_error,
                                                             GError           **error);
+/* A method of CoprocMessage, declared here where CoprocMessenger is. */
+COPROC_AVAILABLE_IN_1_2
+CoprocMessenger *coproc_message_dup_messenger              (CoprocMessage     *self);
 
 COPROC_AVAILABLE_IN_ALL
 void             coproc_messenger_enqueue                  (CoprocMessenger   *self,

@@ -895,6 +895,48 @@ test_sync_peer_gone (void)
   outcome_clear (&b);
 }
 
+/* A received request knows its messenger, without keeping it alive; other
+ * messages have none. */
+static void
+test_dup_messenger (void)
+{
+  CoprocMessenger *process = NULL;
+  CoprocMessenger *resource = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(CoprocMessage) request = NULL;
+  g_autoptr(CoprocMessage) plain = NULL;
+  g_autoptr(CoprocMessenger) dup = NULL;
+  Outcome outcome = { 0 };
+
+  g_assert_true (coproc_messenger_new_pair (COPROC_TYPE_PRIORITY_MESSENGER, &process, &resource,
+                                            &error));
+  g_assert_no_error (error);
+
+  request_async (resource, g_variant_new_string ("q"), NULL, NULL, &outcome);
+  g_assert_true (coproc_messenger_send_norequest (resource, g_variant_new_string ("p"), NULL,
+                                                  &error));
+  g_assert_no_error (error);
+  request = receive_message (process, NULL);
+  plain = receive_message (process, NULL);
+
+  g_assert_null (coproc_message_dup_messenger (plain));
+  dup = coproc_message_dup_messenger (request);
+  g_assert_true (dup == process);
+  g_clear_object (&dup);
+
+  /* Answered through the messenger it gives. */
+  dup = coproc_message_dup_messenger (request);
+  reply_to (dup, request, g_variant_new_string ("a"));
+  g_clear_object (&dup);
+  wait_outcome (&outcome);
+  test_assert_variant (outcome.reply, g_variant_new_string ("a"));
+  outcome_clear (&outcome);
+
+  g_object_unref (process);
+  g_assert_null (coproc_message_dup_messenger (request));
+  g_object_unref (resource);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -916,6 +958,7 @@ main (int    argc,
   test_add_both ("request/cancelled-before-call", test_cancelled_before_call);
   test_add_both ("request/peer-gone-async", test_peer_gone_async);
   test_add_both ("request/close-fails-waiting", test_close_fails_waiting);
+  g_test_add_func ("/Coproc/Messenger/request/dup-messenger", test_dup_messenger);
   g_test_add_func ("/Coproc/Messenger/request/sync", test_sync_request);
   g_test_add_func ("/Coproc/Messenger/request/sync-cancel", test_sync_cancel);
   g_test_add_func ("/Coproc/Messenger/request/sync-peer-gone", test_sync_peer_gone);
