@@ -97,3 +97,13 @@ class ShortestFirstMessenger(Coproc.Messenger):
 
     def do_queue_message(self, message):
         self.enqueue(message, len(message.payload))
+
+
+def answer_requests(messenger):
+    '''Answers each request by itself: doubled, or with KeyError for 'bad'.'''
+    while True:
+        message = messenger.receive_message_blocking()
+        if message.payload == 'bad':
+            message.reply_error(KeyError('bad'))
+        else:
+            message.reply(message.payload * 2)

@@ -451,6 +451,9 @@ def _translating(func):
 
 # Messages -------------------------------------------------------------------
 
+_REQUEST_KIND = Coproc.MessageKind.REQUEST
+
+
 class Message(Coproc.Message):
     """A received data message, with plain attributes."""
 
@@ -490,6 +493,25 @@ class Message(Coproc.Message):
     def kind(self):
         """The kind of message, a ``Coproc.MessageKind``."""
         return self.get_kind()
+
+    def _messenger(self):
+        messenger = self.dup_messenger()
+        if messenger is None:
+            if self.kind != _REQUEST_KIND:
+                raise ValueError('only a received request can be answered; this is %s'
+                                 % self.kind.value_nick)
+            raise ValueError('the messenger this request came on is gone')
+        return messenger
+
+    def reply(self, data):
+        """Answers this received request with ``data``, on the messenger it
+        came on (:meth:`Messenger.reply_to`)."""
+        self._messenger().reply_to(self, data)
+
+    def reply_error(self, exception):
+        """Answers this received request with ``exception``
+        (:meth:`Messenger.reply_error`)."""
+        self._messenger().reply_error(self, exception)
 
     def __repr__(self):
         return ('Message(payload=%r, channel_id=%r, priority=%r, request_reply=%r, '
@@ -800,6 +822,73 @@ class Messenger(Coproc.Messenger):
     def receive_message_finish(self, result):
         """Finishes :meth:`receive_message_async`: returns the :class:`Message`."""
         return Coproc.Messenger.receive_message_finish(self, result)
+
+    # Correlated requests
+
+    def request(self, data, channel_id=None, *, cancellable=None):
+        """Sends ``data`` as a request on the channel and waits for the peer's
+        reply to *that* request: returns the reply's payload. Anything else
+        that arrives meanwhile is queued; the messenger's main context is not
+        run. A request the peer answers with :meth:`reply_error` raises that
+        exception; one still waiting when the peer goes away raises
+        ``GLib.Error`` ``Coproc.Error.WORKER_DIED`` (a worker) or ``CLOSED``."""
+        payload = to_variant(data, 'payload')
+        try:
+            reply = Coproc.Messenger.request(self, payload, _channel(channel_id), cancellable)
+        except GLib.Error as error:
+            _raise_translated(error)
+        return from_variant(reply)
+
+    def request_async(self, data, channel_id=None, cancellable=None, callback=None, *user_data):
+        """Like :meth:`request`, without blocking; any number may be
+        outstanding at once.
+
+        ``callback(messenger, result, *user_data)`` runs on the messenger's
+        main context and calls :meth:`request_finish`. Without a callback,
+        returns a ``concurrent.futures.Future`` of the reply's payload.
+        """
+        payload = to_variant(data, 'payload')
+        if callback is None:
+            future = concurrent.futures.Future()
+            future.set_running_or_notify_cancel()
+
+            def done(messenger, result):
+                try:
+                    value = self.request_finish(result)
+                except BaseException as exception:
+                    future.set_exception(exception)
+                else:
+                    future.set_result(value)
+
+            Coproc.Messenger.request_async(self, payload, _channel(channel_id), cancellable,
+                                           done)
+            return future
+        Coproc.Messenger.request_async(self, payload, _channel(channel_id), cancellable,
+                                       callback, *user_data)
+        return None
+
+    @_translating
+    def request_finish(self, result):
+        """Finishes :meth:`request_async`: returns the reply's payload."""
+        return from_variant(Coproc.Messenger.request_finish(self, result))
+
+    def reply_to(self, request, data):
+        """Answers the received request ``request`` (a :class:`Message`) with
+        ``data``, whatever the order requests are answered in."""
+        payload = to_variant(data, 'payload')
+        try:
+            Coproc.Messenger.reply_to(self, request, payload)
+        except GLib.Error as error:
+            _raise_translated(error)
+
+    def reply_error(self, request, exception):
+        """Answers the received request ``request`` with ``exception``: the
+        peer's :meth:`request` raises it (see the module documentation for
+        the class it arrives as); nothing else fails."""
+        try:
+            Coproc.Messenger.reply_error(self, request, error_from_exception(exception))
+        except GLib.Error as error:
+            _raise_translated(error)
 
     # Counters
 
