@@ -38,6 +38,8 @@ COPROC_AVAILABLE_IN_ALL
 GPid                  coproc_worker_resource_get_pid          (CoprocWorkerResource *self);
 COPROC_AVAILABLE_IN_ALL
 gboolean              coproc_worker_resource_is_alive         (CoprocWorkerResource *self);
+COPROC_AVAILABLE_IN_1_2
+GVariant             *coproc_worker_resource_get_stats        (CoprocWorkerResource *self);
 COPROC_AVAILABLE_IN_ALL
 void                  coproc_worker_resource_setenv           (CoprocWorkerResource *self,
                                                                const char           *variable,

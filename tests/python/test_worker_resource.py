@@ -327,3 +327,18 @@ def test_main_script_targets():
     assert result.returncode == 0, result.stderr
     assert result.stdout == 'function: HELLO\nclass: hello world\nkwargs: 42\n'
     assert result.stderr == ''
+
+
+def test_stats():
+    w = Coproc.WorkerResource(workers.quiet_echo)
+    assert w.stats() is None
+    with w:
+        # Answered: the worker has started Python and imported gi.
+        w.messenger.send_request('up?')
+        assert w.messenger.receive_blocking() == 'up?'
+        stats = w.stats()
+        assert stats['pid'] == w.pid
+        assert stats['processes'] >= 1
+        assert stats['rss-bytes'] > 0
+        assert stats['user-seconds'] + stats['system-seconds'] > 0
+    assert w.stats() is None

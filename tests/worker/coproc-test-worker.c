@@ -39,6 +39,8 @@
  *                           one, "echo-then-die" answers this one (not
  *                           those held) and _exit (0); exits 0 on a close
  *                           request
+ *   busy                    starts a child, touches 32 MiB, spends 0.2 s of
+ *                           user CPU time, sends "ready", then works as echo
  *
  * Unexpected failures exit with status 99 and a message on stderr.
  */
@@ -204,6 +206,48 @@ run_echo (CoprocMessenger *messenger)
       if (!ok)
         fail ("echoing", error);
     }
+}
+
+/* "busy": uses what coproc_worker_resource_get_stats() reports: starts a
+ * child (which ends with this process), touches 32 MiB, and spends 0.2 s of
+ * CPU time in user space; then says "ready" and echoes. */
+static int
+run_busy (CoprocMessenger *messenger)
+{
+  g_autoptr(GError) error = NULL;
+  gsize size = 32 * 1024 * 1024;
+  volatile guint8 *memory = g_malloc (size);
+  struct rusage usage;
+  pid_t child;
+  int status;
+
+  child = fork ();
+  if (child == 0)
+    {
+      prctl (PR_SET_PDEATHSIG, SIGKILL);
+      for (;;)
+        pause ();
+    }
+  if (child < 0)
+    fail ("forking", NULL);
+
+  for (gsize i = 0; i < size; i += 4096)
+    memory[i] = (guint8) i;
+  do
+    {
+      for (guint i = 0; i < 1000000; i++)
+        memory[i % size] += 1;
+      getrusage (RUSAGE_SELF, &usage);
+    }
+  while (usage.ru_utime.tv_sec * G_USEC_PER_SEC + usage.ru_utime.tv_usec < 200000);
+
+  if (!coproc_messenger_send_norequest (messenger, g_variant_new_string ("ready"), NULL, &error))
+    fail ("sending", error);
+
+  /* Kept until the host is done reading what this uses. */
+  status = run_echo (messenger);
+  g_free ((gpointer) memory);
+  return status;
 }
 
 static int
@@ -587,6 +631,9 @@ main (int    argc,
 
   if (g_str_equal (mode, "serve"))
     return run_serve (messenger);
+
+  if (g_str_equal (mode, "busy"))
+    return run_busy (messenger);
 
   g_printerr ("coproc-test-worker: unknown mode \"%s\"\n", mode);
   return 99;

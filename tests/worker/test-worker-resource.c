@@ -1915,6 +1915,58 @@ find_test_worker (void)
   return path;
 }
 
+/* What get_stats() reads for a worker that uses known amounts: its own
+ * figures are lower bounds, as the worker measured them itself. */
+static void
+test_stats (void)
+{
+  g_autoptr(CoprocWorkerResource) worker = test_worker_new (G_TYPE_NONE, "busy", NULL);
+  g_autoptr(GVariant) ready = NULL;
+  g_autoptr(GVariant) stats = NULL;
+  g_autoptr(GError) error = NULL;
+  GVariantDict dict;
+  gint32 pid;
+  guint64 rss;
+  gdouble user, system;
+  guint32 processes;
+
+  g_test_summary ("get_stats() sums the worker's process tree: pid, resident memory, CPU time "
+                  "and the number of processes; NULL when no worker runs");
+
+  g_assert_null (coproc_worker_resource_get_stats (worker));
+  start_or_fail (worker);
+  ready = coproc_messenger_receive_blocking (coproc_worker_resource_get_messenger (worker), NULL,
+                                             NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_variant_get_string (ready, NULL), ==, "ready");
+
+  stats = coproc_worker_resource_get_stats (worker);
+  g_assert_nonnull (stats);
+  g_assert_true (g_variant_is_of_type (stats, G_VARIANT_TYPE_VARDICT));
+  g_variant_dict_init (&dict, stats);
+  g_assert_true (g_variant_dict_lookup (&dict, "pid", "i", &pid));
+  g_assert_true (g_variant_dict_lookup (&dict, "rss-bytes", "t", &rss));
+  g_assert_true (g_variant_dict_lookup (&dict, "user-seconds", "d", &user));
+  g_assert_true (g_variant_dict_lookup (&dict, "system-seconds", "d", &system));
+  g_assert_true (g_variant_dict_lookup (&dict, "processes", "u", &processes));
+  g_variant_dict_clear (&dict);
+  {
+    g_autofree char *printed = g_variant_print (stats, TRUE);
+
+    g_test_message ("%s", printed);
+  }
+
+  g_assert_cmpint (pid, ==, coproc_worker_resource_get_pid (worker));
+  g_assert_cmpuint (processes, ==, 2);
+  g_assert_cmpuint (rss, >=, 32 * 1024 * 1024);
+  g_assert_cmpfloat (user, >=, 0.19);
+  g_assert_cmpfloat (system, >=, 0.0);
+
+  coproc_worker_resource_join (worker, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_null (coproc_worker_resource_get_stats (worker));
+}
+
 int
 main (int    argc,
       char **argv)
@@ -1963,6 +2015,7 @@ main (int    argc,
   worker_path = find_test_worker ();
 
   g_test_add_func ("/Coproc/WorkerResource/start-join", test_start_join);
+  g_test_add_func ("/Coproc/WorkerResource/stats", test_stats);
   g_test_add_func ("/Coproc/WorkerResource/start-twice", test_start_twice);
   g_test_add_func ("/Coproc/WorkerResource/never-started", test_never_started);
   g_test_add_func ("/Coproc/WorkerResource/already-dead", test_already_dead);

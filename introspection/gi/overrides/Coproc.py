@@ -1159,6 +1159,13 @@ class WorkerResource(Coproc.WorkerResource):
         """The process id of the running worker, or 0."""
         return self.get_pid()
 
+    def stats(self):
+        """What the running worker's process tree uses now, read from /proc: a
+        dict with ``pid``, ``rss-bytes``, ``user-seconds``,
+        ``system-seconds`` and ``processes``; ``None`` when no worker runs."""
+        stats = self.get_stats()
+        return None if stats is None else stats.unpack()
+
     def start(self, **kwargs):
         """Starts the worker; keyword arguments are passed to the target."""
         python = getattr(self, '_python', None)
