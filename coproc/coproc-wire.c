@@ -652,8 +652,7 @@ coproc_wire_load_variant_slice (GBytes  *chunk,
   if (data != NULL)
     data += offset;
 
-  return load_encoding (chunk, data, offset,
-                        size, error);
+  return load_encoding (chunk, data, offset, size, error);
 }
 
 GVariant *

@@ -60,12 +60,12 @@ read_stat (const char *pid_name,
   return parse_stat (contents, stat);
 }
 
-/* Every process of the system, as pid → ProcStat. */
-static GHashTable *
+/* Every process of the system. */
+static GArray *
 read_all_stats (void)
 {
   g_autoptr(GDir) dir = g_dir_open ("/proc", 0, NULL);
-  GHashTable *stats = g_hash_table_new_full (g_direct_hash, g_direct_equal, NULL, g_free);
+  GArray *stats = g_array_new (FALSE, FALSE, sizeof (ProcStat));
   const char *name;
 
   if (dir == NULL)
@@ -75,9 +75,8 @@ read_all_stats (void)
     {
       ProcStat stat;
 
-      if (!g_ascii_isdigit (name[0]) || !read_stat (name, &stat))
-        continue;
-      g_hash_table_insert (stats, GINT_TO_POINTER (stat.pid), g_memdup2 (&stat, sizeof stat));
+      if (g_ascii_isdigit (name[0]) && read_stat (name, &stat))
+        g_array_append_val (stats, stat);
     }
 
   return stats;
@@ -110,15 +109,13 @@ read_all_stats (void)
 GVariant *
 coproc_worker_resource_get_stats (CoprocWorkerResource *self)
 {
-  g_autoptr(GHashTable) stats = NULL;
+  g_autoptr(GArray) stats = NULL;
   g_autoptr(GArray) tree = NULL;
   GVariantDict dict;
-  GHashTableIter iter;
-  gpointer value;
   guint64 utime = 0, stime = 0, rss = 0;
   gdouble ticks = (gdouble) sysconf (_SC_CLK_TCK);
+  gboolean found = FALSE;
   GPid pid;
-  gboolean grew = TRUE;
 
   g_return_val_if_fail (COPROC_IS_WORKER_RESOURCE (self), NULL);
 
@@ -126,47 +123,32 @@ coproc_worker_resource_get_stats (CoprocWorkerResource *self)
   if (pid <= 0)
     return NULL;
 
+  /* The tree, breadth first: the worker, then the children of each
+   * process in it. Processes form a tree, so none comes twice. */
   stats = read_all_stats ();
-  if (!g_hash_table_contains (stats, GINT_TO_POINTER (pid)))
-    return NULL;
-
-  /* The tree: the worker, then every process whose parent is in it. */
   tree = g_array_new (FALSE, FALSE, sizeof (GPid));
   g_array_append_val (tree, pid);
-  while (grew)
+  for (guint t = 0; t < tree->len; t++)
     {
-      grew = FALSE;
-      g_hash_table_iter_init (&iter, stats);
-      while (g_hash_table_iter_next (&iter, NULL, &value))
+      GPid member = g_array_index (tree, GPid, t);
+
+      for (guint i = 0; i < stats->len; i++)
         {
-          ProcStat *stat = value;
-          gboolean in_tree = FALSE;
-          gboolean parent_in_tree = FALSE;
+          const ProcStat *stat = &g_array_index (stats, ProcStat, i);
 
-          for (guint i = 0; i < tree->len; i++)
-            {
-              GPid member = g_array_index (tree, GPid, i);
-
-              in_tree |= member == stat->pid;
-              parent_in_tree |= member == stat->ppid;
-            }
-          if (parent_in_tree && !in_tree)
-            {
-              g_array_append_val (tree, stat->pid);
-              grew = TRUE;
-            }
+          if (stat->ppid == member)
+            g_array_append_val (tree, stat->pid);
+          if (stat->pid != member)
+            continue;
+          found = TRUE;
+          utime += stat->utime;
+          stime += stat->stime;
+          rss += stat->rss;
         }
     }
-
-  for (guint i = 0; i < tree->len; i++)
-    {
-      ProcStat *stat = g_hash_table_lookup (stats,
-                                            GINT_TO_POINTER (g_array_index (tree, GPid, i)));
-
-      utime += stat->utime;
-      stime += stat->stime;
-      rss += stat->rss;
-    }
+  /* Ended between the pid and the read. */
+  if (!found)
+    return NULL;
 
   g_variant_dict_init (&dict, NULL);
   g_variant_dict_insert (&dict, "pid", "i", (gint32) pid);
