@@ -37,4 +37,22 @@ int _coproc_messenger_get_fd (CoprocMessenger *self);
 /* Whether the queues are past max-queued-bytes, so input is held back. */
 gboolean _coproc_messenger_input_held (CoprocMessenger *self);
 
+/* Called once when an internal request ends: with the reply (borrowed) or
+ * with @error (borrowed), at the moment it is read, by whichever call or
+ * source reads the stream; so on no particular main context. */
+typedef void (*CoprocRequestDoneFunc) (GVariant     *reply,
+                                       const GError *error,
+                                       gpointer      user_data);
+
+/* coproc_messenger_request_async() for code of the library itself: @func
+ * is called instead of completing a task. Returns FALSE with @error when
+ * the request could not be sent; @func is then never called. Floating
+ * @payload and @channel_id are sunk. */
+gboolean _coproc_messenger_request_full (CoprocMessenger        *self,
+                                         GVariant               *payload,
+                                         GVariant               *channel_id,
+                                         CoprocRequestDoneFunc   func,
+                                         gpointer                user_data,
+                                         GError                **error);
+
 G_END_DECLS

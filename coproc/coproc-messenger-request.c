@@ -47,6 +47,8 @@ typedef struct
   GList            channel_link;  /* in @channel->requests while in priv->requests */
   GList            waiting_link;  /* in priv->waiting_requests while @task waits */
   GTask           *task;          /* owned, may be NULL: the async call waiting */
+  CoprocRequestDoneFunc done_func; /* may be NULL: the internal caller waiting, instead of @task */
+  gpointer         done_data;     /* for @done_func */
   GSource         *cancel_source; /* owned, may be NULL: @task's, on the messenger's context */
   GVariant        *reply;         /* owned, may be NULL: for a sync call, the reply */
   GError          *error;         /* owned, may be NULL: for a sync call, the error reply */
@@ -82,22 +84,74 @@ unregister (PendingRequest *p)
   g_queue_unlink (&p->channel->requests, &p->channel_link);
 }
 
-/* The async call gives up waiting or is answered: returns its task
- * (transfer full) for the caller to complete. */
-static GTask *
-steal_task (PendingRequest *p)
+/* Who waits for a request: an async call's task, or an internal caller's
+ * function (see _coproc_messenger_request_full()). */
+typedef struct
+{
+  GTask                 *task;   /* owned, may be NULL */
+  CoprocRequestDoneFunc  func;   /* may be NULL */
+  gpointer               data;
+} Waiter;
+
+/* The async call gives up waiting or is answered: returns who waits (the
+ * task transfer full) for the caller to complete. */
+static Waiter
+steal_waiter (PendingRequest *p)
 {
   CoprocMessengerPrivate *priv = _coproc_messenger_get_private (p->self);
+  Waiter waiter = { NULL, NULL, NULL };
 
   if (p->cancel_source != NULL)
     {
       g_source_destroy (p->cancel_source);
       g_clear_pointer (&p->cancel_source, g_source_unref);
     }
-  if (p->task != NULL)
+  if (p->task != NULL || p->done_func != NULL)
     g_queue_unlink (&priv->waiting_requests, &p->waiting_link);
 
-  return g_steal_pointer (&p->task);
+  waiter.task = g_steal_pointer (&p->task);
+  waiter.func = g_steal_pointer (&p->done_func);
+  waiter.data = g_steal_pointer (&p->done_data);
+  return waiter;
+}
+
+static GTask *
+steal_task (PendingRequest *p)
+{
+  Waiter waiter = steal_waiter (p);
+
+  g_assert (waiter.func == NULL);
+  return waiter.task;
+}
+
+static gboolean
+waiter_present (Waiter *waiter)
+{
+  return waiter->task != NULL || waiter->func != NULL;
+}
+
+/* Completes @waiter with @reply (borrowed) or @error (taken). */
+static void
+waiter_complete (Waiter   *waiter,
+                 GVariant *reply,
+                 GError   *error)
+{
+  if (waiter->task != NULL)
+    {
+      g_autoptr(GTask) task = g_steal_pointer (&waiter->task);
+
+      if (error != NULL)
+        g_task_return_error (task, error);
+      else
+        g_task_return_pointer (task, g_variant_ref (reply), (GDestroyNotify) g_variant_unref);
+    }
+  else if (waiter->func != NULL)
+    {
+      waiter->func (reply, error, waiter->data);
+      g_clear_error (&error);
+    }
+  else
+    g_clear_error (&error);
 }
 
 /* The reply (@reply borrowed, or @error taken) of @p arrived: it completes
@@ -108,19 +162,15 @@ answer (PendingRequest *p,
         GVariant       *reply,
         GError         *error)
 {
-  g_autoptr(GTask) task = NULL;
+  Waiter waiter;
 
   coproc_channel_count_reply (p->channel, error == NULL);
   unregister (p);
   p->answered = TRUE;
 
-  if ((task = steal_task (p)) != NULL)
-    {
-      if (error != NULL)
-        g_task_return_error (task, g_steal_pointer (&error));
-      else
-        g_task_return_pointer (task, g_variant_ref (reply), (GDestroyNotify) g_variant_unref);
-    }
+  waiter = steal_waiter (p);
+  if (waiter_present (&waiter))
+    waiter_complete (&waiter, reply, g_steal_pointer (&error));
   else if (p->sync)
     {
       p->reply = reply ? g_variant_ref (reply) : NULL;
@@ -210,7 +260,7 @@ _coproc_messenger_fail_requests (CoprocMessenger *self,
                                  const GError    *error)
 {
   CoprocMessengerPrivate *priv = _coproc_messenger_get_private (self);
-  g_autoptr(GPtrArray) tasks = NULL;
+  g_autoptr(GArray) waiters = NULL;
   GHashTableIter iter;
   gpointer value;
 
@@ -219,9 +269,13 @@ _coproc_messenger_fail_requests (CoprocMessenger *self,
 
   /* Collect first: completing a task may run its callback right here,
    * which may start new requests. */
-  tasks = g_ptr_array_new_with_free_func (g_object_unref);
+  waiters = g_array_new (FALSE, FALSE, sizeof (Waiter));
   while (!g_queue_is_empty (&priv->waiting_requests))
-    g_ptr_array_add (tasks, steal_task (priv->waiting_requests.head->data));
+    {
+      Waiter waiter = steal_waiter (priv->waiting_requests.head->data);
+
+      g_array_append_val (waiters, waiter);
+    }
 
   g_hash_table_iter_init (&iter, priv->requests);
   while (g_hash_table_iter_next (&iter, NULL, &value))
@@ -234,8 +288,8 @@ _coproc_messenger_fail_requests (CoprocMessenger *self,
       pending_request_unref (p);
     }
 
-  for (guint i = 0; i < tasks->len; i++)
-    g_task_return_error (g_ptr_array_index (tasks, i), g_error_copy (error));
+  for (guint i = 0; i < waiters->len; i++)
+    waiter_complete (&g_array_index (waiters, Waiter, i), NULL, g_error_copy (error));
 }
 
 void
@@ -254,9 +308,9 @@ _coproc_messenger_complete_requests (CoprocMessenger *self)
   while (!priv->disposed && priv->pending_special != NULL && g_queue_is_empty (&priv->pending) &&
          !g_queue_is_empty (&priv->waiting_requests))
     {
-      g_autoptr(GTask) task = steal_task (priv->waiting_requests.head->data);
+      Waiter waiter = steal_waiter (priv->waiting_requests.head->data);
 
-      g_task_return_error (task, _coproc_messenger_steal_special (self));
+      waiter_complete (&waiter, NULL, _coproc_messenger_steal_special (self));
       coproc_transport_update_watch (priv->transport);
     }
 
@@ -278,11 +332,13 @@ _coproc_messenger_complete_requests (CoprocMessenger *self)
  * it fails once the peer's hang-up is read, as every request still
  * waiting then does. */
 static PendingRequest *
-start_request (CoprocMessenger  *self,
-               GVariant         *payload,
-               GVariant         *channel_id,
-               GTask            *task,
-               GError          **error)
+start_request (CoprocMessenger        *self,
+               GVariant               *payload,
+               GVariant               *channel_id,
+               GTask                  *task,
+               CoprocRequestDoneFunc   done_func,
+               gpointer                done_data,
+               GError                **error)
 {
   CoprocMessengerPrivate *priv = _coproc_messenger_get_private (self);
   g_autoptr(GError) local_error = NULL;
@@ -312,9 +368,11 @@ start_request (CoprocMessenger  *self,
   g_queue_push_tail_link (&p->channel->requests, &p->channel_link);
 
   /* Waiting before it is sent: input read while sending may end it. */
-  if (task != NULL)
+  if (task != NULL || done_func != NULL)
     {
-      p->task = g_object_ref (task);
+      p->task = task ? g_object_ref (task) : NULL;
+      p->done_func = done_func;
+      p->done_data = done_data;
       g_queue_push_tail_link (&priv->waiting_requests, &p->waiting_link);
     }
   else
@@ -333,8 +391,11 @@ start_request (CoprocMessenger  *self,
     return p;
 
   /* Not sent: the reference taken above goes, the caller fails its call. */
-  if ((task = steal_task (p)) != NULL)
-    g_object_unref (task);
+  {
+    Waiter waiter = steal_waiter (p);
+
+    g_clear_object (&waiter.task);
+  }
   unregister (p);
   if (p->sync)
     pending_request_unref (p);
@@ -412,6 +473,27 @@ request_cancelled_cb (GCancellable *cancellable,
   return G_SOURCE_REMOVE;
 }
 
+gboolean
+_coproc_messenger_request_full (CoprocMessenger        *self,
+                                GVariant               *payload,
+                                GVariant               *channel_id,
+                                CoprocRequestDoneFunc   func,
+                                gpointer                user_data,
+                                GError                **error)
+{
+  CoprocMessengerPrivate *priv = _coproc_messenger_get_private (self);
+  g_autoptr(GVariant) owned_payload = g_variant_ref_sink (payload);
+  g_autoptr(GVariant) channel = channel_id ? g_variant_ref_sink (channel_id) : NULL;
+
+  g_return_val_if_fail (func != NULL, FALSE);
+
+  if (start_request (self, owned_payload, channel, NULL, func, user_data, error) == NULL)
+    return FALSE;
+
+  coproc_transport_update_watch (priv->transport);
+  return TRUE;
+}
+
 /* Public API ----------------------------------------------------------------------- */
 
 /**
@@ -477,7 +559,7 @@ coproc_messenger_request (CoprocMessenger  *self,
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return NULL;
 
-  p = start_request (self, owned_payload, channel, NULL, error);
+  p = start_request (self, owned_payload, channel, NULL, NULL, NULL, error);
   if (p == NULL)
     return NULL;
 
@@ -562,7 +644,7 @@ coproc_messenger_request_async (CoprocMessenger     *self,
   if (g_task_return_error_if_cancelled (task))
     return;
 
-  p = start_request (self, owned_payload, channel, task, &error);
+  p = start_request (self, owned_payload, channel, task, NULL, NULL, &error);
   if (p == NULL)
     {
       g_task_return_error (task, error);
