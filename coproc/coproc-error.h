@@ -47,6 +47,9 @@ G_BEGIN_DECLS
  * @COPROC_ERROR_QUEUE_FULL: the queues hold more than
  *   [property@Coproc.Messenger:max-queued-bytes] and the call would have to
  *   read more from the peer to finish
+ * @COPROC_ERROR_POOL_FAILED: a [class@Coproc.WorkerPool] gave up: its
+ *   workers were restarted more often than
+ *   [property@Coproc.WorkerPool:max-restarts] allows (since 1.2)
  *
  * Error codes in the `COPROC_ERROR` domain. Codes are never renumbered;
  * new ones are only appended.
@@ -65,6 +68,7 @@ typedef enum
   COPROC_ERROR_WORKER_DEAD,
   COPROC_ERROR_WORKER_DIED,
   COPROC_ERROR_QUEUE_FULL,
+  COPROC_ERROR_POOL_FAILED,
 } CoprocError;
 
 COPROC_AVAILABLE_IN_ALL

@@ -18,6 +18,7 @@ G_BEGIN_DECLS
 # include "coproc-priority-messenger.h"
 # include "coproc-multi-messenger.h"
 # include "coproc-worker-resource.h"
+# include "coproc-worker-pool.h"
 # include "coproc-worker.h"
 #undef COPROC_INSIDE
 
