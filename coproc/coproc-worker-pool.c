@@ -112,6 +112,7 @@ struct _CoprocWorkerPool
 
   PoolState     state;
   guint         failed : 1;
+  guint         disposed : 1;
   guint         dispatching : 1;    /* dispatch() runs: do not enter it again */
   guint         dispatch_again : 1; /* something changed while dispatch() ran */
 };
@@ -375,7 +376,7 @@ exited_cb (CoprocWorkerResource *resource,
 static void
 ensure_workers (CoprocWorkerPool *self)
 {
-  if (self->workers != NULL)
+  if (self->workers != NULL || self->disposed)
     return;
 
   self->workers = g_ptr_array_new_with_free_func (pool_worker_free);
@@ -758,6 +759,7 @@ coproc_worker_pool_dispose (GObject *object)
   CoprocWorkerPool *self = (CoprocWorkerPool *) object;
 
   g_object_ref (self);
+  self->disposed = TRUE;
   if (self->state == POOL_RUNNING)
     {
       self->state = POOL_STOPPED;
@@ -1286,9 +1288,12 @@ job_ended (CoprocWorkerPool *self,
  *
  * While it waits it runs the pool on a private main context: it reads the
  * workers' sockets itself and restarts workers that die, but runs no
- * source of any other context. So no signal is emitted and no callback of
- * an async job runs meanwhile; they follow when the pool's context runs.
- * Call it from the thread that made the pool.
+ * source of any other context. So no callback of an async job runs
+ * meanwhile (they follow when the pool's context runs), nor any
+ * [signal@Coproc.WorkerPool::worker-exited]; only a restart made here
+ * emits [signal@Coproc.WorkerPool::worker-started], or a notification of
+ * [property@Coproc.WorkerPool:failed]. Call it from the thread that made
+ * the pool.
  *
  * Cancelling it ends the job at once with %G_IO_ERROR_CANCELLED: a job
  * still waiting never starts, and the answer of a running one is dropped.
@@ -1468,7 +1473,9 @@ no_job_pending (CoprocWorkerPool *self,
  * ended run when the pool's context runs next.
  *
  * Afterwards the pool takes no more jobs: they fail with
- * %COPROC_ERROR_CLOSED. Cancelling stops the wait; the pool then goes on.
+ * %COPROC_ERROR_CLOSED. Cancelling the wait for pending jobs leaves the
+ * pool running; cancelling the wait for the workers' exits terminates
+ * the workers still running.
  *
  * Returns: `TRUE` once every worker has exited; `FALSE` with
  *   %G_IO_ERROR_CANCELLED, %COPROC_ERROR_CLOSED when the pool was stopped
@@ -1511,9 +1518,19 @@ coproc_worker_pool_join (CoprocWorkerPool  *self,
       PoolWorker *w = g_ptr_array_index (self->workers, i);
       g_autoptr(GError) local_error = NULL;
 
+      CoprocMessenger *messenger = worker_messenger (w);
+
       if (!coproc_worker_resource_is_alive (w->resource))
         continue;
-      if (!coproc_worker_resource_join (w->resource, NULL, &local_error))
+
+      /* A worker that hung up cannot be asked to close. */
+      if (messenger == NULL || coproc_messenger_is_closed (messenger))
+        {
+          coproc_worker_resource_terminate (w->resource, NULL);
+          continue;
+        }
+
+      if (!coproc_worker_resource_join (w->resource, cancellable, &local_error))
         {
           coproc_worker_resource_terminate (w->resource, NULL);
           if (first_error == NULL &&
@@ -1592,7 +1609,8 @@ coproc_worker_pool_get_n_workers (CoprocWorkerPool *self)
  * The pool supervises it: do not start, join or terminate it yourself.
  * It is the same object across restarts.
  *
- * Returns: (transfer none): the worker's resource
+ * Returns: (transfer none) (nullable): the worker's resource, or `NULL`
+ *   once the pool was disposed
  *
  * Since: 1.2
  */

@@ -37,8 +37,9 @@
  *                           then this one, "die" answers every request
  *                           held and _exit (number) without answering this
  *                           one, "echo-then-die" answers this one (not
- *                           those held) and _exit (0); exits 0 on a close
- *                           request
+ *                           those held) and _exit (0), "abort" answers
+ *                           every request held and aborts; exits 0 on a
+ *                           close request
  *   busy                    starts a child, touches 32 MiB, spends 0.2 s of
  *                           user CPU time, sends "ready", then works as echo
  *
@@ -439,6 +440,12 @@ run_serve (CoprocMessenger *messenger)
         {
           serve_release (messenger, held);
           serve_reply (messenger, request);
+        }
+      else if (g_str_equal (op, "abort"))
+        {
+          serve_release (messenger, held);
+          flush_or_fail (messenger);
+          crash ("abort");
         }
       else if (g_str_equal (op, "die") || g_str_equal (op, "echo-then-die"))
         {

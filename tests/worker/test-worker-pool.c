@@ -6,7 +6,8 @@
  * (operation, number); "echo" answers with the number, "fail" with
  * reply_error() and the number as the code, "hold" keeps the request,
  * "release" answers every request held and then itself, "die" answers
- * those held and exits with the number as its status.
+ * those held and exits with the number as its status, "abort" answers
+ * those held and aborts.
  */
 
 #include "config.h"
@@ -383,6 +384,46 @@ test_killed_workers (void)
 
   join_pool (pool);
   kill_state = NULL;
+  g_free (outcomes);
+}
+
+/* Jobs that kill their workers (exit, abort), among 300: with one job in
+ * flight per worker, exactly those fail, with WORKER_DIED; every other
+ * job gets its own answer. */
+static void
+test_deadly_jobs_among_many (void)
+{
+  g_autoptr(CoprocWorkerPool) pool = new_pool (3);
+  Outcome *outcomes = g_new0 (Outcome, 300);
+  guint n_deadly = 0;
+
+  g_object_set (pool, "max-restarts", 100, NULL);
+  n_done = 0;
+  for (guint i = 0; i < 300; i++)
+    {
+      const char *what = i % 25 == 7 ? (i % 2 ? "die" : "abort") : "echo";
+
+      submit (pool, op (what, (gint32) i), NULL, &outcomes[i]);
+    }
+  wait_done (300);
+
+  for (guint i = 0; i < 300; i++)
+    {
+      if (i % 25 == 7)
+        {
+          assert_error (&outcomes[i], COPROC_ERROR, COPROC_ERROR_WORKER_DIED);
+          g_assert_nonnull (strstr (outcomes[i].error->message, i % 2 ? "exited with status"
+                                                                       : "killed by signal 6"));
+          n_deadly++;
+        }
+      else
+        assert_reply (&outcomes[i], (gint32) i);
+      outcome_clear (&outcomes[i]);
+    }
+  g_assert_cmpuint (n_deadly, ==, 12);
+  g_assert_false (coproc_worker_pool_get_failed (pool));
+
+  join_pool (pool);
   g_free (outcomes);
 }
 
@@ -785,6 +826,7 @@ main (int    argc,
   g_test_add_func ("/Coproc/WorkerPool/reply-error", test_reply_error);
   g_test_add_func ("/Coproc/WorkerPool/killed-workers", test_killed_workers);
   g_test_add_func ("/Coproc/WorkerPool/deadly-job", test_deadly_job);
+  g_test_add_func ("/Coproc/WorkerPool/deadly-jobs-among-many", test_deadly_jobs_among_many);
   g_test_add_data_func ("/Coproc/WorkerPool/restart-intensity/async",
                         GINT_TO_POINTER (FALSE), test_restart_intensity);
   g_test_add_data_func ("/Coproc/WorkerPool/restart-intensity/sync",
