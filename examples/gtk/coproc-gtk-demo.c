@@ -8,10 +8,12 @@
  * (coproc_worker_register() and coproc_worker_dispatch() at the top of
  * main()), started with coproc_worker_resource_new_for_function().
  *
- * The host never blocks: it sends each worker a couple of blocks as
- * requests, and the replies arrive through the messenger's
- * ::message-received signal on the main loop, where they move the progress
- * bar and get the worker its next block. Cancel terminates the workers.
+ * The host never blocks: each block is a job of a CoprocWorkerPool, which
+ * keeps a couple of blocks in hand on each worker; each job's callback, on
+ * the main loop, moves the progress bar. "Crash a worker" kills one worker
+ * with SIGKILL: the pool restarts it and sieves its blocks again, so the
+ * count still comes out right. Cancel cancels the jobs and stops the
+ * workers.
  *
  * Options:
  *   --auto             start at once, quit when done
@@ -19,9 +21,11 @@
  *   --limit=N          count the primes below N
  *   --workers=N        how many worker processes to use
  *   --cancel-at=P      press Cancel once P percent of the work is done
+ *   --crash-at=P       press "Crash a worker" once P percent is done
  */
 
 #include <math.h>
+#include <signal.h>
 #include <string.h>
 
 #include <coproc.h>
@@ -32,9 +36,11 @@
 #define DEFAULT_WORKERS      4
 #define MAX_WORKERS          16
 #define BLOCK_SIZE           G_GUINT64_CONSTANT (1000000)
-/* Blocks each worker has in hand: while it sieves one, the next one is
- * already waiting in its socket. */
+/* Blocks each worker has in hand (the pool's jobs-per-worker): while it
+ * sieves one, the next one is already waiting in its socket. */
 #define BLOCKS_IN_FLIGHT     2
+/* Restarts the pool makes in a minute before it gives up. */
+#define MAX_RESTARTS         20
 
 /* The worker -------------------------------------------------------------- */
 
@@ -171,11 +177,7 @@ typedef struct
 {
   Demo                 *demo;            /* unowned */
   guint                 index;
-  CoprocWorkerResource *resource;        /* owned */
-  gulong                message_handler;
-  gulong                error_handler;
-  gulong                exited_handler;
-  guint                 blocks_done;
+  guint                 starts;          /* processes started for it */
   GtkWidget            *label;           /* unowned, in the window */
 } Worker;
 
@@ -198,6 +200,7 @@ struct _Demo
   gboolean        auto_run;
   char           *screenshot;
   double          cancel_at;            /* a fraction; > 1 when not asked */
+  double          crash_at;             /* a fraction; > 1 when not asked */
 
   /* Widgets: unowned, they live in the window; NULL once it is gone */
   GtkWidget      *window;
@@ -207,13 +210,16 @@ struct _Demo
   GtkWidget      *result;
   GtkWidget      *start_button;
   GtkWidget      *cancel_button;
+  GtkWidget      *crash_button;
   GtkWidget      *workers_box;
 
   /* The current run */
   RunState        state;
+  CoprocWorkerPool *pool;               /* owned: the current (or last) run's */
+  GCancellable   *cancellable;          /* owned: cancels the current run's jobs */
   GPtrArray      *workers;              /* of Worker, owned */
+  guint           n_kills;
   guint64         n_blocks;
-  guint64         next_block;
   guint64         blocks_done;
   guint64         primes;
   gint64          start_time;
@@ -244,30 +250,18 @@ format_count (guint64 n)
 }
 
 static void
-worker_free (gpointer data)
-{
-  Worker *worker = data;
-  CoprocMessenger *messenger = coproc_worker_resource_get_messenger (worker->resource);
-
-  g_clear_signal_handler (&worker->exited_handler, worker->resource);
-  if (messenger != NULL)
-    {
-      g_clear_signal_handler (&worker->message_handler, messenger);
-      g_clear_signal_handler (&worker->error_handler, messenger);
-    }
-  /* Disposing of a resource whose worker still runs kills the worker. */
-  g_clear_object (&worker->resource);
-  g_free (worker);
-}
-
-static void
 update_worker_label (Worker *worker)
 {
+  CoprocWorkerResource *resource = coproc_worker_pool_get_worker (worker->demo->pool,
+                                                                  worker->index);
   g_autofree char *text = NULL;
 
-  text = g_strdup_printf ("Worker %u  ·  pid %d  ·  %u blocks", worker->index + 1,
-                          (int) coproc_worker_resource_get_pid (worker->resource),
-                          worker->blocks_done);
+  if (worker->starts <= 1)
+    text = g_strdup_printf ("Worker %u  ·  pid %d", worker->index + 1,
+                            (int) coproc_worker_resource_get_pid (resource));
+  else
+    text = g_strdup_printf ("Worker %u  ·  pid %d  ·  restarted %u×", worker->index + 1,
+                            (int) coproc_worker_resource_get_pid (resource), worker->starts - 1);
   gtk_label_set_text (GTK_LABEL (worker->label), text);
 }
 
@@ -287,6 +281,7 @@ update_ui (Demo *demo)
   gtk_spinner_set_spinning (GTK_SPINNER (demo->spinner), working);
   gtk_widget_set_sensitive (demo->start_button, !working);
   gtk_widget_set_sensitive (demo->cancel_button, working);
+  gtk_widget_set_sensitive (demo->crash_button, working);
 
   switch (demo->state)
     {
@@ -298,8 +293,13 @@ update_ui (Demo *demo)
                                 demo->blocks_done, demo->n_blocks);
       break;
     case RUN_DONE:
-      status = g_strdup_printf ("Done in %.2f s with %u workers",
-                                demo->elapsed / (double) G_USEC_PER_SEC, demo->n_workers);
+      if (demo->n_kills > 0)
+        status = g_strdup_printf ("Done in %.2f s with %u workers, %u of them killed on the way",
+                                  demo->elapsed / (double) G_USEC_PER_SEC, demo->n_workers,
+                                  demo->n_kills);
+      else
+        status = g_strdup_printf ("Done in %.2f s with %u workers",
+                                  demo->elapsed / (double) G_USEC_PER_SEC, demo->n_workers);
       break;
     case RUN_CANCELLED:
       status = g_strdup_printf ("Cancelled after %" G_GUINT64_FORMAT " of %" G_GUINT64_FORMAT " blocks",
@@ -339,123 +339,74 @@ update_ui (Demo *demo)
     gtk_widget_add_css_class (demo->result, "error");
 }
 
-/* Hands the worker its next block, if any is left. */
-static gboolean
-feed_worker (Worker  *worker,
-             GError **error)
+/* A block's job ended, on the main loop: count it. Jobs of a run that
+ * ended (cancelled, failed, or an earlier run) are ignored. */
+static void
+block_done_cb (GObject      *source,
+               GAsyncResult *result,
+               gpointer      user_data)
 {
-  Demo *demo = worker->demo;
-  CoprocMessenger *messenger = coproc_worker_resource_get_messenger (worker->resource);
-  guint64 lo, hi;
-
-  if (demo->next_block >= demo->n_blocks)
-    return TRUE;
-
-  lo = demo->next_block * BLOCK_SIZE;
-  hi = MIN (lo + BLOCK_SIZE, demo->limit);
-  demo->next_block++;
-
-  return coproc_messenger_send_request (messenger, g_variant_new ("(tt)", lo, hi), NULL, error);
-}
-
-/* A reply arrived, on the main loop: count it and send the next block.
- * Returning TRUE consumes the message, so it is never queued. */
-static gboolean
-message_received_cb (CoprocMessenger *messenger,
-                     CoprocMessage   *message,
-                     gpointer         user_data)
-{
-  Worker *worker = user_data;
-  Demo *demo = worker->demo;
+  Demo *demo = user_data;
+  g_autoptr(GVariant) reply = NULL;
   g_autoptr(GError) error = NULL;
-  GVariant *payload = coproc_message_get_payload (message);
   guint64 lo, hi, count;
 
-  if (!coproc_message_get_is_reply (message) ||
-      !g_variant_is_of_type (payload, G_VARIANT_TYPE ("(ttt)")))
-    return TRUE;
+  reply = coproc_worker_pool_submit_finish (COPROC_WORKER_POOL (source), result, &error);
+  if (demo->state != RUN_WORKING || COPROC_WORKER_POOL (source) != demo->pool)
+    return;
 
-  g_variant_get (payload, "(ttt)", &lo, &hi, &count);
+  if (reply == NULL)
+    {
+      finish_run (demo, RUN_FAILED, error->message);
+      return;
+    }
+  if (!g_variant_is_of_type (reply, G_VARIANT_TYPE ("(ttt)")))
+    {
+      finish_run (demo, RUN_FAILED, "a worker sent an answer of the wrong type");
+      return;
+    }
+
+  g_variant_get (reply, "(ttt)", &lo, &hi, &count);
   demo->primes += count;
   demo->blocks_done++;
-  worker->blocks_done++;
-  update_worker_label (worker);
 
   if (demo->blocks_done == demo->n_blocks)
     {
       demo->elapsed = g_get_monotonic_time () - demo->start_time;
       finish_run (demo, RUN_DONE, NULL);
-      return TRUE;
+      return;
     }
 
-  /* --cancel-at: as if the user pressed Cancel now. */
+  /* --cancel-at and --crash-at: as if the user pressed the button now. */
   if ((double) demo->blocks_done / demo->n_blocks >= demo->cancel_at)
     {
       g_signal_emit_by_name (demo->cancel_button, "clicked");
-      return TRUE;
+      return;
     }
-
-  if (!feed_worker (worker, &error))
+  if ((double) demo->blocks_done / demo->n_blocks >= demo->crash_at)
     {
-      finish_run (demo, RUN_FAILED, error->message);
-      return TRUE;
+      demo->crash_at = 2.0;
+      g_signal_emit_by_name (demo->crash_button, "clicked");
     }
 
   update_ui (demo);
-
-  return TRUE;
 }
 
-/* The worker sent an error with coproc_messenger_send_error(). Returning
- * TRUE consumes it; otherwise the next receive call would fail with it. */
-static gboolean
-error_received_cb (CoprocMessenger *messenger,
-                   const GError    *error,
-                   gpointer         user_data)
-{
-  Worker *worker = user_data;
-  g_autofree char *failure = NULL;
-
-  failure = g_strdup_printf ("worker %u: %s", worker->index + 1, error->message);
-  finish_run (worker->demo, RUN_FAILED, failure);
-
-  return TRUE;
-}
-
-/* A worker ended while we still count on it. */
+/* The pool started a worker process: at the start, or after a death. */
 static void
-exited_cb (CoprocWorkerResource *resource,
-           int                   status,
-           gpointer              user_data)
+worker_started_cb (CoprocWorkerPool *pool,
+                   guint             index,
+                   gpointer          user_data)
 {
-  Worker *worker = user_data;
-  g_autoptr(GError) error = NULL;
-  g_autofree char *failure = NULL;
+  Demo *demo = user_data;
+  Worker *worker;
 
-  if (worker->demo->state != RUN_WORKING)
+  if (pool != demo->pool || index >= demo->workers->len)
     return;
 
-  if (!g_spawn_check_wait_status (status, &error))
-    failure = g_strdup_printf ("worker %u stopped: %s", worker->index + 1, error->message);
-  else
-    failure = g_strdup_printf ("worker %u stopped early", worker->index + 1);
-
-  finish_run (worker->demo, RUN_FAILED, failure);
-}
-
-/* A worker we asked to close has exited. */
-static void
-join_done_cb (GObject      *object,
-              GAsyncResult *result,
-              gpointer      user_data)
-{
-  GApplication *app = user_data;
-  g_autoptr(GError) error = NULL;
-
-  if (!coproc_worker_resource_join_finish (COPROC_WORKER_RESOURCE (object), result, &error))
-    g_warning ("Could not join a worker: %s", error->message);
-
-  g_application_release (app);
+  worker = g_ptr_array_index (demo->workers, index);
+  worker->starts++;
+  update_worker_label (worker);
 }
 
 /* Renders the window as it is now into a PNG file. */
@@ -525,8 +476,13 @@ report_and_quit (Demo *demo)
   switch (demo->state)
     {
     case RUN_DONE:
-      g_print ("%" G_GUINT64_FORMAT " primes below %" G_GUINT64_FORMAT "\n",
-               demo->primes, demo->limit);
+      if (demo->n_kills > 0)
+        g_print ("%" G_GUINT64_FORMAT " primes below %" G_GUINT64_FORMAT ", %u worker%s killed "
+                 "on the way\n", demo->primes, demo->limit, demo->n_kills,
+                 demo->n_kills > 1 ? "s" : "");
+      else
+        g_print ("%" G_GUINT64_FORMAT " primes below %" G_GUINT64_FORMAT "\n",
+                 demo->primes, demo->limit);
       break;
     case RUN_CANCELLED:
       g_print ("Cancelled\n");
@@ -556,37 +512,21 @@ finish_run (Demo       *demo,
   g_free (demo->failure);
   demo->failure = g_strdup (failure);
 
-  for (guint i = 0; i < demo->workers->len; i++)
+  if (state == RUN_DONE)
     {
-      Worker *worker = g_ptr_array_index (demo->workers, i);
-      CoprocMessenger *messenger = coproc_worker_resource_get_messenger (worker->resource);
+      g_autoptr(GError) error = NULL;
 
-      /* Late replies, from blocks that are no longer wanted, are ignored. */
-      if (messenger != NULL)
-        {
-          g_clear_signal_handler (&worker->message_handler, messenger);
-          g_clear_signal_handler (&worker->error_handler, messenger);
-        }
-      g_clear_signal_handler (&worker->exited_handler, worker->resource);
-
-      if (!coproc_worker_resource_is_alive (worker->resource))
-        continue;
-
-      if (state == RUN_DONE)
-        {
-          /* The polite way: a close request, then wait for the exit. */
-          g_application_hold (G_APPLICATION (demo->app));
-          coproc_worker_resource_join_async (worker->resource, NULL, join_done_cb, demo->app);
-        }
-      else
-        {
-          /* Stop now: a close request, then SIGTERM. */
-          g_autoptr(GError) error = NULL;
-
-          if (!coproc_worker_resource_terminate (worker->resource, &error) &&
-              !g_error_matches (error, COPROC_ERROR, COPROC_ERROR_WORKER_ALREADY_DEAD))
-            g_warning ("Could not stop worker %u: %s", worker->index + 1, error->message);
-        }
+      /* The polite way: every worker is idle now; a close request each,
+       * then a short wait for them to exit. */
+      if (!coproc_worker_pool_join (demo->pool, NULL, &error))
+        g_warning ("Could not join the workers: %s", error->message);
+    }
+  else
+    {
+      /* Stop now: the jobs still pending end (their callbacks find the run
+       * over), and the workers get a close request, then SIGTERM. */
+      g_cancellable_cancel (demo->cancellable);
+      coproc_worker_pool_terminate (demo->pool);
     }
 
   /* The window may be gone already: closing it cancels the run. */
@@ -602,6 +542,7 @@ finish_run (Demo       *demo,
 static void
 start_run (Demo *demo)
 {
+  g_autoptr(GError) error = NULL;
   GtkWidget *child;
 
   g_return_if_fail (demo->state != RUN_WORKING);
@@ -610,55 +551,55 @@ start_run (Demo *demo)
   g_ptr_array_set_size (demo->workers, 0);
   while ((child = gtk_widget_get_first_child (demo->workers_box)) != NULL)
     gtk_box_remove (GTK_BOX (demo->workers_box), child);
+  if (demo->pool != NULL)
+    g_signal_handlers_disconnect_by_data (demo->pool, demo);
+  g_clear_object (&demo->pool);
+  g_clear_object (&demo->cancellable);
 
   demo->n_blocks = (demo->limit + BLOCK_SIZE - 1) / BLOCK_SIZE;
-  demo->next_block = 0;
   demo->blocks_done = 0;
   demo->primes = 0;
   demo->elapsed = 0;
+  demo->n_kills = 0;
   demo->start_time = g_get_monotonic_time ();
   demo->state = RUN_WORKING;
 
+  demo->pool = coproc_worker_pool_new_for_function ("primes", demo->n_workers,
+                                                    COPROC_TYPE_PRIORITY_MESSENGER);
+  g_object_set (demo->pool,
+                "jobs-per-worker", BLOCKS_IN_FLIGHT,
+                "max-restarts", MAX_RESTARTS,
+                NULL);
+  demo->cancellable = g_cancellable_new ();
+
   for (guint i = 0; i < demo->n_workers; i++)
     {
-      g_autoptr(GError) error = NULL;
       Worker *worker = g_new0 (Worker, 1);
-      CoprocMessenger *messenger;
 
       worker->demo = demo;
       worker->index = i;
-      worker->resource = coproc_worker_resource_new_for_function ("primes",
-                                                                 COPROC_TYPE_PRIORITY_MESSENGER);
-      g_ptr_array_add (demo->workers, worker);
-
       worker->label = gtk_label_new (NULL);
       gtk_label_set_xalign (GTK_LABEL (worker->label), 0.0);
       gtk_widget_add_css_class (worker->label, "worker");
       gtk_box_append (GTK_BOX (demo->workers_box), worker->label);
+      g_ptr_array_add (demo->workers, worker);
+    }
+  g_signal_connect (demo->pool, "worker-started", G_CALLBACK (worker_started_cb), demo);
 
-      if (!coproc_worker_resource_start (worker->resource, &error))
-        {
-          finish_run (demo, RUN_FAILED, error->message);
-          return;
-        }
+  if (!coproc_worker_pool_start (demo->pool, &error))
+    {
+      finish_run (demo, RUN_FAILED, error->message);
+      return;
+    }
 
-      messenger = coproc_worker_resource_get_messenger (worker->resource);
-      worker->message_handler = g_signal_connect (messenger, "message-received",
-                                                  G_CALLBACK (message_received_cb), worker);
-      worker->error_handler = g_signal_connect (messenger, "error-received",
-                                                G_CALLBACK (error_received_cb), worker);
-      worker->exited_handler = g_signal_connect (worker->resource, "exited",
-                                                 G_CALLBACK (exited_cb), worker);
-      update_worker_label (worker);
+  /* Every block is a job; the pool hands them out as workers have room. */
+  for (guint64 b = 0; b < demo->n_blocks; b++)
+    {
+      guint64 lo = b * BLOCK_SIZE;
+      guint64 hi = MIN (lo + BLOCK_SIZE, demo->limit);
 
-      for (guint j = 0; j < BLOCKS_IN_FLIGHT; j++)
-        {
-          if (!feed_worker (worker, &error))
-            {
-              finish_run (demo, RUN_FAILED, error->message);
-              return;
-            }
-        }
+      coproc_worker_pool_submit_async (demo->pool, g_variant_new ("(tt)", lo, hi),
+                                       demo->cancellable, block_done_cb, demo);
     }
 
   update_ui (demo);
@@ -679,6 +620,24 @@ cancel_clicked_cb (GtkButton *button,
 
   if (demo->state == RUN_WORKING)
     finish_run (demo, RUN_CANCELLED, NULL);
+}
+
+/* Kills one worker, in turn, with SIGKILL, as a crash would. */
+static void
+crash_clicked_cb (GtkButton *button,
+                  gpointer   user_data)
+{
+  Demo *demo = user_data;
+  CoprocWorkerResource *resource;
+  GPid pid;
+
+  if (demo->state != RUN_WORKING)
+    return;
+
+  resource = coproc_worker_pool_get_worker (demo->pool, demo->n_kills % demo->n_workers);
+  pid = coproc_worker_resource_get_pid (resource);
+  if (pid > 0 && kill (pid, SIGKILL) == 0)
+    demo->n_kills++;
 }
 
 static void
@@ -777,6 +736,10 @@ build_window (Demo *demo)
   g_signal_connect (demo->cancel_button, "clicked", G_CALLBACK (cancel_clicked_cb), demo);
   gtk_box_append (GTK_BOX (buttons), demo->cancel_button);
 
+  demo->crash_button = gtk_button_new_with_mnemonic ("C_rash a Worker");
+  g_signal_connect (demo->crash_button, "clicked", G_CALLBACK (crash_clicked_cb), demo);
+  gtk_box_append (GTK_BOX (buttons), demo->crash_button);
+
   demo->start_button = gtk_button_new_with_mnemonic ("_Start");
   gtk_widget_add_css_class (demo->start_button, "suggested-action");
   g_signal_connect (demo->start_button, "clicked", G_CALLBACK (start_clicked_cb), demo);
@@ -816,6 +779,7 @@ handle_local_options_cb (GApplication *app,
   gint64 limit;
   int workers;
   double cancel_at;
+  double crash_at;
 
   if (g_variant_dict_lookup (options, "limit", "x", &limit))
     {
@@ -839,6 +803,8 @@ handle_local_options_cb (GApplication *app,
 
   if (g_variant_dict_lookup (options, "cancel-at", "d", &cancel_at))
     demo->cancel_at = CLAMP (cancel_at, 0.0, 100.0) / 100.0;
+  if (g_variant_dict_lookup (options, "crash-at", "d", &crash_at))
+    demo->crash_at = CLAMP (crash_at, 0.0, 100.0) / 100.0;
 
   demo->auto_run = g_variant_dict_contains (options, "auto");
   g_variant_dict_lookup (options, "screenshot", "^ay", &demo->screenshot);
@@ -852,6 +818,7 @@ static const GOptionEntry demo_options[] = {
   { "limit", 0, 0, G_OPTION_ARG_INT64, NULL, "Count the primes below N", "N" },
   { "workers", 0, 0, G_OPTION_ARG_INT, NULL, "How many worker processes to use", "N" },
   { "cancel-at", 0, 0, G_OPTION_ARG_DOUBLE, NULL, "Press Cancel at P percent of the work", "P" },
+  { "crash-at", 0, 0, G_OPTION_ARG_DOUBLE, NULL, "Kill a worker at P percent of the work", "P" },
   { NULL }
 };
 
@@ -872,7 +839,8 @@ main (int    argc,
   demo.limit = DEFAULT_LIMIT;
   demo.n_workers = DEFAULT_WORKERS;
   demo.cancel_at = 2.0;
-  demo.workers = g_ptr_array_new_with_free_func (worker_free);
+  demo.crash_at = 2.0;
+  demo.workers = g_ptr_array_new_with_free_func (g_free);
 
   app = gtk_application_new ("org.gnome.Coproc.GtkDemo", G_APPLICATION_NON_UNIQUE);
   demo.app = app;
@@ -883,6 +851,10 @@ main (int    argc,
   status = g_application_run (G_APPLICATION (app), argc, argv);
 
   g_clear_pointer (&demo.workers, g_ptr_array_unref);
+  if (demo.pool != NULL)
+    g_signal_handlers_disconnect_by_data (demo.pool, &demo);
+  g_clear_object (&demo.pool);
+  g_clear_object (&demo.cancellable);
   g_free (demo.screenshot);
   g_free (demo.failure);
 
