@@ -107,3 +107,36 @@ def answer_requests(messenger):
             message.reply_error(KeyError('bad'))
         else:
             message.reply(message.payload * 2)
+
+
+# Functions for Coproc.Pool: each runs on one item.
+
+def square(x):
+    '''The square of x; CustomError for a negative x.'''
+    if x < 0:
+        raise CustomError('negative: %d' % x)
+    return x * x
+
+
+def describe(a, b, *, sep='-'):
+    '''Its arguments, joined.'''
+    return '%s%s%s' % (a, sep, b)
+
+
+def worker_pid(x):
+    '''The process that ran it.'''
+    return os.getpid()
+
+
+def unsendable(x):
+    '''A result that cannot be sent.'''
+    return {x}
+
+
+def crash_once(path):
+    '''Kills its own worker the first time it runs for path, then returns.'''
+    if not os.path.exists(path):
+        with open(path, 'w'):
+            pass
+        os.kill(os.getpid(), signal.SIGKILL)
+    return 'ran again'

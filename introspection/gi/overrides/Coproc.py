@@ -178,6 +178,7 @@ Workers (:class:`WorkerResource`, :class:`BaseWorkerProcess`)
 import ast
 import base64
 import builtins
+import collections
 import concurrent.futures
 import dataclasses
 import functools
@@ -1246,3 +1247,259 @@ class WorkerResource(Coproc.WorkerResource):
 
 WorkerResource = override(WorkerResource)
 __all__.append('WorkerResource')
+
+
+# Pools ----------------------------------------------------------------------
+
+_POOL_MAP = 'map'
+_POOL_APPLY = 'apply'
+
+
+def _pool_worker_argv(config):
+    # The bootstrap is run by its path, so that a worker finds it wherever
+    # the overrides are; the configuration goes in the argument vector, as
+    # a pool's workers share one.
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), '_coproc_worker.py')
+    return [sys.executable or '/usr/bin/python3', script, json.dumps(config)]
+
+
+class Pool:
+    """A pool of Python worker processes that run functions.
+
+    ``Pool(n_workers=None, *, verbose=False, messenger_type=None,
+    sandbox=None)`` runs ``n_workers`` workers (``None``: one per processor)
+    on a ``Coproc.WorkerPool``, so a worker that crashes is restarted and
+    the items it was running are run again elsewhere. ``func`` is any
+    function defined at the top level of a module (or of the main script):
+    it is sent by its qualified name, never pickled.
+
+    An exception that ``func`` raises for an item is raised by the call that
+    returns or yields that item, as its own class when that class is loaded
+    here (see the module documentation); the pool stays usable.
+
+    Use it as a context manager, which starts the workers and stops them at
+    the end; a pool that is not entered starts at its first call, and is
+    stopped by :meth:`join`, :meth:`terminate` or when it is collected.
+    The calls run the pool on a main context of its own: they never run the
+    caller's. A pool belongs to the thread that made it.
+    """
+
+    def __init__(self, n_workers=None, *, verbose=False, messenger_type=None, sandbox=None):
+        if n_workers is not None and (not isinstance(n_workers, int) or n_workers < 1):
+            raise ValueError('n_workers must be a positive number of workers, or None for '
+                             'one per processor, not %r' % (n_workers,))
+        self.n_workers = n_workers
+        self.verbose = verbose
+        gtype = Coproc.PriorityMessenger.__gtype__
+        if messenger_type is not None:
+            gtype = _messenger_gtype(messenger_type)
+        self._messenger_gtype = gtype
+        self._sandbox = sandbox
+        self._context = GLib.MainContext.new()
+        self._pool = None
+
+    def __repr__(self):
+        return '<Coproc.Pool n_workers=%r running=%r>' % (self.n_workers, self._pool is not None)
+
+    # Starting and stopping
+
+    def start(self):
+        """Starts the workers (the first call of a pool does it too)."""
+        if self._pool is not None:
+            return
+        config = {'pool': True, 'sys_path': list(sys.path), 'argv': list(sys.argv)}
+        self._context.push_thread_default()
+        try:
+            pool = Coproc.WorkerPool.new(_pool_worker_argv(config), self.n_workers or 0,
+                                         self._messenger_gtype)
+            if self._sandbox is not None:
+                pool.set_property('sandbox', self._sandbox)
+            pool.start()
+        except GLib.Error as error:
+            _raise_translated(error)
+        finally:
+            self._context.pop_thread_default()
+        self._pool = pool
+
+    def join(self):
+        """Waits for the items submitted to end, then stops the workers."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        self._context.push_thread_default()
+        try:
+            pool.join(None)
+        except GLib.Error as error:
+            _raise_translated(error)
+        finally:
+            self._context.pop_thread_default()
+
+    def terminate(self):
+        """Stops the workers at once; items still running fail."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.terminate()
+
+    close = join
+
+    def __enter__(self):
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.terminate()
+        return False
+
+    def __del__(self):
+        pool = getattr(self, '_pool', None)
+        if pool is not None:
+            pool.terminate()
+
+    # Running
+
+    def _iteration(self):
+        self._context.push_thread_default()
+        try:
+            self._context.iteration(True)
+        finally:
+            self._context.pop_thread_default()
+
+    def _chunks(self, func, mode, items, chunksize):
+        if not isinstance(chunksize, int) or chunksize < 1:
+            raise ValueError('chunksize must be a positive integer, not %r' % (chunksize,))
+        description = json.dumps(_describe(func, 'The function'))
+        chunks = []
+        for start in range(0, len(items), chunksize):
+            chunk = items[start:start + chunksize]
+            chunks.append(to_variant([description, mode, chunk], 'items[%d:%d]'
+                                     % (start, start + len(chunk))))
+        return chunks
+
+    def _outcomes(self, payloads):
+        # Submits each chunk; yields (index, outcomes) as chunks end, an
+        # outcome being (True, value) or (False, exception). A chunk that
+        # failed as a whole (its worker died too often, the pool failed)
+        # gives its error for each of its items.
+        self.start()
+        pool = self._pool
+        ended = collections.deque()
+        cancellable = Gio.Cancellable()
+
+        def done(source, result, index):
+            try:
+                outcomes = [(ok, value if ok else _pool_exception(value))
+                            for ok, value in from_variant(source.submit_finish(result))]
+            except GLib.Error as error:
+                outcomes = None
+                failure = exception_from_error(error)
+            ended.append((index, outcomes if outcomes is not None else failure))
+
+        # The callbacks run on the context that is thread-default at the call.
+        self._context.push_thread_default()
+        try:
+            for index, payload in enumerate(payloads):
+                pool.submit_async(payload, cancellable, done, index)
+        finally:
+            self._context.pop_thread_default()
+
+        n_done = 0
+        try:
+            while n_done < len(payloads):
+                while not ended:
+                    self._iteration()
+                index, outcomes = ended.popleft()
+                n_done += 1
+                if self.verbose:
+                    print('Coproc.Pool: %d of %d chunks done' % (n_done, len(payloads)),
+                          file=sys.stderr)
+                yield index, outcomes
+        finally:
+            # A generator closed early: what still runs is not wanted.
+            if n_done < len(payloads):
+                cancellable.cancel()
+
+    @staticmethod
+    def _values(outcomes, size):
+        if isinstance(outcomes, BaseException):
+            return [(False, outcomes)] * size
+        return outcomes
+
+    def imap(self, func, iterable, chunksize=1):
+        """Yields ``func(item)`` for each item, in the order of the items."""
+        items = list(iterable)
+        payloads = self._chunks(func, _POOL_MAP, items, chunksize)
+        waiting = {}
+        next_index = 0
+        for index, outcomes in self._outcomes(payloads):
+            waiting[index] = outcomes
+            while next_index in waiting:
+                size = min(chunksize, len(items) - next_index * chunksize)
+                for ok, value in self._values(waiting.pop(next_index), size):
+                    if not ok:
+                        raise value
+                    yield value
+                next_index += 1
+
+    def map(self, func, iterable, chunksize=1):
+        """Returns ``[func(item) for item in iterable]``, computed by the
+        workers. Waits for every item; raises the exception of the first
+        item that failed."""
+        items = list(iterable)
+        payloads = self._chunks(func, _POOL_MAP, items, chunksize)
+        chunks = [None] * len(payloads)
+        for index, outcomes in self._outcomes(payloads):
+            chunks[index] = outcomes
+        results = []
+        for index, outcomes in enumerate(chunks):
+            size = min(chunksize, len(items) - index * chunksize)
+            for ok, value in self._values(outcomes, size):
+                if not ok:
+                    raise value
+                results.append(value)
+        return results
+
+    def map_unordered(self, func, iterable, chunksize=1):
+        """Yields ``func(item)`` for each item as each ends, in no set order."""
+        items = list(iterable)
+        payloads = self._chunks(func, _POOL_MAP, items, chunksize)
+        for index, outcomes in self._outcomes(payloads):
+            size = min(chunksize, len(items) - index * chunksize)
+            for ok, value in self._values(outcomes, size):
+                if not ok:
+                    raise value
+                yield value
+
+    imap_unordered = map_unordered
+
+    def apply(self, func, *args, **kwargs):
+        """Returns ``func(*args, **kwargs)``, computed by a worker."""
+        payloads = self._chunks(func, _POOL_APPLY, [[list(args), kwargs]], 1)
+        for _, outcomes in self._outcomes(payloads):
+            ((ok, value),) = self._values(outcomes, 1)
+            if not ok:
+                raise value
+            return value
+
+
+def _pool_exception(error):
+    # The exception of an item, as the worker gave it: (domain, code, message).
+    domain, code, message = error
+    return exception_from_error(GLib.Error(message, domain, code))
+
+
+__all__.append('Pool')
+
+
+class LazyPool(Pool):
+    """The original library's ``LazyPool``: a :class:`Pool` whose workers
+    start at each call and stop once it has returned (or, for a generator,
+    once it is exhausted)."""
+
+    def _outcomes(self, payloads):
+        try:
+            yield from super()._outcomes(payloads)
+        finally:
+            self.join()
+
+
+__all__.append('LazyPool')

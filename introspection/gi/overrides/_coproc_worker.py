@@ -72,7 +72,12 @@ def _exit_status(code):
 
 
 def main():
-    raw = os.environ.pop(_WORKER_ENV, None)
+    # A pool's workers share one argument vector, which holds the
+    # description; a worker resource gives each its own environment.
+    if len(sys.argv) > 1:
+        raw = sys.argv[1]
+    else:
+        raw = os.environ.pop(_WORKER_ENV, None)
     if raw is None:
         print('%s: this module runs the workers of Coproc.WorkerResource; it is not a program'
               % __name__, file=sys.stderr)
@@ -116,6 +121,9 @@ def main():
                                                   False)
             kwargs = Coproc.from_variant(variant)
 
+        if config.get('pool'):
+            _serve_pool(messenger)
+            return 0
         target = _load(config['target'])
         if isinstance(target, type):
             target(messenger=messenger, **kwargs)()
@@ -142,6 +150,49 @@ def main():
             pass
 
     return status
+
+
+def _serve_pool(messenger):
+    # Runs the items of each job a Coproc.Pool sends: [function, mode,
+    # items], the function described as a worker target is. The reply
+    # gives each item's outcome, [True, value] or [False, [domain, code,
+    # message]] for the exception it raised.
+    from gi.repository import Coproc
+
+    functions = {}
+    while True:
+        description, mode, items = messenger.receive_blocking()
+        func = functions.get(description)
+        if func is None:
+            func = functions[description] = _load(json.loads(description))
+        outcomes = []
+        for item in items:
+            try:
+                if mode == 'apply':
+                    args, kwargs = item
+                    value = func(*args, **kwargs)
+                else:
+                    value = func(item)
+                outcomes.append([True, value])
+            except Exception as exception:
+                outcomes.append([False, _pool_error(exception)])
+        try:
+            messenger.send_reply(outcomes)
+        except TypeError:
+            # A result that cannot be sent fails its item alone.
+            for outcome in outcomes:
+                try:
+                    Coproc.to_variant(outcome[1], 'the result')
+                except TypeError as exception:
+                    outcome[:] = [False, _pool_error(exception)]
+            messenger.send_reply(outcomes)
+
+
+def _pool_error(exception):
+    from gi.repository import Coproc
+
+    error = Coproc.error_from_exception(exception)
+    return [error.domain, error.code, error.message]
 
 
 def _report(messenger):
