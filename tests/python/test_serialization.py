@@ -295,3 +295,32 @@ def test_nul_in_a_dictionary_key_is_refused():
         Coproc.to_variant({'a\0b': 1})
     with pytest.raises(ValueError):
         Coproc.to_variant({'a\0b': GLib.Variant('i', 1)})
+
+
+@pytest.mark.parametrize('type_string,values', [
+    ('ax', [0, -1, 2 ** 63 - 1, -2 ** 63]),
+    ('at', [0, 2 ** 64 - 1]),
+    ('ai', [1, -2 ** 31, 2 ** 31 - 1]),
+    ('au', [0, 2 ** 32 - 1]),
+    ('an', [-2 ** 15, 2 ** 15 - 1]),
+    ('aq', [0, 2 ** 16 - 1]),
+    ('ad', [0.5, -1e300, math.inf]),
+    ('(yax)', (7, [1, 2, 3])),
+    ('aax', [[1], [], [2, 3]]),
+])
+def test_arrays_of_numbers_read_as_glib_does(type_string, values):
+    variant = GLib.Variant(type_string, values)
+    assert codec.from_variant(variant) == codec.from_variant_tree(variant)
+    assert codec.from_variant(variant) == (list(values) if type_string[0] == 'a' else values)
+
+
+def test_packed_numbers():
+    ints = codec.packed_numbers([3, -4, 2 ** 40])
+    assert ints.get_type_string() == 'ax'
+    assert codec.from_variant(ints) == [3, -4, 2 ** 40]
+    floats = codec.packed_numbers([0.25, -2.0])
+    assert floats.get_type_string() == 'ad'
+    assert codec.from_variant(floats) == [0.25, -2.0]
+    # Anything else is left to to_variant().
+    for values in ([], [1, 2.0], [True, False], [2 ** 63], ['a'], [1, None]):
+        assert codec.packed_numbers(values) is None

@@ -183,6 +183,7 @@ import concurrent.futures
 import dataclasses
 import functools
 import json
+import math
 import os
 import signal
 import site
@@ -1371,28 +1372,32 @@ class Pool:
         chunks = []
         for start in range(0, len(items), chunksize):
             chunk = items[start:start + chunksize]
-            chunks.append(to_variant([description, mode, chunk], 'items[%d:%d]'
-                                     % (start, start + len(chunk))))
+            packed = _codec.packed_numbers(chunk)
+            chunks.append(to_variant([description, mode, chunk if packed is None else packed],
+                                     'items[%d:%d]' % (start, start + len(chunk))))
         return chunks
 
-    def _outcomes(self, payloads):
+    def _outcomes(self, payloads, cancellable=None):
         # Submits each chunk; yields (index, outcomes) as chunks end, an
         # outcome being (True, value) or (False, exception). A chunk that
         # failed as a whole (its worker died too often, the pool failed)
-        # gives its error for each of its items.
+        # gives its error for each of its items. With a cancellable, what
+        # still runs when the caller stops early is cancelled (each job then
+        # costs the pool a source: generators only).
         self.start()
         pool = self._pool
         ended = collections.deque()
-        cancellable = Gio.Cancellable()
 
         def done(source, result, index):
             try:
-                outcomes = [(ok, value if ok else _pool_exception(value))
-                            for ok, value in from_variant(source.submit_finish(result))]
+                values, errors = from_variant(source.submit_finish(result))
             except GLib.Error as error:
-                outcomes = None
-                failure = exception_from_error(error)
-            ended.append((index, outcomes if outcomes is not None else failure))
+                ended.append((index, exception_from_error(error)))
+                return
+            outcomes = [(True, value) for value in values]
+            for at, error in errors.items():
+                outcomes[at] = (False, _pool_exception(error))
+            ended.append((index, outcomes))
 
         # The callbacks run on the context that is thread-default at the call.
         self._context.push_thread_default()
@@ -1415,7 +1420,7 @@ class Pool:
                 yield index, outcomes
         finally:
             # A generator closed early: what still runs is not wanted.
-            if n_done < len(payloads):
+            if n_done < len(payloads) and cancellable is not None:
                 cancellable.cancel()
 
     @staticmethod
@@ -1430,7 +1435,7 @@ class Pool:
         payloads = self._chunks(func, _POOL_MAP, items, chunksize)
         waiting = {}
         next_index = 0
-        for index, outcomes in self._outcomes(payloads):
+        for index, outcomes in self._outcomes(payloads, Gio.Cancellable()):
             waiting[index] = outcomes
             while next_index in waiting:
                 size = min(chunksize, len(items) - next_index * chunksize)
@@ -1440,11 +1445,19 @@ class Pool:
                     yield value
                 next_index += 1
 
-    def map(self, func, iterable, chunksize=1):
+    def map(self, func, iterable, chunksize=None):
         """Returns ``[func(item) for item in iterable]``, computed by the
         workers. Waits for every item; raises the exception of the first
-        item that failed."""
+        item that failed.
+
+        The items go to the workers ``chunksize`` at a time; by default, as
+        ``multiprocessing.Pool.map`` does, in about four chunks per worker,
+        which a short function needs to be fast (``chunksize=1`` balances
+        long items of uneven length best)."""
         items = list(iterable)
+        if chunksize is None:
+            self.start()
+            chunksize = max(1, math.ceil(len(items) / (4 * self._pool.get_n_workers())))
         payloads = self._chunks(func, _POOL_MAP, items, chunksize)
         chunks = [None] * len(payloads)
         for index, outcomes in self._outcomes(payloads):
@@ -1462,7 +1475,7 @@ class Pool:
         """Yields ``func(item)`` for each item as each ends, in no set order."""
         items = list(iterable)
         payloads = self._chunks(func, _POOL_MAP, items, chunksize)
-        for index, outcomes in self._outcomes(payloads):
+        for index, outcomes in self._outcomes(payloads, Gio.Cancellable()):
             size = min(chunksize, len(items) - index * chunksize)
             for ok, value in self._values(outcomes, size):
                 if not ok:
@@ -1495,9 +1508,9 @@ class LazyPool(Pool):
     start at each call and stop once it has returned (or, for a generator,
     once it is exhausted)."""
 
-    def _outcomes(self, payloads):
+    def _outcomes(self, payloads, cancellable=None):
         try:
-            yield from super()._outcomes(payloads)
+            yield from super()._outcomes(payloads, cancellable)
         finally:
             self.join()
 

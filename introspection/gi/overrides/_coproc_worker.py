@@ -154,10 +154,11 @@ def main():
 
 def _serve_pool(messenger):
     # Runs the items of each job a Coproc.Pool sends: [function, mode,
-    # items], the function described as a worker target is. The reply
-    # gives each item's outcome, [True, value] or [False, [domain, code,
-    # message]] for the exception it raised.
-    from gi.repository import Coproc
+    # items], the function described as a worker target is. The reply is
+    # [values, errors]: the value of each item (None for one that failed)
+    # and, by index, the exception each failed item raised, as [domain,
+    # code, message].
+    from gi.overrides import _coproc_codec
 
     functions = {}
     while True:
@@ -165,27 +166,30 @@ def _serve_pool(messenger):
         func = functions.get(description)
         if func is None:
             func = functions[description] = _load(json.loads(description))
-        outcomes = []
+        values = []
+        errors = {}
         for item in items:
             try:
                 if mode == 'apply':
                     args, kwargs = item
-                    value = func(*args, **kwargs)
+                    values.append(func(*args, **kwargs))
                 else:
-                    value = func(item)
-                outcomes.append([True, value])
+                    values.append(func(item))
             except Exception as exception:
-                outcomes.append([False, _pool_error(exception)])
+                errors[len(values)] = _pool_error(exception)
+                values.append(None)
+        packed = _coproc_codec.packed_numbers(values)
         try:
-            messenger.send_reply(outcomes)
+            messenger.send_reply([values if packed is None else packed, errors])
         except TypeError:
             # A result that cannot be sent fails its item alone.
-            for outcome in outcomes:
+            for at, value in enumerate(values):
                 try:
-                    Coproc.to_variant(outcome[1], 'the result')
+                    _coproc_codec.to_variant(value, 'the result')
                 except TypeError as exception:
-                    outcome[:] = [False, _pool_error(exception)]
-            messenger.send_reply(outcomes)
+                    errors[at] = _pool_error(exception)
+                    values[at] = None
+            messenger.send_reply([values, errors])
 
 
 def _pool_error(exception):
