@@ -41,7 +41,9 @@ G_BEGIN_DECLS
  * block, a read budget is spent, or the owner stops it, and hands each
  * frame to the owner. The watch source does the same when the owner's
  * context runs (then with @in_dispatch set, so that the owner may emit
- * signals), and also writes buffered output.
+ * signals), for a few milliseconds of frames per dispatch at most (it
+ * yields, ready again, and goes on in the next iteration), and also
+ * writes buffered output.
  *
  * Parsing pauses when the owner returns FALSE from @frame or @dropped (a
  * special message waits to be surfaced, say) and stays paused until

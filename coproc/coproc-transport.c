@@ -27,8 +27,7 @@
  * Where later work fits: another backend (a pair of pipes, say) is one
  * more Backend table; several descriptors per frame extend OutFd and the
  * parser's claim of descriptors; bounds on descriptors and mappings belong
- * to the parser; a time-bounded dispatch to watch_dispatch() and the pump
- * loop.
+ * to the parser.
  */
 
 #include "config.h"
@@ -56,6 +55,9 @@
 #define DIRECT_WRITE_SIZE  (SEND_HIGH_WATER / 2)
 #define WBUF_KEEP_SIZE     (256 * 1024)
 #define DISPATCH_MAX_READS 4
+/* How long one dispatch of the watch may hand frames to the owner (µs)
+ * before it yields to the other sources of the context. */
+#define DISPATCH_TIME_BUDGET_US 1000
 
 typedef enum
 {
@@ -110,6 +112,8 @@ typedef struct
   gpointer         tag;         /* socket backend: the fd's tag while polled, else NULL */
   GSource         *in_child;    /* stream backend: owned, while input is wanted */
   GSource         *out_child;   /* stream backend: owned, while output is buffered */
+  gboolean         yielded;     /* the last dispatch ran out of time: the next one
+                                 * parses on, whatever the stream says */
 } WatchSource;
 
 /* How a transport reaches its stream: chosen once, at construction. */
@@ -1761,17 +1765,23 @@ deliver_next (CoprocTransport *t,
 
 /* One pass of the pump: parse what is buffered, read more, until the
  * stream would block, @max_reads reads were made, the owner paused
- * parsing, or input ended. */
-static void
+ * parsing, input ended, or (with a @deadline, a monotonic time) the time
+ * is up after a frame: then it returns FALSE. */
+static gboolean
 pump_pass (CoprocTransport *t,
            guint            max_reads,
+           gint64           deadline,
            gboolean         in_dispatch,
            guint           *reads)
 {
   while (!t->closed && !t->paused)
     {
       if (deliver_next (t, in_dispatch))
-        continue;
+        {
+          if (deadline >= 0 && !t->closed && !t->paused && g_get_monotonic_time () >= deadline)
+            return FALSE;
+          continue;
+        }
 
       if (t->eof)
         {
@@ -1788,6 +1798,29 @@ pump_pass (CoprocTransport *t,
       if (read_step (t) == IO_WOULD_BLOCK)
         break;
     }
+
+  return TRUE;
+}
+
+/* Pumps until done, or until @deadline (-1: none) is past; returns FALSE
+ * in that case, with frames (or input) maybe left. The owner serves what
+ * waited for input either way. */
+static gboolean
+pump_until (CoprocTransport *t,
+            guint            max_reads,
+            gint64           deadline,
+            gboolean         in_dispatch)
+{
+  GObject *owner = g_object_ref (t->owner);
+  guint reads = 0;
+  gboolean in_time;
+
+  do
+    in_time = pump_pass (t, max_reads, deadline, in_dispatch, &reads);
+  while (t->callbacks->input_done (owner) && !t->closed && in_time);
+
+  g_object_unref (owner);
+  return in_time;
 }
 
 void
@@ -1795,14 +1828,7 @@ coproc_transport_pump (CoprocTransport *t,
                        guint            max_reads,
                        gboolean         in_dispatch)
 {
-  GObject *owner = g_object_ref (t->owner);
-  guint reads = 0;
-
-  do
-    pump_pass (t, max_reads, in_dispatch, &reads);
-  while (t->callbacks->input_done (owner) && !t->closed);
-
-  g_object_unref (owner);
+  pump_until (t, max_reads, -1, in_dispatch);
 }
 
 void
@@ -1851,6 +1877,12 @@ coproc_transport_can_wait_first (CoprocTransport *t)
 
 /* The watch source ---------------------------------------------------------------- */
 
+/* Each dispatch hands frames to the owner (and so to its signal handlers)
+ * for DISPATCH_TIME_BUDGET_US at most, besides reading at most
+ * DISPATCH_MAX_READS times. When the time is up it returns with the source
+ * ready again (a ready time of 0): the sources of the same priority that
+ * are ready too dispatch in this iteration, and the next one goes on where
+ * this one stopped, frames still buffered and in order. */
 static gboolean
 watch_dispatch (GSource     *source,
                 GSourceFunc  callback,
@@ -1860,17 +1892,28 @@ watch_dispatch (GSource     *source,
   CoprocTransport *t = ws->transport;
   GIOCondition cond = t->backend->watch_query (t, ws);
   GObject *owner = g_object_ref (t->owner);
+  gboolean resume = ws->yielded;
   gboolean keep;
+
+  ws->yielded = FALSE;
+  if (resume)
+    g_source_set_ready_time (source, -1);
 
   if ((cond & G_IO_OUT) && wbuf_pending (t) > 0)
     coproc_transport_flush_nonblocking (t, NULL);
 
-  if (!t->closed && (cond & (G_IO_IN | G_IO_HUP | G_IO_ERR)))
-    coproc_transport_pump (t, DISPATCH_MAX_READS, TRUE);
+  if (!t->closed && (resume || (cond & (G_IO_IN | G_IO_HUP | G_IO_ERR))) &&
+      !pump_until (t, DISPATCH_MAX_READS, g_get_monotonic_time () + DISPATCH_TIME_BUDGET_US,
+                   TRUE))
+    ws->yielded = TRUE;
 
   keep = !t->closed;
   if (keep)
-    coproc_transport_update_watch (t);
+    {
+      coproc_transport_update_watch (t);
+      if (ws->yielded)
+        g_source_set_ready_time (source, 0);
+    }
 
   /* The last reference may go here, and the transport with it. */
   g_object_unref (owner);

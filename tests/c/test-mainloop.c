@@ -1294,6 +1294,136 @@ test_blocking_does_not_iterate (Pair          *pair,
     }
 }
 
+/* The watch's time bound -------------------------------------------------- */
+
+#define FLOOD_SIZE 200
+
+typedef struct
+{
+  guint n_received;      /* messages the handler took, all in order */
+  guint n_ticks;         /* timeout callbacks while messages were still due */
+  guint idle_saw;        /* messages taken when the idle ran; G_MAXUINT before */
+} Flood;
+
+/* A handler that takes 100 µs per message, as a slow application does. */
+static gboolean
+on_flood_message (CoprocMessenger *messenger,
+                  CoprocMessage   *message,
+                  Flood           *flood)
+{
+  g_assert_cmpuint (g_variant_get_uint32 (coproc_message_get_payload (message)), ==,
+                    flood->n_received);
+  flood->n_received++;
+  g_usleep (100);
+  return TRUE;
+}
+
+static gboolean
+flood_tick_cb (gpointer user_data)
+{
+  Flood *flood = user_data;
+
+  if (flood->n_received < FLOOD_SIZE)
+    flood->n_ticks++;
+  return G_SOURCE_CONTINUE;
+}
+
+static gboolean
+flood_idle_cb (gpointer user_data)
+{
+  Flood *flood = user_data;
+
+  flood->idle_saw = flood->n_received;
+  return G_SOURCE_REMOVE;
+}
+
+/* Messages whose handling takes longer than a dispatch may do not hold the
+ * context: a default-priority idle and timeout of the application run
+ * between dispatches of the watch, before the last message is handled,
+ * and every message still arrives, in order, by the signal, although all
+ * of them were read at once (the peer sends nothing more: the watch goes
+ * on by itself). */
+static void
+test_watch_yields (Pair          *pair,
+                   gconstpointer  data)
+{
+  Flood flood = { 0, 0, G_MAXUINT };
+  g_autoptr(GSource) tick = NULL;
+  g_autoptr(GSource) idle = NULL;
+  gulong handler;
+
+  handler = g_signal_connect (pair->process, "message-received", G_CALLBACK (on_flood_message),
+                              &flood);
+
+  /* 200 small messages: one read takes them all (and the old count bound
+   * handled them in one dispatch, some 20 ms with this handler). */
+  for (guint i = 0; i < FLOOD_SIZE; i++)
+    send_norequest (pair->resource, g_variant_new_uint32 (i), NULL);
+  g_assert_true (coproc_messenger_flush (pair->resource, NULL, NULL));
+
+  tick = g_timeout_source_new (1);
+  g_source_set_callback (tick, flood_tick_cb, &flood, NULL);
+  g_source_attach (tick, NULL);
+  idle = g_idle_source_new ();
+  g_source_set_priority (idle, G_PRIORITY_DEFAULT);
+  g_source_set_callback (idle, flood_idle_cb, &flood, NULL);
+  g_source_attach (idle, NULL);
+
+  test_wait_for_count (&flood.n_received, FLOOD_SIZE);
+
+  g_assert_cmpuint (flood.idle_saw, <, FLOOD_SIZE);
+  g_assert_cmpuint (flood.n_ticks, >=, 2);
+  g_assert_cmpuint (coproc_messenger_messages_received (pair->process, NULL), ==, FLOOD_SIZE);
+  g_assert_cmpuint (coproc_messenger_available (pair->process, NULL, NULL), ==, 0);
+
+  g_source_destroy (tick);
+  g_source_destroy (idle);
+  g_signal_handler_disconnect (pair->process, handler);
+}
+
+/* A receive call between two dispatches takes the next message in order:
+ * what the watch left buffered is not skipped, and the watch goes on with
+ * the messages after it. */
+static void
+test_watch_yields_to_receive (Pair          *pair,
+                              gconstpointer  data)
+{
+  Flood flood = { 0, 0, G_MAXUINT };
+  g_autoptr(GError) error = NULL;
+  gulong handler;
+
+  handler = g_signal_connect (pair->process, "message-received", G_CALLBACK (on_flood_message),
+                              &flood);
+
+  for (guint i = 0; i < FLOOD_SIZE; i++)
+    send_norequest (pair->resource, g_variant_new_uint32 (i), NULL);
+  g_assert_true (coproc_messenger_flush (pair->resource, NULL, NULL));
+
+  /* One iteration: one dispatch, which yields before the end. */
+  while (flood.n_received == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (flood.n_received, <, FLOOD_SIZE);
+
+  /* The receive call queues the rest, without signals; its message is the
+   * next one. */
+  {
+    g_autoptr(GVariant) next = coproc_messenger_receive_blocking (pair->process, NULL, NULL,
+                                                                  &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (g_variant_get_uint32 (next), ==, flood.n_received);
+  }
+  g_assert_cmpuint (coproc_messenger_available (pair->process, NULL, NULL), ==,
+                    FLOOD_SIZE - flood.n_received - 1);
+
+  /* The watch finds nothing left to hand out, and stops being ready. */
+  test_drain_context (NULL);
+  g_assert_cmpuint (coproc_messenger_available (pair->process, NULL, NULL), ==,
+                    FLOOD_SIZE - flood.n_received - 1);
+
+  g_signal_handler_disconnect (pair->process, handler);
+}
+
 /* Registration ------------------------------------------------------------- */
 
 int
@@ -1323,6 +1453,8 @@ main (int   argc,
   test_add_both ("reentrancy/handler-disposes", test_handler_disposes);
   test_add_both ("reentrancy/handler-unrefs", test_handler_unrefs);
   test_add_both ("blocking-does-not-iterate", test_blocking_does_not_iterate);
+  test_add_both ("watch/yields", test_watch_yields);
+  test_add_both ("watch/yields-to-receive", test_watch_yields_to_receive);
 
   return g_test_run ();
 }
