@@ -13,16 +13,38 @@ G_BEGIN_DECLS
 /* The environment variable naming the host's socket in a worker. */
 #define COPROC_ENV_FD "COPROC_FD"
 
+/* How a hang-up message is asked for. */
+typedef enum
+{
+  COPROC_HANGUP_PEEK,  /* NULL while the cause is not known yet */
+  COPROC_HANGUP_WAIT,  /* waits for the cause, a bounded time: blocking calls */
+  COPROC_HANGUP_NOW,   /* what is known now, without waiting */
+} CoprocHangupHow;
+
 /* Returns the message of the hang-up error, newly allocated, or NULL for
- * the default one. Called once, when the hang-up is read. */
-typedef char *(*CoprocHangupMessageFunc) (gpointer user_data);
+ * the default one (with COPROC_HANGUP_PEEK: also while the cause is not
+ * known yet). */
+typedef char *(*CoprocHangupMessageFunc) (gpointer        user_data,
+                                          CoprocHangupHow how);
+
+/* Calls @callback on the thread-default context once the cause is known
+ * (or @cancellable fires). */
+typedef void (*CoprocHangupWatchFunc) (gpointer             user_data,
+                                       GCancellable        *cancellable,
+                                       GAsyncReadyCallback  callback,
+                                       gpointer             callback_data);
 
 /* How receive calls report the peer hanging up. WorkerResource sets
  * COPROC_ERROR_WORKER_DIED with a message naming the process and how it
- * ended. The messenger owns @user_data and frees it with @destroy. */
+ * ended, which it may learn a little after the hang-up: the messenger then
+ * asks @watch_func (may be NULL) to tell it, and meanwhile neither fails
+ * its async calls nor emits ::closed, so that the main loop never waits
+ * for the cause. The messenger owns @user_data and frees it with
+ * @destroy. */
 void _coproc_messenger_set_hangup_error (CoprocMessenger         *self,
                                          CoprocError              code,
                                          CoprocHangupMessageFunc  message_func,
+                                         CoprocHangupWatchFunc    watch_func,
                                          gpointer                 user_data,
                                          GDestroyNotify           destroy);
 

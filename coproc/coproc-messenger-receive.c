@@ -163,6 +163,11 @@ _coproc_messenger_complete_pending (CoprocMessenger *self)
               break;
             }
 
+          /* After a hang-up, wait until its cause is known (the report
+           * comes from the context, soon). */
+          if (priv->closed && priv->report_pending)
+            continue;
+
           if (priv->closed || coproc_channels_full (&priv->channels))
             {
               g_queue_delete_link (&priv->pending, l);
@@ -468,7 +473,7 @@ coproc_messenger_receive_message_blocking (CoprocMessenger  *self,
 
       if (priv->closed)
         {
-          g_propagate_error (error, g_error_copy (priv->closed_error));
+          g_propagate_error (error, g_error_copy (_coproc_messenger_closed_error (self)));
           return NULL;
         }
 
@@ -609,7 +614,7 @@ coproc_messenger_await_available (CoprocMessenger  *self,
 
       if (priv->closed)
         {
-          g_propagate_error (error, g_error_copy (priv->closed_error));
+          g_propagate_error (error, g_error_copy (_coproc_messenger_closed_error (self)));
           return FALSE;
         }
 

@@ -314,7 +314,7 @@ _coproc_messenger_complete_requests (CoprocMessenger *self)
       coproc_transport_update_watch (priv->transport);
     }
 
-  if (priv->closed && !priv->disposed)
+  if (priv->closed && !priv->disposed && !priv->report_pending)
     _coproc_messenger_fail_requests (self, priv->closed_error);
 
   g_object_unref (self);
@@ -346,7 +346,7 @@ start_request (CoprocMessenger        *self,
 
   if (priv->closed)
     {
-      g_propagate_error (error, g_error_copy (priv->closed_error));
+      g_propagate_error (error, g_error_copy (_coproc_messenger_closed_error (self)));
       return NULL;
     }
 
@@ -439,7 +439,7 @@ wait_request (CoprocMessenger  *self,
 
       if (priv->closed)
         {
-          g_propagate_error (error, g_error_copy (priv->closed_error));
+          g_propagate_error (error, g_error_copy (_coproc_messenger_closed_error (self)));
           return NULL;
         }
 
@@ -784,6 +784,8 @@ coproc_messenger_reply_error (CoprocMessenger  *self,
   else
     frame.kind = COPROC_WIRE_KIND_ERROR;
 
+  if (priv->closed)
+    _coproc_messenger_closed_error (self);
   if (!coproc_transport_send_frame (priv->transport, &frame, NULL, error))
     return FALSE;
 

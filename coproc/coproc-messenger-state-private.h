@@ -51,7 +51,10 @@ typedef struct
   GError          *closed_signal_error; /* once closed: for ::closed, NULL for a clean hang-up */
 
   CoprocError      hangup_code;         /* what the peer hanging up is reported as */
-  CoprocHangupMessageFunc hangup_message_func; /* may be NULL: builds the message, once */
+  CoprocHangupMessageFunc hangup_message_func; /* may be NULL: builds the message */
+  CoprocHangupWatchFunc hangup_watch_func; /* may be NULL: tells when the cause is known */
+  GCancellable    *report_cancellable;  /* owned, while @report_pending: the watch */
+  GSource         *report_timeout;      /* owned, while @report_pending: the fallback */
   gpointer         hangup_data;         /* owned, freed with @hangup_destroy */
   GDestroyNotify   hangup_destroy;
 
@@ -62,10 +65,19 @@ typedef struct
   guint            closed : 1;          /* the peer is gone or we closed; so is the transport */
   guint            closed_emitted : 1;  /* ::closed was emitted: never again */
   guint            disposed : 1;        /* dispose ran: nothing waits or is emitted any more */
+  guint            report_pending : 1;  /* closed by a hang-up whose cause is not known yet:
+                                         * @closed_error is provisional, and async calls
+                                         * and ::closed wait for the final one */
+  guint            report_truncated : 1; /* that hang-up cut a message short */
 } CoprocMessengerPrivate;
 
 /* The messenger's state (coproc-messenger.c). */
 CoprocMessengerPrivate *_coproc_messenger_get_private  (CoprocMessenger *self);
+
+/* What a blocking call that finds the messenger closed fails with: once
+ * closed by a hang-up whose cause is still to be learnt, it waits for the
+ * cause first (a bounded time). */
+const GError           *_coproc_messenger_closed_error (CoprocMessenger *self);
 
 /* coproc-messenger-receive.c: serves the async receives waiting, in call
  * order, from the queues, a pending special message, or the end of the

@@ -112,6 +112,14 @@ emit_closed_cb (gpointer user_data)
 
   g_clear_pointer (&priv->closed_idle, g_source_unref);
 
+  /* After a hang-up whose cause came late, the async calls that waited
+   * for it fail first. */
+  if (!priv->disposed)
+    {
+      _coproc_messenger_complete_pending (self);
+      _coproc_messenger_complete_requests (self);
+    }
+
   if (!priv->closed_emitted && !priv->disposed)
     {
       priv->closed_emitted = TRUE;
@@ -121,9 +129,25 @@ emit_closed_cb (gpointer user_data)
   return G_SOURCE_REMOVE;
 }
 
+static void
+schedule_closed (CoprocMessenger *self)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  if (!priv->disposed && !priv->closed_emitted && priv->closed_idle == NULL)
+    {
+      priv->closed_idle = g_idle_source_new ();
+      g_source_set_static_name (priv->closed_idle, "[coproc] messenger closed");
+      g_source_set_callback (priv->closed_idle, emit_closed_cb,
+                             g_object_ref (self), g_object_unref);
+      g_source_attach (priv->closed_idle, priv->context);
+    }
+}
+
 /* The one path for losing the peer: records why, closes the transport
  * (which releases the stream), and schedules ::closed on the owner's
- * context. Pending receives fail once the queue they wait on is dry. */
+ * context (once the cause of a hang-up is known). Pending receives fail
+ * once the queue they wait on is dry. */
 static void
 mark_closed (CoprocMessenger *self,
              GError          *receive_error,
@@ -145,14 +169,8 @@ mark_closed (CoprocMessenger *self,
   if (priv->transport != NULL)
     coproc_transport_close (priv->transport, receive_error);
 
-  if (!priv->disposed && !priv->closed_emitted && priv->closed_idle == NULL)
-    {
-      priv->closed_idle = g_idle_source_new ();
-      g_source_set_static_name (priv->closed_idle, "[coproc] messenger closed");
-      g_source_set_callback (priv->closed_idle, emit_closed_cb,
-                             g_object_ref (self), g_object_unref);
-      g_source_attach (priv->closed_idle, priv->context);
-    }
+  if (!priv->report_pending)
+    schedule_closed (self);
 }
 
 static void
@@ -162,17 +180,142 @@ mark_failed (CoprocMessenger *self,
   mark_closed (self, g_error_copy (error), error);
 }
 
+/* The error of the peer hanging up, cut short in a message or not; NULL
+ * with COPROC_HANGUP_PEEK while its cause is not known yet. */
 static GError *
-hangup_error (CoprocMessenger *self)
+hangup_error (CoprocMessenger *self,
+              CoprocHangupHow  how,
+              gboolean         truncated)
 {
   CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
   g_autofree char *message = NULL;
 
   if (priv->hangup_message_func != NULL)
-    message = priv->hangup_message_func (priv->hangup_data);
+    {
+      message = priv->hangup_message_func (priv->hangup_data, how);
+      if (message == NULL && how == COPROC_HANGUP_PEEK && priv->hangup_watch_func != NULL)
+        return NULL;
+    }
 
-  return g_error_new_literal (COPROC_ERROR, priv->hangup_code,
-                              message ? message : "The peer closed the connection");
+  if (message == NULL)
+    message = g_strdup ("The peer closed the connection");
+
+  if (truncated)
+    return g_error_new (COPROC_ERROR, priv->hangup_code, "%s in the middle of a message",
+                        message);
+  return g_error_new_literal (COPROC_ERROR, priv->hangup_code, message);
+}
+
+/* Death reports ------------------------------------------------------------
+ *
+ * A worker's socket closes as its process ends, and GLib learns the exit
+ * status a little later. A blocking call that reads the hang-up waits for
+ * it (a bounded time, in the message function). The watch, which runs on
+ * the owner's context, must not: it closes the messenger at once with a
+ * provisional error, and the async calls and ::closed wait until the
+ * status is known (the hang-up watch tells) or REPORT_TIMEOUT_MS passed. */
+
+#define REPORT_TIMEOUT_MS 100
+
+/* Makes the error final: computed as @how says. The async calls that wait
+ * fail, and ::closed is emitted, from the owner's context. */
+static void
+settle_report (CoprocMessenger *self,
+               CoprocHangupHow  how)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+  GError *error;
+
+  if (!priv->report_pending)
+    return;
+
+  priv->report_pending = FALSE;
+  g_cancellable_cancel (priv->report_cancellable);
+  g_clear_object (&priv->report_cancellable);
+  if (priv->report_timeout != NULL)
+    {
+      g_source_destroy (priv->report_timeout);
+      g_clear_pointer (&priv->report_timeout, g_source_unref);
+    }
+
+  error = hangup_error (self, how, priv->report_truncated);
+  g_clear_error (&priv->closed_error);
+  priv->closed_error = error;
+  if (priv->report_truncated)
+    {
+      g_clear_error (&priv->closed_signal_error);
+      priv->closed_signal_error = g_error_copy (error);
+    }
+  if (priv->transport != NULL)
+    coproc_transport_set_closed_error (priv->transport, error);
+
+  schedule_closed (self);
+}
+
+static gboolean
+report_timeout_cb (gpointer user_data)
+{
+  settle_report (user_data, COPROC_HANGUP_NOW);
+  return G_SOURCE_REMOVE;
+}
+
+static void
+report_known_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  GWeakRef *ref = user_data;
+  g_autoptr(CoprocMessenger) self = g_weak_ref_get (ref);
+
+  g_weak_ref_clear (ref);
+  g_free (ref);
+
+  if (self != NULL)
+    settle_report (self, COPROC_HANGUP_NOW);
+}
+
+/* Closes on a hang-up, waiting for nothing. */
+static void
+close_on_hangup (CoprocMessenger *self,
+                 gboolean         truncated)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+  GError *error = hangup_error (self, COPROC_HANGUP_PEEK, truncated);
+  GWeakRef *ref;
+
+  if (error != NULL)
+    {
+      if (truncated)
+        mark_failed (self, error);
+      else
+        mark_closed (self, error, NULL);
+      return;
+    }
+
+  priv->report_pending = TRUE;
+  priv->report_truncated = !!truncated;
+  priv->report_cancellable = g_cancellable_new ();
+  mark_closed (self, hangup_error (self, COPROC_HANGUP_NOW, truncated), NULL);
+
+  priv->report_timeout = g_timeout_source_new (REPORT_TIMEOUT_MS);
+  g_source_set_static_name (priv->report_timeout, "[coproc] death report timeout");
+  g_source_set_callback (priv->report_timeout, report_timeout_cb, self, NULL);
+  g_source_attach (priv->report_timeout, priv->context);
+
+  ref = g_new0 (GWeakRef, 1);
+  g_weak_ref_init (ref, self);
+  g_main_context_push_thread_default (priv->context);
+  priv->hangup_watch_func (priv->hangup_data, priv->report_cancellable, report_known_cb, ref);
+  g_main_context_pop_thread_default (priv->context);
+}
+
+const GError *
+_coproc_messenger_closed_error (CoprocMessenger *self)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  settle_report (self, COPROC_HANGUP_WAIT);
+  return priv->closed_error;
 }
 
 /* Incoming frames ---------------------------------------------------------- */
@@ -368,19 +511,11 @@ transport_lost_cb (GObject  *owner,
                    GError   *error)
 {
   CoprocMessenger *self = (CoprocMessenger *) owner;
-  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
 
   if (error != NULL)
     mark_failed (self, error);
-  else if (truncated)
-    {
-      g_autoptr(GError) cause = hangup_error (self);
-
-      mark_failed (self, g_error_new (COPROC_ERROR, priv->hangup_code,
-                                      "%s in the middle of a message", cause->message));
-    }
   else
-    mark_closed (self, hangup_error (self), NULL);
+    close_on_hangup (self, truncated);
 }
 
 /* CoprocTransportCallbacks.want_input: past max-queued-bytes the kernel
@@ -511,6 +646,9 @@ _coproc_messenger_send_data (CoprocMessenger    *self,
   frame.priority = priority;
   frame.request_id = kind == COPROC_MESSAGE_KIND_NOREQUEST ? 0 : request_id;
 
+  /* A send that fails on a hang-up says why, as a receive does. */
+  if (priv->closed)
+    _coproc_messenger_closed_error (self);
   ok = coproc_transport_send_frame (priv->transport, &frame, cancellable, error);
   if (ok)
     {
@@ -538,6 +676,8 @@ coproc_messenger_dispose (GObject *object)
 {
   CoprocMessenger *self = (CoprocMessenger *) object;
   CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  settle_report (self, COPROC_HANGUP_NOW);
 
   if (!priv->disposed)
     {
@@ -941,6 +1081,7 @@ void
 _coproc_messenger_set_hangup_error (CoprocMessenger         *self,
                                     CoprocError              code,
                                     CoprocHangupMessageFunc  message_func,
+                                    CoprocHangupWatchFunc    watch_func,
                                     gpointer                 user_data,
                                     GDestroyNotify           destroy)
 {
@@ -951,6 +1092,7 @@ _coproc_messenger_set_hangup_error (CoprocMessenger         *self,
 
   priv->hangup_code = code;
   priv->hangup_message_func = message_func;
+  priv->hangup_watch_func = watch_func;
   priv->hangup_data = user_data;
   priv->hangup_destroy = destroy;
 }
@@ -1650,6 +1792,8 @@ coproc_messenger_send_error (CoprocMessenger  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   body = g_variant_ref_sink (coproc_wire_error_to_variant (remote_error));
+  if (priv->closed)
+    _coproc_messenger_closed_error (self);
   return coproc_transport_send (priv->transport, COPROC_WIRE_KIND_ERROR, body, NULL, -INFINITY,
                                 error);
 }
@@ -1675,6 +1819,8 @@ coproc_messenger_send_close_request (CoprocMessenger  *self,
   g_return_val_if_fail (COPROC_IS_MESSENGER (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  if (priv->closed)
+    _coproc_messenger_closed_error (self);
   return coproc_transport_send (priv->transport, COPROC_WIRE_KIND_CLOSE, NULL, NULL, -INFINITY,
                                 error);
 }
@@ -1706,6 +1852,8 @@ coproc_messenger_flush (CoprocMessenger  *self,
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
+  if (priv->closed)
+    _coproc_messenger_closed_error (self);
   if (!coproc_transport_check_open (priv->transport, error))
     return FALSE;
 

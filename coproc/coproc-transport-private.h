@@ -225,6 +225,10 @@ void             coproc_transport_pump       (CoprocTransport  *transport,
 
 void             coproc_transport_resume_parsing (CoprocTransport *transport);
 
+/* Once closed: replaces the error every call fails with. */
+void             coproc_transport_set_closed_error (CoprocTransport *transport,
+                                                    const GError    *error);
+
 /* Blocks until the stream is readable (or writable, with @want_write), the
  * peer hangs up, or @cancellable is cancelled. Never touches the owner's
  * context. */

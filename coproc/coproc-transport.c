@@ -992,6 +992,16 @@ coproc_transport_close (CoprocTransport *t,
 }
 
 void
+coproc_transport_set_closed_error (CoprocTransport *t,
+                                   const GError    *error)
+{
+  g_return_if_fail (t->closed);
+
+  g_clear_error (&t->closed_error);
+  t->closed_error = g_error_copy (error);
+}
+
+void
 coproc_transport_free (CoprocTransport *t)
 {
   if (t == NULL)

@@ -210,10 +210,12 @@ exited_cb (GObject      *object,
 
 /* Death reports ------------------------------------------------------------ */
 
-/* How long the report of a hang-up waits for the worker's exit status. A
- * worker's socket closes as its process ends, and GLib reaps the process
- * a fraction of a millisecond later; a worker that closed its socket and
- * lives on costs this wait once. */
+/* How long a blocking call that reads a hang-up waits for the worker's
+ * exit status. A worker's socket closes as its process ends, and GLib
+ * reaps the process a fraction of a millisecond later; a worker that
+ * closed its socket and lives on costs this wait once. The main loop never
+ * waits: the messenger reports the hang-up from there once the status is
+ * known (hangup_watch()), or after as long without it. */
 #define HANGUP_STATUS_WAIT_MS 100
 
 typedef struct
@@ -285,12 +287,32 @@ wait_reaped (GSubprocess *subprocess,
 /* The message of COPROC_ERROR_WORKER_DIED: how the worker ended, once
  * GLib has reaped it. */
 static char *
-hangup_message (gpointer user_data)
+hangup_message (gpointer        user_data,
+                CoprocHangupHow how)
 {
   HangupReport *report = user_data;
+  gboolean reaped;
   int status;
 
-  if (!wait_reaped (report->subprocess, HANGUP_STATUS_WAIT_MS))
+  switch (how)
+    {
+    case COPROC_HANGUP_PEEK:
+      if (subprocess_running (report->subprocess))
+        return NULL;
+      reaped = TRUE;
+      break;
+
+    case COPROC_HANGUP_WAIT:
+      reaped = wait_reaped (report->subprocess, HANGUP_STATUS_WAIT_MS);
+      break;
+
+    case COPROC_HANGUP_NOW:
+    default:
+      reaped = !subprocess_running (report->subprocess);
+      break;
+    }
+
+  if (!reaped)
     return g_strdup_printf ("Worker process %d hung up: it closed its connection and is "
                             "still running", (int) report->pid);
 
@@ -304,6 +326,19 @@ hangup_message (gpointer user_data)
                             WCOREDUMP (status) ? ", core dumped" : "");
 
   return g_strdup_printf ("Worker process %d ended with wait status %d", (int) report->pid, status);
+}
+
+/* Tells the messenger once the worker is reaped: GSubprocess's wait
+ * completes on the thread-default context, the messenger's. */
+static void
+hangup_watch (gpointer             user_data,
+              GCancellable        *cancellable,
+              GAsyncReadyCallback  callback,
+              gpointer             callback_data)
+{
+  HangupReport *report = user_data;
+
+  g_subprocess_wait_async (report->subprocess, cancellable, callback, callback_data);
 }
 
 static void
@@ -794,7 +829,8 @@ coproc_worker_resource_start (CoprocWorkerResource  *self,
   report->subprocess = g_object_ref (subprocess);
   report->pid = self->pid;
   _coproc_messenger_set_hangup_error (messenger, COPROC_ERROR_WORKER_DIED,
-                                      hangup_message, report, hangup_report_free);
+                                      hangup_message, hangup_watch, report,
+                                      hangup_report_free);
 
   /* Retire the previous worker's messenger. Its wait goes on: that worker
    * has exited, and its ::exited may still be on its way. */

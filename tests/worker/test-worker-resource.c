@@ -1183,6 +1183,105 @@ test_death_hangup_only (void)
   watch_clear (&watch);
 }
 
+typedef struct
+{
+  CoprocMessenger *messenger;
+  GError          *error;            /* the receive's */
+  gboolean         done;
+  guint            ticks_reporting;  /* ticks while closed and the receive still waited */
+  guint            n_closed;
+  gboolean         closed_before_done;
+} AsyncReport;
+
+static void
+async_report_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  AsyncReport *report = user_data;
+  g_autoptr(GVariant) payload = NULL;
+
+  payload = coproc_messenger_receive_finish (COPROC_MESSENGER (object), result, &report->error);
+  g_assert_null (payload);
+  report->done = TRUE;
+}
+
+static gboolean
+async_report_tick_cb (gpointer user_data)
+{
+  AsyncReport *report = user_data;
+
+  if (coproc_messenger_is_closed (report->messenger) && !report->done)
+    report->ticks_reporting++;
+  return G_SOURCE_CONTINUE;
+}
+
+static void
+async_report_closed_cb (CoprocMessenger *messenger,
+                        const GError    *error,
+                        AsyncReport     *report)
+{
+  report->n_closed++;
+  report->closed_before_done = !report->done;
+}
+
+static void
+test_death_report_async (void)
+{
+  g_autoptr(CoprocWorkerResource) worker = test_worker_new (G_TYPE_NONE, "close-then-sleep",
+                                                            NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GSource) tick = NULL;
+  g_autofree char *expected = NULL;
+  AsyncReport report = { 0 };
+  WorkerWatch watch;
+
+  g_test_summary ("A hang-up read by the watch is reported without blocking the main loop: "
+                  "while the exit status is awaited, the context runs other sources, and the "
+                  "async receive fails from the loop, then ::closed is emitted");
+
+  watch_init (&watch, worker, NULL);
+  start_or_fail (worker);
+  report.messenger = coproc_worker_resource_get_messenger (worker);
+  g_signal_connect (report.messenger, "closed", G_CALLBACK (async_report_closed_cb), &report);
+
+  tick = g_timeout_source_new (1);
+  g_source_set_callback (tick, async_report_tick_cb, &report, NULL);
+  g_source_attach (tick, NULL);
+
+  coproc_messenger_receive_async (report.messenger, NULL, NULL, async_report_cb, &report);
+  while (!report.done || report.n_closed == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_source_destroy (tick);
+
+  /* The worker lives on: the report comes from the fallback, and the
+   * loop ran meanwhile. */
+  g_assert_cmpuint (report.ticks_reporting, >, 0);
+  g_assert_error (report.error, COPROC_ERROR, COPROC_ERROR_WORKER_DIED);
+  expected = g_strdup_printf ("Worker process %d hung up: it closed its connection and is "
+                              "still running", (int) coproc_worker_resource_get_pid (worker));
+  g_assert_cmpstr (report.error->message, ==, expected);
+  g_assert_cmpuint (report.n_closed, ==, 1);
+  g_assert_false (report.closed_before_done);
+
+  /* Later calls fail alike, at once. */
+  g_assert_null (coproc_messenger_receive_blocking (report.messenger, NULL, NULL, &error));
+  g_assert_error (error, COPROC_ERROR, COPROC_ERROR_WORKER_DIED);
+  g_assert_cmpstr (error->message, ==, expected);
+  g_clear_error (&error);
+  g_assert_false (coproc_messenger_send_norequest (report.messenger, g_variant_new_int32 (1),
+                                                   NULL, &error));
+  g_assert_error (error, COPROC_ERROR, COPROC_ERROR_WORKER_DIED);
+  g_assert_cmpstr (error->message, ==, expected);
+  g_clear_error (&error);
+
+  g_assert_true (coproc_worker_resource_terminate (worker, &error));
+  g_assert_no_error (error);
+  wait_exited (&watch);
+  watch_clear (&watch);
+  g_clear_error (&report.error);
+}
+
 /* Misbehaving workers ------------------------------------------------------ */
 
 static void
@@ -2021,6 +2120,7 @@ main (int    argc,
   g_test_add_func ("/Coproc/WorkerResource/already-dead", test_already_dead);
   g_test_add_func ("/Coproc/WorkerResource/restart", test_restart);
   g_test_add_func ("/Coproc/WorkerResource/restart-before-exited", test_restart_before_exited);
+  g_test_add_func ("/Coproc/WorkerResource/death/report-async", test_death_report_async);
   g_test_add_func ("/Coproc/WorkerResource/start-missing-program", test_start_missing_program);
   g_test_add_func ("/Coproc/WorkerResource/terminate-no-main-loop", test_terminate_no_main_loop);
   g_test_add_func ("/Coproc/WorkerResource/join-surfaces-pending-error", test_join_surfaces_pending_error);
