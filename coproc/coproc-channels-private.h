@@ -72,6 +72,7 @@ typedef struct
   guint64        queued_bytes;      /* their estimated memory (coproc_channels_message_cost()) */
   guint64        max_queued_bytes;  /* the bound of coproc_channels_full(); > 0 */
   guint          queued_mappings;   /* queued messages whose payload is a mapping */
+  guint64        next_arrival;      /* numbers the messages queued, over every channel */
 } CoprocChannels;
 
 /* At most this many queued payloads may lie in mappings of their own: a
@@ -94,6 +95,10 @@ CoprocChannel *coproc_channels_lookup  (CoprocChannels *channels,
 void           coproc_channels_enqueue (CoprocChannels *channels,
                                         CoprocMessage  *message,
                                         gdouble         rank);
+
+/* The channel whose first message comes first of all: the lowest rank,
+ * and of equal ranks the one queued first; NULL when nothing is queued. */
+CoprocChannel *coproc_channels_first   (CoprocChannels *channels);
 
 /* Takes the first message of @channel (transfer full), counting it as
  * received; NULL when its queue is empty. */

@@ -148,10 +148,51 @@ coproc_channels_enqueue (CoprocChannels *channels,
 {
   CoprocChannel *channel = coproc_channels_lookup (channels, message->channel_id, TRUE);
 
+  message->arrival = channels->next_arrival++;
   coproc_queue_push (&channel->queue, rank, g_object_ref (message));
   channels->total_queued++;
   channels->queued_bytes += coproc_channels_message_cost (message);
   channels->queued_mappings += message->mapped_size > 0;
+}
+
+/* Whether the first message of @a comes before that of @b (NULL: none). */
+static gboolean
+comes_first (CoprocChannel *a,
+             CoprocChannel *b)
+{
+  const CoprocQueueEntry *ea, *eb;
+
+  if (coproc_queue_size (&a->queue) == 0)
+    return FALSE;
+  if (b == NULL)
+    return TRUE;
+
+  ea = &a->queue.entries[0];
+  eb = &b->queue.entries[0];
+  if (ea->rank != eb->rank)
+    return ea->rank < eb->rank;
+  return ((CoprocMessage *) ea->item)->arrival < ((CoprocMessage *) eb->item)->arrival;
+}
+
+CoprocChannel *
+coproc_channels_first (CoprocChannels *channels)
+{
+  CoprocChannel *first = NULL;
+  GHashTableIter iter;
+  gpointer value;
+
+  if (channels->total_queued == 0)
+    return NULL;
+
+  if (comes_first (&channels->default_channel, first))
+    first = &channels->default_channel;
+
+  g_hash_table_iter_init (&iter, channels->table);
+  while (g_hash_table_iter_next (&iter, NULL, &value))
+    if (comes_first (value, first))
+      first = value;
+
+  return first;
 }
 
 CoprocMessage *

@@ -30,6 +30,8 @@ struct _CoprocMessage
    * set (and cleared) only when @has_messenger. */
   GWeakRef           messenger;
   gboolean           has_messenger;
+  /* Set when queued: the order of arrival over every channel. */
+  guint64            arrival;
 };
 
 CoprocMessage *_coproc_message_new (CoprocMessageKind  kind,

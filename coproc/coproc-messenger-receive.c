@@ -29,6 +29,8 @@ typedef struct
   CoprocChannel   *channel;        /* borrowed: channels live as long as the messenger */
   GSource         *cancel_source;  /* owned, may be NULL: on the messenger's context */
   guint            want_message : 1; /* finishes with the CoprocMessage, not its payload */
+  guint            any : 1;        /* takes the first message of every channel; @channel
+                                    * is then NULL */
 } PendingReceive;
 
 /* Taking messages ---------------------------------------------------------- */
@@ -60,6 +62,16 @@ take_message (CoprocMessenger *self,
     update_watch (self);
 
   return message;
+}
+
+/* Takes the first message of all channels (coproc_channels_first()). */
+static CoprocMessage *
+take_any (CoprocMessenger *self)
+{
+  CoprocMessengerPrivate *priv = _coproc_messenger_get_private (self);
+  CoprocChannel *first = coproc_channels_first (&priv->channels);
+
+  return first != NULL ? take_message (self, first) : NULL;
 }
 
 /* Moves what has arrived into the queues, without signals. */
@@ -153,7 +165,7 @@ _coproc_messenger_complete_pending (CoprocMessenger *self)
               break;
             }
 
-          message = take_message (self, p->channel);
+          message = p->any ? take_any (self) : take_message (self, p->channel);
           if (message != NULL)
             {
               g_queue_delete_link (&priv->pending, l);
@@ -213,6 +225,7 @@ receive_cancelled_cb (GCancellable *cancellable,
 static void
 receive_async_common (CoprocMessenger     *self,
                       GVariant            *channel_id,
+                      gboolean             any,
                       gboolean             want_message,
                       gpointer             source_tag,
                       GCancellable        *cancellable,
@@ -247,8 +260,9 @@ receive_async_common (CoprocMessenger     *self,
   p = g_new0 (PendingReceive, 1);
   p->self = self;
   p->task = g_steal_pointer (&task);
-  p->channel = coproc_channels_lookup (&priv->channels, channel, TRUE);
+  p->channel = any ? NULL : coproc_channels_lookup (&priv->channels, channel, TRUE);
   p->want_message = !!want_message;
+  p->any = !!any;
 
   if (cancellable != NULL)
     {
@@ -413,6 +427,65 @@ coproc_messenger_receive_available (CoprocMessenger  *self,
   return payloads;
 }
 
+/* Waits for the next message of @channel (borrowed), or with @any of every
+ * channel, and takes it. */
+static CoprocMessage *
+receive_message_blocking (CoprocMessenger  *self,
+                          GVariant         *channel,
+                          gboolean          any,
+                          GCancellable     *cancellable,
+                          GError          **error)
+{
+  CoprocMessengerPrivate *priv = _coproc_messenger_get_private (self);
+
+  if (_coproc_messenger_can_wait_first (self))
+    {
+      CoprocChannel *cs = any ? NULL : coproc_channels_lookup (&priv->channels, channel, FALSE);
+      guint queued = any ? priv->channels.total_queued
+                         : cs != NULL ? coproc_queue_size (&cs->queue) : 0;
+
+      if (queued == 0 && !coproc_transport_wait (priv->transport, TRUE, FALSE, cancellable, error))
+        return NULL;
+    }
+
+  for (;;)
+    {
+      CoprocMessage *message;
+
+      _coproc_messenger_prepare_receive (self);
+      if (_coproc_messenger_take_special (self, error))
+        return NULL;
+
+      if (any)
+        message = take_any (self);
+      else
+        {
+          CoprocChannel *cs = coproc_channels_lookup (&priv->channels, channel, FALSE);
+
+          message = cs != NULL ? take_message (self, cs) : NULL;
+        }
+      if (message != NULL)
+        return message;
+
+      if (priv->closed)
+        {
+          g_propagate_error (error, g_error_copy (_coproc_messenger_closed_error (self)));
+          return NULL;
+        }
+
+      if (coproc_channels_full (&priv->channels))
+        {
+          coproc_channels_set_full_error (&priv->channels, error);
+          return NULL;
+        }
+
+      if (!coproc_transport_wait (priv->transport, TRUE,
+                                  coproc_transport_has_output (priv->transport),
+                                  cancellable, error))
+        return NULL;
+    }
+}
+
 /**
  * coproc_messenger_receive_message_blocking:
  * @self: a messenger
@@ -439,7 +512,6 @@ coproc_messenger_receive_message_blocking (CoprocMessenger  *self,
                                            GCancellable     *cancellable,
                                            GError          **error)
 {
-  CoprocMessengerPrivate *priv = _coproc_messenger_get_private (self);
   g_autoptr(GVariant) channel = NULL;
 
   g_return_val_if_fail (COPROC_IS_MESSENGER (self), NULL);
@@ -449,45 +521,41 @@ coproc_messenger_receive_message_blocking (CoprocMessenger  *self,
   if (channel_id != NULL)
     channel = g_variant_ref_sink (channel_id);
 
-  if (_coproc_messenger_can_wait_first (self))
-    {
-      CoprocChannel *cs = coproc_channels_lookup (&priv->channels, channel, FALSE);
+  return receive_message_blocking (self, channel, FALSE, cancellable, error);
+}
 
-      if ((cs == NULL || coproc_queue_size (&cs->queue) == 0) &&
-          !coproc_transport_wait (priv->transport, TRUE, FALSE, cancellable, error))
-        return NULL;
-    }
+/**
+ * coproc_messenger_receive_message_any:
+ * @self: a messenger
+ * @cancellable: (nullable): a `GCancellable`
+ * @error: return location for a `GError`
+ *
+ * Waits for the next message on any channel and takes it: of the first
+ * messages of all channels, the one that would be taken first from a
+ * single queue (for a [class@Coproc.PriorityMessenger] the one of highest
+ * priority, then the one that arrived first; for a
+ * [class@Coproc.MultiMessenger] the one that arrived first). The message
+ * tells its channel ([method@Coproc.Message.get_channel_id]). This does
+ * not iterate any main context; the async form is
+ * [method@Coproc.Messenger.receive_message_any_async].
+ *
+ * Fails as [method@Coproc.Messenger.receive_message_blocking] does, once
+ * every queue is empty.
+ *
+ * Returns: (transfer full): the message, or `NULL` with @error set
+ *
+ * Since: 1.2
+ */
+CoprocMessage *
+coproc_messenger_receive_message_any (CoprocMessenger  *self,
+                                      GCancellable     *cancellable,
+                                      GError          **error)
+{
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  for (;;)
-    {
-      CoprocChannel *cs;
-      CoprocMessage *message;
-
-      _coproc_messenger_prepare_receive (self);
-      if (_coproc_messenger_take_special (self, error))
-        return NULL;
-
-      cs = coproc_channels_lookup (&priv->channels, channel, FALSE);
-      if (cs != NULL && (message = take_message (self, cs)) != NULL)
-        return message;
-
-      if (priv->closed)
-        {
-          g_propagate_error (error, g_error_copy (_coproc_messenger_closed_error (self)));
-          return NULL;
-        }
-
-      if (coproc_channels_full (&priv->channels))
-        {
-          coproc_channels_set_full_error (&priv->channels, error);
-          return NULL;
-        }
-
-      if (!coproc_transport_wait (priv->transport, TRUE,
-                                  coproc_transport_has_output (priv->transport),
-                                  cancellable, error))
-        return NULL;
-    }
+  return receive_message_blocking (self, NULL, TRUE, cancellable, error);
 }
 
 /**
@@ -654,7 +722,7 @@ coproc_messenger_receive_async (CoprocMessenger     *self,
   g_return_if_fail (COPROC_IS_MESSENGER (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  receive_async_common (self, channel_id, FALSE, coproc_messenger_receive_async,
+  receive_async_common (self, channel_id, FALSE, FALSE, coproc_messenger_receive_async,
                         cancellable, callback, user_data);
 }
 
@@ -705,7 +773,7 @@ coproc_messenger_receive_message_async (CoprocMessenger     *self,
   g_return_if_fail (COPROC_IS_MESSENGER (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  receive_async_common (self, channel_id, TRUE, coproc_messenger_receive_message_async,
+  receive_async_common (self, channel_id, FALSE, TRUE, coproc_messenger_receive_message_async,
                         cancellable, callback, user_data);
 }
 
@@ -729,6 +797,61 @@ coproc_messenger_receive_message_finish (CoprocMessenger  *self,
   g_return_val_if_fail (COPROC_IS_MESSENGER (self), NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
   g_return_val_if_fail (g_async_result_is_tagged (result, coproc_messenger_receive_message_async),
+                        NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+/**
+ * coproc_messenger_receive_message_any_async:
+ * @self: a messenger
+ * @cancellable: (nullable): a `GCancellable`
+ * @callback: (scope async): called when a message is received
+ * @user_data: data for @callback
+ *
+ * Receives the next message on any channel without blocking, the one
+ * [method@Coproc.Messenger.receive_message_any] would take. @callback runs
+ * on the messenger's context; call
+ * [method@Coproc.Messenger.receive_message_any_finish] there to get the
+ * message. It is served in call order with the other async receives, and
+ * cancelled as they are: a message already taken for it is delivered.
+ *
+ * Since: 1.2
+ */
+void
+coproc_messenger_receive_message_any_async (CoprocMessenger     *self,
+                                            GCancellable        *cancellable,
+                                            GAsyncReadyCallback  callback,
+                                            gpointer             user_data)
+{
+  g_return_if_fail (COPROC_IS_MESSENGER (self));
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  receive_async_common (self, NULL, TRUE, TRUE, coproc_messenger_receive_message_any_async,
+                        cancellable, callback, user_data);
+}
+
+/**
+ * coproc_messenger_receive_message_any_finish:
+ * @self: a messenger
+ * @result: the result passed to the callback
+ * @error: return location for a `GError`
+ *
+ * Finishes [method@Coproc.Messenger.receive_message_any_async].
+ *
+ * Returns: (transfer full): the message, or `NULL` with @error set
+ *
+ * Since: 1.2
+ */
+CoprocMessage *
+coproc_messenger_receive_message_any_finish (CoprocMessenger  *self,
+                                             GAsyncResult     *result,
+                                             GError          **error)
+{
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_async_result_is_tagged (result,
+                                                  coproc_messenger_receive_message_any_async),
                         NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);

@@ -202,6 +202,19 @@ COPROC_AVAILABLE_IN_ALL
 CoprocMessage   *coproc_messenger_receive_message_finish   (CoprocMessenger   *self,
                                                             GAsyncResult      *result,
                                                             GError           **error);
+COPROC_AVAILABLE_IN_1_2
+CoprocMessage   *coproc_messenger_receive_message_any      (CoprocMessenger   *self,
+                                                            GCancellable      *cancellable,
+                                                            GError           **error);
+COPROC_AVAILABLE_IN_1_2
+void             coproc_messenger_receive_message_any_async (CoprocMessenger  *self,
+                                                            GCancellable      *cancellable,
+                                                            GAsyncReadyCallback callback,
+                                                            gpointer           user_data);
+COPROC_AVAILABLE_IN_1_2
+CoprocMessage   *coproc_messenger_receive_message_any_finish (CoprocMessenger *self,
+                                                            GAsyncResult      *result,
+                                                            GError           **error);
 
 COPROC_AVAILABLE_IN_1_2
 GVariant        *coproc_messenger_request                  (CoprocMessenger   *self,

@@ -1424,6 +1424,210 @@ test_watch_yields_to_receive (Pair          *pair,
   g_signal_handler_disconnect (pair->process, handler);
 }
 
+/* Receiving from any channel ---------------------------------------------- */
+
+typedef struct
+{
+  const char *channel;   /* NULL: the default channel */
+  gdouble     priority;
+  const char *payload;
+} AnySend;
+
+/* Sent in this order: the payload names the channel and the priority. */
+static const AnySend any_sends[] = {
+  { "a", 5, "a5" },
+  { "b", 1, "b1" },
+  { NULL, 5, "d5" },
+  { "a", 1, "a1" },
+};
+
+static void
+send_any_messages (CoprocMessenger *messenger)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (any_sends); i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (coproc_messenger_send_with_priority (
+          messenger, COPROC_MESSAGE_KIND_NOREQUEST, g_variant_new_string (any_sends[i].payload),
+          any_sends[i].channel ? g_variant_new_string (any_sends[i].channel) : NULL,
+          any_sends[i].priority, &error));
+      g_assert_no_error (error);
+    }
+}
+
+/* What the messages of any_sends come out as, from all channels: by
+ * priority, then arrival, for a PriorityMessenger; by arrival otherwise. */
+static const char * const *
+any_expected_order (CoprocMessenger *messenger)
+{
+  static const char * const by_priority[] = { "b1", "a1", "a5", "d5" };
+  static const char * const by_arrival[] = { "a5", "b1", "d5", "a1" };
+
+  return COPROC_IS_PRIORITY_MESSENGER (messenger) ? by_priority : by_arrival;
+}
+
+static void
+assert_any_message (CoprocMessage *message,
+                    const char    *payload)
+{
+  GVariant *channel = coproc_message_get_channel_id (message);
+
+  test_assert_variant (coproc_message_get_payload (message), g_variant_new_string (payload));
+  /* The message tells its channel: the payload's first letter. */
+  if (payload[0] == 'd')
+    g_assert_null (channel);
+  else
+    {
+      char name[2] = { payload[0], '\0' };
+
+      test_assert_variant (channel, g_variant_new_string (name));
+    }
+}
+
+/* receive_message_any takes the first message of all channels, tells its
+ * channel, counts it there, and fails like the other receive calls once
+ * the peer is gone and every queue is empty. */
+static void
+test_receive_any_blocking (Pair          *pair,
+                           gconstpointer  data)
+{
+  const char * const *expected = any_expected_order (pair->process);
+  g_autoptr(GError) error = NULL;
+
+  send_any_messages (pair->resource);
+
+  for (guint i = 0; i < G_N_ELEMENTS (any_sends); i++)
+    {
+      g_autoptr(CoprocMessage) message = coproc_messenger_receive_message_any (pair->process, NULL,
+                                                                               &error);
+
+      g_assert_no_error (error);
+      assert_any_message (message, expected[i]);
+    }
+  g_assert_cmpuint (coproc_messenger_messages_received (pair->process, g_variant_new_string ("a")),
+                    ==, 2);
+  g_assert_cmpuint (coproc_messenger_messages_received (pair->process, NULL), ==, 1);
+  g_assert_cmpuint (coproc_messenger_available (pair->process, NULL, NULL), ==, 0);
+
+  /* It waits for what comes next, on a channel never seen before. */
+  send_norequest (pair->resource, g_variant_new_string ("late"), g_variant_new_int32 (7));
+  {
+    g_autoptr(CoprocMessage) message = coproc_messenger_receive_message_any (pair->process, NULL,
+                                                                             &error);
+
+    g_assert_no_error (error);
+    test_assert_variant (coproc_message_get_payload (message), g_variant_new_string ("late"));
+    test_assert_variant (coproc_message_get_channel_id (message), g_variant_new_int32 (7));
+  }
+
+  /* A cancelled call fails at once, taking nothing. */
+  {
+    g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+
+    send_norequest (pair->resource, g_variant_new_string ("kept"), NULL);
+    g_cancellable_cancel (cancellable);
+    g_assert_null (coproc_messenger_receive_message_any (pair->process, cancellable, &error));
+    g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+    g_clear_error (&error);
+    assert_receive (pair->process, NULL, g_variant_new_string ("kept"));
+  }
+
+  g_assert_true (coproc_messenger_close (pair->resource, &error));
+  g_assert_no_error (error);
+  g_assert_null (coproc_messenger_receive_message_any (pair->process, NULL, &error));
+  g_assert_error (error, COPROC_ERROR, COPROC_ERROR_CLOSED);
+}
+
+typedef struct
+{
+  GPtrArray *results;   /* of CoprocMessage, or NULL for a failure */
+  GError    *error;     /* the last failure */
+} AnyResults;
+
+static void
+clear_message (gpointer message)
+{
+  if (message != NULL)
+    g_object_unref (message);
+}
+
+static void
+any_done_cb (GObject      *object,
+             GAsyncResult *result,
+             gpointer      user_data)
+{
+  AnyResults *results = user_data;
+  CoprocMessage *message;
+
+  message = coproc_messenger_receive_message_any_finish (COPROC_MESSENGER (object), result,
+                                                         &results->error);
+  g_ptr_array_add (results->results, message);
+}
+
+static void
+channel_done_cb (GObject      *object,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  AnyResults *results = user_data;
+  CoprocMessage *message;
+
+  message = coproc_messenger_receive_message_finish (COPROC_MESSENGER (object), result,
+                                                     &results->error);
+  g_ptr_array_add (results->results, message);
+}
+
+/* The async form: completes from what is queued, in the same order, waits
+ * for a message on any channel, takes its turn among the other async
+ * receives, and fails once the peer is gone. */
+static void
+test_receive_any_async (Pair          *pair,
+                        gconstpointer  data)
+{
+  const char * const *expected = any_expected_order (pair->process);
+  AnyResults results = { g_ptr_array_new_with_free_func (clear_message), NULL };
+
+  send_any_messages (pair->resource);
+  g_assert_true (coproc_messenger_flush (pair->resource, NULL, NULL));
+  for (guint i = 0; i < G_N_ELEMENTS (any_sends); i++)
+    coproc_messenger_receive_message_any_async (pair->process, NULL, any_done_cb, &results);
+  test_wait_for_count (&results.results->len, G_N_ELEMENTS (any_sends));
+  g_assert_no_error (results.error);
+  for (guint i = 0; i < G_N_ELEMENTS (any_sends); i++)
+    assert_any_message (results.results->pdata[i], expected[i]);
+  g_ptr_array_set_size (results.results, 0);
+
+  /* Waiting: a receive on channel "x" was called first, so it takes the
+   * message of "x"; the receive of any channel takes the next one, of "y". */
+  coproc_messenger_receive_message_async (pair->process, g_variant_new_string ("x"), NULL,
+                                          channel_done_cb, &results);
+  coproc_messenger_receive_message_any_async (pair->process, NULL, any_done_cb, &results);
+  test_drain_context (NULL);
+  g_assert_cmpuint (results.results->len, ==, 0);
+  send_norequest (pair->resource, g_variant_new_string ("for x"), g_variant_new_string ("x"));
+  send_norequest (pair->resource, g_variant_new_string ("for y"), g_variant_new_string ("y"));
+  test_wait_for_count (&results.results->len, 2);
+  g_assert_no_error (results.error);
+  test_assert_variant (coproc_message_get_payload (results.results->pdata[0]),
+                       g_variant_new_string ("for x"));
+  test_assert_variant (coproc_message_get_payload (results.results->pdata[1]),
+                       g_variant_new_string ("for y"));
+  test_assert_variant (coproc_message_get_channel_id (results.results->pdata[1]),
+                       g_variant_new_string ("y"));
+  g_ptr_array_set_size (results.results, 0);
+
+  /* The peer goes away: the waiting call fails. */
+  coproc_messenger_receive_message_any_async (pair->process, NULL, any_done_cb, &results);
+  g_assert_true (coproc_messenger_close (pair->resource, NULL));
+  test_wait_for_count (&results.results->len, 1);
+  g_assert_null (results.results->pdata[0]);
+  g_assert_error (results.error, COPROC_ERROR, COPROC_ERROR_CLOSED);
+
+  g_clear_error (&results.error);
+  g_ptr_array_unref (results.results);
+}
+
 /* Registration ------------------------------------------------------------- */
 
 int
@@ -1455,6 +1659,8 @@ main (int   argc,
   test_add_both ("blocking-does-not-iterate", test_blocking_does_not_iterate);
   test_add_both ("watch/yields", test_watch_yields);
   test_add_both ("watch/yields-to-receive", test_watch_yields_to_receive);
+  test_add_both ("receive-any/blocking", test_receive_any_blocking);
+  test_add_both ("receive-any/async", test_receive_any_async);
 
   return g_test_run ();
 }

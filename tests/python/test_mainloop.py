@@ -128,6 +128,35 @@ def test_receive_message_async(loop):
         ('req', 2, True)
 
 
+def test_receive_message_any(loop):
+    pm, rm = Coproc.PriorityMessenger.new_pair()
+    rm.send_norequest('low', 'a', priority=5)
+    rm.send_norequest('high', 'b', priority=1)
+    rm.send_norequest('default', priority=5)
+
+    first = pm.receive_message_any()
+    assert (first.payload, first.channel_id) == ('high', 'b')
+
+    messages = []
+
+    def done(messenger, result):
+        messages.append(messenger.receive_message_any_finish(result))
+        loop.quit()
+
+    pm.receive_message_any_async(callback=done)
+    loop.run()
+    future = pm.receive_message_any_async()
+    future.add_done_callback(lambda f: loop.quit())
+    loop.run()
+    assert [(m.payload, m.channel_id) for m in messages + [future.result()]] == \
+        [('low', 'a'), ('default', None)]
+
+    rm.close()
+    with pytest.raises(GLib.Error) as info:
+        pm.receive_message_any()
+    assert info.value.matches(Coproc.error_quark(), Coproc.Error.CLOSED)
+
+
 def test_receive_async_future(loop):
     pm, rm = Coproc.PriorityMessenger.new_pair()
     future = pm.receive_async()

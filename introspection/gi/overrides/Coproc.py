@@ -83,6 +83,8 @@ Messengers (:class:`Messenger`, :class:`PriorityMessenger`, :class:`MultiMesseng
     ``receive_available(channel_id=None)`` (a list),
     ``receive_blocking(channel_id=None, cancellable=None)``,
     ``receive_message_blocking(...)`` (a :class:`Message`),
+    ``receive_message_any(cancellable=None)`` (the next :class:`Message` of
+    any channel),
     ``receive_remaining(...)`` (a generator: each reply is yielded as soon
     as it is taken), ``receive_available_messages``,
     ``receive_remaining_messages``, ``await_available(cancellable=None)``.
@@ -99,7 +101,9 @@ Messengers (:class:`Messenger`, :class:`PriorityMessenger`, :class:`MultiMesseng
     ``close-requested`` and ``closed`` signals;
     ``receive_async(channel_id=None, cancellable=None, callback=None,
     *user_data)`` with ``receive_finish(result)`` returning a plain value
-    (``receive_message_async``/``receive_message_finish`` likewise). Without
+    (``receive_message_async``/``receive_message_finish`` and
+    ``receive_message_any_async(cancellable=None, callback=None,
+    *user_data)``/``receive_message_any_finish`` likewise). Without
     a callback, ``receive_async`` returns a ``concurrent.futures.Future``
     completed on the messenger's main context: use ``add_done_callback``,
     never ``result()`` before it is done, from the thread that runs that
@@ -748,6 +752,14 @@ class Messenger(Coproc.Messenger):
         except GLib.Error as error:
             _raise_translated(error)
 
+    def receive_message_any(self, cancellable=None):
+        """Waits for the next message on any channel and returns it, as a
+        :class:`Message` (its ``channel_id`` tells the channel)."""
+        try:
+            return Coproc.Messenger.receive_message_any(self, cancellable)
+        except GLib.Error as error:
+            _raise_translated(error)
+
     def receive_blocking(self, channel_id=None, cancellable=None):
         """Waits for the next message on the channel and returns its payload."""
         try:
@@ -824,6 +836,32 @@ class Messenger(Coproc.Messenger):
     def receive_message_finish(self, result):
         """Finishes :meth:`receive_message_async`: returns the :class:`Message`."""
         return Coproc.Messenger.receive_message_finish(self, result)
+
+    def receive_message_any_async(self, cancellable=None, callback=None, *user_data):
+        """Like :meth:`receive_message_async`, for the next message on any
+        channel. Without a callback, returns a ``concurrent.futures.Future``
+        of the :class:`Message`."""
+        if callback is None:
+            future = concurrent.futures.Future()
+            future.set_running_or_notify_cancel()
+
+            def done(messenger, result):
+                try:
+                    value = self.receive_message_any_finish(result)
+                except BaseException as exception:
+                    future.set_exception(exception)
+                else:
+                    future.set_result(value)
+
+            Coproc.Messenger.receive_message_any_async(self, cancellable, done)
+            return future
+        Coproc.Messenger.receive_message_any_async(self, cancellable, callback, *user_data)
+        return None
+
+    @_translating
+    def receive_message_any_finish(self, result):
+        """Finishes :meth:`receive_message_any_async`: returns the :class:`Message`."""
+        return Coproc.Messenger.receive_message_any_finish(self, result)
 
     # Correlated requests
 
