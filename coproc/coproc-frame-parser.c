@@ -17,6 +17,19 @@
 #define READ_CHUNK_SIZE (128 * 1024)
 #define PIN_RATIO       4   /* a value may keep a buffer this many times its size alive */
 
+/* Channel ids recently received, by their encoding: a stream names the
+ * same few channels again and again, and loading and validating an id
+ * costs more than looking it up. Direct-mapped; only short encodings. */
+#define ID_CACHE_SLOTS    64  /* a power of two */
+#define ID_CACHE_MAX_SIZE 32  /* bytes of an encoding: value, NUL, type string */
+
+typedef struct
+{
+  GVariant *value;                      /* owned, normal form; NULL: an empty slot */
+  guint8    size;                       /* of @encoding */
+  guint8    encoding[ID_CACHE_MAX_SIZE];  /* what @value was loaded from */
+} CachedId;
+
 struct _CoprocFrameParser
 {
   /* Incoming bytes are [start, end) of @buf (@size bytes). Once a value
@@ -34,6 +47,10 @@ struct _CoprocFrameParser
   guint32  peer_max_message_size;  /* from the peer's handshake; 0 until then */
   guint    peer_minor;             /* the minor protocol version the peer is known to speak */
   guint    handshake_done : 1;
+
+  CachedId  ids[ID_CACHE_SLOTS];
+  GVariant *payload_anchor;        /* owned, may be NULL: keeps the type of the last payload
+                                    * alive (coproc_wire_anchor_type()) */
 };
 
 void
@@ -71,6 +88,9 @@ coproc_frame_parser_free (CoprocFrameParser *parser)
 
   coproc_frame_parser_close_fds (parser);
   g_array_unref (parser->fds);
+  for (guint i = 0; i < ID_CACHE_SLOTS; i++)
+    g_clear_pointer (&parser->ids[i].value, g_variant_unref);
+  g_clear_pointer (&parser->payload_anchor, g_variant_unref);
   if (parser->chunk != NULL)
     g_bytes_unref (parser->chunk);
   else
@@ -342,6 +362,42 @@ load_value (CoprocFrameParser  *parser,
   return coproc_wire_load_variant_slice (buffer_chunk (parser), offset, size, error);
 }
 
+/* A channel id encoded in [@offset, @offset + @size) of the buffer: the
+ * one loaded from the same bytes before, when the cache still holds it
+ * (the same bytes are the same valid value), else loaded and cached. */
+static GVariant *
+load_channel_id (CoprocFrameParser  *parser,
+                 gsize               offset,
+                 gsize               size,
+                 GError            **error)
+{
+  const guint8 *encoding = parser->buf + offset;
+  CachedId *slot;
+  GVariant *value;
+  guint hash = 5381;
+
+  /* A value that references the buffer is not kept: it would pin it. */
+  if (size > ID_CACHE_MAX_SIZE || size >= parser->size / PIN_RATIO)
+    return load_value (parser, offset, size, error);
+
+  for (gsize i = 0; i < size; i++)
+    hash = hash * 33 + encoding[i];
+  slot = &parser->ids[(hash ^ (hash >> 7)) & (ID_CACHE_SLOTS - 1)];
+
+  if (slot->value != NULL && slot->size == size && memcmp (slot->encoding, encoding, size) == 0)
+    return g_variant_ref (slot->value);
+
+  value = load_value (parser, offset, size, error);
+  if (value == NULL)
+    return NULL;
+
+  g_clear_pointer (&slot->value, g_variant_unref);
+  slot->value = g_variant_ref (value);
+  slot->size = (guint8) size;
+  memcpy (slot->encoding, encoding, size);
+  return value;
+}
+
 /* Stage 5: the values of a whole frame, loaded from the buffer (or mapped
  * from the frame's descriptor) and validated. */
 static gboolean
@@ -360,7 +416,7 @@ load_values (CoprocFrameParser       *parser,
 
   if (header->channel_size > 0)
     {
-      frame->channel_id = load_value (parser, body, header->channel_size, error);
+      frame->channel_id = load_channel_id (parser, body, header->channel_size, error);
       if (frame->channel_id == NULL)
         {
           if (fd >= 0)
@@ -383,6 +439,9 @@ load_values (CoprocFrameParser       *parser,
       frame->payload = load_value (parser, body + coproc_wire_pad8 (header->channel_size),
                                    header->payload_size, error);
     }
+
+  if (frame->payload != NULL)
+    coproc_wire_anchor_type (&parser->payload_anchor, frame->payload);
 
   return header->payload_size == 0 || frame->payload != NULL;
 }

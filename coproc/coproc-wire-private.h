@@ -123,6 +123,14 @@ gboolean  coproc_wire_is_normal       (GVariant               *value);
 /* Trades a reference to @value for one to its normal form (the same
  * value when it is normal already). */
 GVariant *coproc_wire_take_normal     (GVariant               *value);
+/* Keeps the type information of @value's type alive in *@anchor (owned,
+ * may be NULL): GLib frees a container type's information with the last
+ * value of that type and builds it again (about 2 000 instructions) for
+ * the next one, so a stream of values made and freed one at a time would
+ * pay that for each. *@anchor becomes an empty value of @value's type,
+ * which holds nothing else; basic types need none. */
+void      coproc_wire_anchor_type     (GVariant              **anchor,
+                                       GVariant               *value);
 
 /* Whether a receiver accepts how deeply @value nests (@type_string, of
  * @type_len characters, is its type). GLib loads untrusted data only

@@ -420,6 +420,26 @@ coproc_wire_take_normal (GVariant *value)
   return normal;
 }
 
+void
+coproc_wire_anchor_type (GVariant **anchor,
+                         GVariant  *value)
+{
+  const char *type_string = g_variant_get_type_string (value);
+
+  /* GLib's information for basic types is static. */
+  if (type_string[0] == '\0' || strchr ("am({", type_string[0]) == NULL)
+    return;
+
+  /* While *anchor holds a type's information, every value of that type
+   * shares it, and its type string with it. */
+  if (*anchor != NULL && g_variant_get_type_string (*anchor) == type_string)
+    return;
+
+  g_clear_pointer (anchor, g_variant_unref);
+  *anchor = g_variant_ref_sink (g_variant_new_from_data (g_variant_get_type (value), NULL, 0,
+                                                         FALSE, NULL, NULL));
+}
+
 /* The depth of the type at *@p, as GLib counts it: 1 for a basic type or
  * a variant, 1 more than the deepest member for a container (0 for the
  * unit type "()"). Advances *@p past the type. @p is a valid type string,
