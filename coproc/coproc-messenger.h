@@ -134,6 +134,14 @@ gboolean         coproc_messenger_send_with_priority       (CoprocMessenger   *s
                                                             gdouble            priority,
                                                             GError           **error);
 COPROC_AVAILABLE_IN_1_2
+gboolean         coproc_messenger_send_serialized          (CoprocMessenger   *self,
+                                                            CoprocMessageKind  kind,
+                                                            const char        *type_string,
+                                                            const guint8      *data,
+                                                            gsize              size,
+                                                            GVariant          *channel_id,
+                                                            GError           **error);
+COPROC_AVAILABLE_IN_1_2
 gboolean         coproc_messenger_send_cancellable         (CoprocMessenger   *self,
                                                             CoprocMessageKind  kind,
                                                             GVariant          *payload,

@@ -604,6 +604,125 @@ test_channels_distinct (Pair          *pair,
 
 /* Channel ids that g_variant_equal() says are equal are the same channel,
  * however they were built. */
+/* A payload given serialized arrives as the value it encodes, of the kind
+ * asked for; bytes that are not a value in normal form, or a type that is
+ * not definite, are refused and send nothing. */
+static void
+test_send_serialized (Pair          *pair,
+                      gconstpointer  data)
+{
+  CoprocMessenger *rm = pair->resource;
+  CoprocMessenger *pm = pair->process;
+  g_autoptr(GVariant) tuple = g_variant_ref_sink (g_variant_new ("(xs)", (gint64) 42, "forty-two"));
+  g_autoptr(GVariant) dict = g_variant_ref_sink (g_variant_new_parsed ("{'priority': <2.5>}"));
+  g_autoptr(CoprocMessage) message = NULL;
+  g_autoptr(GError) error = NULL;
+  const guint8 not_a_string[] = { 'a', 'b' };  /* no NUL */
+
+  g_assert_true (coproc_messenger_send_serialized (rm, COPROC_MESSAGE_KIND_REQUEST, "(xs)",
+                                                   g_variant_get_data (tuple),
+                                                   g_variant_get_size (tuple),
+                                                   g_variant_new_string ("c"), &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (coproc_messenger_remaining (rm, g_variant_new_string ("c")), ==, 1);
+
+  g_assert_false (coproc_messenger_send_serialized (rm, COPROC_MESSAGE_KIND_NOREQUEST, "s",
+                                                    not_a_string, sizeof not_a_string, NULL,
+                                                    &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_assert_nonnull (strstr (error->message, "normal form"));
+  g_clear_error (&error);
+
+  g_assert_false (coproc_messenger_send_serialized (rm, COPROC_MESSAGE_KIND_NOREQUEST, "(x",
+                                                    g_variant_get_data (tuple), 8, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+  g_assert_false (coproc_messenger_send_serialized (rm, COPROC_MESSAGE_KIND_NOREQUEST, "a*",
+                                                    NULL, 0, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+  g_clear_error (&error);
+
+  /* An empty array (no bytes at all), and a dictionary that carries its
+   * priority, as a payload built as a GVariant would. */
+  g_assert_true (coproc_messenger_send_serialized (rm, COPROC_MESSAGE_KIND_NOREQUEST, "as",
+                                                   NULL, 0, g_variant_new_string ("e"), &error));
+  g_assert_no_error (error);
+  g_assert_true (coproc_messenger_send_serialized (rm, COPROC_MESSAGE_KIND_NOREQUEST, "a{sv}",
+                                                   g_variant_get_data (dict),
+                                                   g_variant_get_size (dict), NULL, &error));
+  g_assert_no_error (error);
+
+  message = coproc_messenger_receive_message_blocking (pm, g_variant_new_string ("c"), NULL,
+                                                       &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (coproc_message_get_kind (message), ==, COPROC_MESSAGE_KIND_REQUEST);
+  test_assert_variant (coproc_message_get_payload (message), tuple);
+  g_clear_object (&message);
+
+  /* Nothing of the refused sends arrived. */
+  message = coproc_messenger_receive_message_blocking (pm, g_variant_new_string ("e"), NULL,
+                                                       &error);
+  g_assert_no_error (error);
+  test_assert_variant (coproc_message_get_payload (message),
+                       g_variant_new_array (G_VARIANT_TYPE_STRING, NULL, 0));
+  g_clear_object (&message);
+  message = coproc_messenger_receive_message_blocking (pm, NULL, NULL, &error);
+  g_assert_no_error (error);
+  test_assert_variant (coproc_message_get_payload (message), dict);
+  g_assert_cmpfloat (coproc_message_get_priority (message), ==, 2.5);
+  g_clear_object (&message);
+  g_assert_cmpuint (available (pm, NULL), ==, 0);
+
+  /* A reply answers the request taken. */
+  g_assert_true (coproc_messenger_send_serialized (pm, COPROC_MESSAGE_KIND_REPLY, "(xs)",
+                                                   g_variant_get_data (tuple),
+                                                   g_variant_get_size (tuple),
+                                                   g_variant_new_string ("c"), &error));
+  g_assert_no_error (error);
+  assert_receive (rm, g_variant_new_string ("c"), tuple);
+  g_assert_cmpuint (coproc_messenger_remaining (rm, g_variant_new_string ("c")), ==, 0);
+}
+
+/* More channels than the receiver keeps ids of, named in turn again and
+ * again: every message lands on its own channel, with its own id. */
+static void
+test_channels_many (Pair          *pair,
+                    gconstpointer  data)
+{
+  const guint n_channels = 300;
+  const guint rounds = 3;
+
+  /* The receiver reads now and then, so that the socket never fills and
+   * leaves frames in the sender's buffer. */
+  for (guint r = 0; r < rounds; r++)
+    for (guint c = 0; c < n_channels; c++)
+      {
+        send_norequest (pair->resource, g_variant_new_uint32 (r * 1000 + c),
+                        c % 2 ? g_variant_new_uint32 (c) : g_variant_new_int32 ((gint32) c));
+        if (c % 32 == 31)
+          available (pair->process, NULL);
+      }
+
+  for (guint c = 0; c < n_channels; c++)
+    {
+      g_autoptr(GVariant) id = g_variant_ref_sink (c % 2 ? g_variant_new_uint32 (c)
+                                                         : g_variant_new_int32 ((gint32) c));
+
+      g_assert_cmpuint (available (pair->process, id), ==, rounds);
+      for (guint r = 0; r < rounds; r++)
+        {
+          g_autoptr(GError) error = NULL;
+          g_autoptr(CoprocMessage) message =
+            coproc_messenger_receive_message_blocking (pair->process, id, NULL, &error);
+
+          g_assert_no_error (error);
+          test_assert_variant (coproc_message_get_payload (message),
+                               g_variant_new_uint32 (r * 1000 + c));
+          test_assert_variant (coproc_message_get_channel_id (message), id);
+        }
+    }
+}
+
 static void
 test_channels_equal (Pair          *pair,
                      gconstpointer  data)
@@ -2389,6 +2508,8 @@ main (int   argc,
   test_add_pair ("MultiMessenger", "fifo", COPROC_TYPE_MULTI_MESSENGER, test_multi_fifo);
   test_add_both ("channels/distinct", test_channels_distinct);
   test_add_both ("channels/equal", test_channels_equal);
+  test_add_both ("channels/many", test_channels_many);
+  test_add_both ("send-serialized", test_send_serialized);
   test_add_both ("counters", test_counters);
   test_add_both ("payload-types", test_payload_types);
   test_add_both ("message-properties", test_message_properties);

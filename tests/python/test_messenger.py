@@ -47,3 +47,46 @@ def test_new_pair_rejects_abstract_and_foreign_types():
             pass
         else:
             raise AssertionError(f'new_pair({bad!r}) did not raise TypeError')
+
+
+def test_sends_of_values_serialized_by_the_binding():
+    # send_norequest/request/reply hand plain containers to the C library
+    # serialized (Coproc.Messenger.send_serialized): what arrives is what
+    # the value's GLib.Variant carries, with the kind and the accounting of
+    # each call, and a value that cannot be sent still raises.
+    from gi.overrides import _coproc_codec as codec
+
+    pm, rm = Coproc.PriorityMessenger.new_pair()
+    values = [(7, 'seven'), [1, 2, 3], {'x': 1, 'text': 'a'}, b'\x00\x01',
+              ((1.5, True), ['a', 'b'], {'k': None}), [], {}]
+    for value in values:
+        serialized = codec.serialize(value)
+        assert serialized is not None, value
+        variant = codec.to_variant(value)
+        assert serialized == (variant.get_type_string(), bytes(variant.get_data_as_bytes().get_data()))
+
+    for value in values:
+        rm.send_request(value, 'c')
+    assert rm.remaining('c') == len(values)
+    messages = [pm.receive_message_blocking('c') for _ in values]
+    assert [m.payload for m in messages] == values
+    assert all(m.request_reply for m in messages)
+    for value in values:
+        pm.send_reply(value, 'c')
+        rm.send_norequest(value)
+    assert list(rm.receive_remaining('c')) == values
+    assert rm.remaining('c') == 0
+    assert pm.receive_available() == values
+
+    # The priority a dictionary carries still ranks it.
+    rm.send_norequest({'priority': 9, 'n': 1})
+    rm.send_norequest({'priority': 1, 'n': 2})
+    assert [d['n'] for d in pm.receive_available()] == [2, 1]
+
+    assert codec.serialize(object()) is None
+    try:
+        rm.send_norequest([object()])
+    except TypeError as error:
+        assert str(error).startswith('payload[0]')
+    else:
+        raise AssertionError('an unsendable value was sent')

@@ -550,6 +550,8 @@ _send_norequest = Coproc.Messenger.send_norequest
 _send_request = Coproc.Messenger.send_request
 _send_reply = Coproc.Messenger.send_reply
 _send_with_priority = Coproc.Messenger.send_with_priority
+_send_serialized = Coproc.Messenger.send_serialized
+_serialize = _codec.serialize
 _receive_available = Coproc.Messenger.receive_available
 _receive_blocking = Coproc.Messenger.receive_blocking
 _receive_message_blocking = Coproc.Messenger.receive_message_blocking
@@ -630,10 +632,14 @@ class Messenger(Coproc.Messenger):
         """Sends ``data``; no reply is expected."""
         if priority is not None:
             return self._send(_NOREQUEST, data, channel_id, priority)
-        payload = to_variant(data, 'payload')
+        serialized = _serialize(data)
+        payload = to_variant(data, 'payload') if serialized is None else None
         channel = None if channel_id is None else _channel(channel_id)
         try:
-            _send_norequest(self, payload, channel)
+            if payload is None:
+                _send_serialized(self, _NOREQUEST, serialized[0], serialized[1], channel)
+            else:
+                _send_norequest(self, payload, channel)
         except GLib.Error as error:
             _raise_translated(error)
 
@@ -641,10 +647,14 @@ class Messenger(Coproc.Messenger):
         """Sends ``data`` as a request: ``remaining(channel_id)`` grows by one."""
         if priority is not None:
             return self._send(_REQUEST, data, channel_id, priority)
-        payload = to_variant(data, 'payload')
+        serialized = _serialize(data)
+        payload = to_variant(data, 'payload') if serialized is None else None
         channel = None if channel_id is None else _channel(channel_id)
         try:
-            _send_request(self, payload, channel)
+            if payload is None:
+                _send_serialized(self, _REQUEST, serialized[0], serialized[1], channel)
+            else:
+                _send_request(self, payload, channel)
         except GLib.Error as error:
             _raise_translated(error)
 
@@ -652,10 +662,14 @@ class Messenger(Coproc.Messenger):
         """Sends ``data`` as a reply: the peer counts one more reply received."""
         if priority is not None:
             return self._send(_REPLY, data, channel_id, priority)
-        payload = to_variant(data, 'payload')
+        serialized = _serialize(data)
+        payload = to_variant(data, 'payload') if serialized is None else None
         channel = None if channel_id is None else _channel(channel_id)
         try:
-            _send_reply(self, payload, channel)
+            if payload is None:
+                _send_serialized(self, _REPLY, serialized[0], serialized[1], channel)
+            else:
+                _send_reply(self, payload, channel)
         except GLib.Error as error:
             _raise_translated(error)
 

@@ -59,7 +59,7 @@ import types
 from gi.module import get_introspection_module
 from gi.repository import GLib
 
-__all__ = ['to_variant', 'from_variant', 'from_variants', 'channel_variant',
+__all__ = ['to_variant', 'serialize', 'from_variant', 'from_variants', 'channel_variant',
            'to_variant_tree', 'from_variant_tree', 'class_identity', 'loaded_class',
            'DATACLASS_KEY', 'packed_numbers']
 
@@ -614,6 +614,29 @@ def to_variant(value, root='value'):
     if cls is not bytes:
         data = bytes(data)
     return _new_from_bytes(vtype, _new_gbytes(data), True)
+
+
+def serialize(value):
+    """The type string and the serialized ``bytes`` of ``value``, as
+    :func:`to_variant` would make them, or ``None`` when ``to_variant()``
+    has to make the value another way (a number, a ``str`` or ``None``,
+    which have a constructor of their own; a ``GLib.Variant``; anything the
+    encoders leave to the child-by-child code; and any value that cannot
+    be sent, for ``to_variant()`` to raise about). A sender passes the two
+    to ``Coproc.Messenger.send_serialized()`` in one call, where a variant
+    would cost two more: ``GLib.Bytes.new()`` and
+    ``GLib.Variant.new_from_bytes()``.
+    """
+    cls = type(value)
+    encode = _ENCODERS.get(cls)
+    if encode is None:
+        return None
+    try:
+        type_string, data, _, _ = encode(value)
+    except (_NotHandled, TypeError, ValueError, OverflowError, RecursionError):
+        return None
+    # PyGObject reads a bytearray element by element: give it bytes.
+    return type_string, (data if cls is bytes else bytes(data))
 
 
 # What cannot be sent. The encoders above only raise; this code, run once
