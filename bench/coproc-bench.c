@@ -35,7 +35,7 @@
  *
  * Usage: coproc-bench [--quick] [--runs N] [--only W1,W2,W3,W4,mem,loop]
  *                     [--peers ID,…] (--help lists the IDs of this build)
- *                     [--scale F] [--no-python] [--no-gjs] [--original PATH]
+ *                     [--scale F] [--w3-size MIB] [--no-python] [--no-gjs] [--original PATH]
  */
 
 #include <math.h>
@@ -702,6 +702,7 @@ main (int    argc,
   gboolean no_gjs = FALSE;
   gint runs = 0;
   gdouble scale = 1.0;
+  gint w3_mib = 0;
   gboolean failed = FALSE;
   guint workloads;
   Params p = { 0 };
@@ -714,6 +715,8 @@ main (int    argc,
     { "peers", 0, 0, G_OPTION_ARG_STRING, &peer_filter, "C peers to run (default all)",
       case_ids },
     { "scale", 0, 0, G_OPTION_ARG_DOUBLE, &scale, "Multiply every count by this", "F" },
+    { "w3-size", 0, 0, G_OPTION_ARG_INT, &w3_mib,
+      "Size of each W3 payload in MiB (default 16); the count is scaled to the same bytes", "MIB" },
     { "no-python", 0, 0, G_OPTION_ARG_NONE, &no_python, "Skip the Python rows", NULL },
     { "no-gjs", 0, 0, G_OPTION_ARG_NONE, &no_gjs, "Skip the GJS row", NULL },
     { "original", 0, 0, G_OPTION_ARG_FILENAME, &original,
@@ -772,6 +775,13 @@ main (int    argc,
       p.count[W4] = 200000;
       p.count[WMEM] = 1000000;
       p.count[WLOOP] = 100000;
+    }
+  if (w3_mib > 0)
+    {
+      guint64 bytes = p.count[W3] * p.w3_size;
+
+      p.w3_size = (guint64) w3_mib * 1024 * 1024;
+      p.count[W3] = MAX (1, bytes / p.w3_size);
     }
   for (guint w = 0; w < N_WORKLOADS; w++)
     p.count[w] = MAX (1, (guint64) (p.count[w] * p.scale));
