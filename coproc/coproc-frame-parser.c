@@ -49,7 +49,7 @@ struct _CoprocFrameParser
   guint    handshake_done : 1;
 
   CachedId  ids[ID_CACHE_SLOTS];
-  GVariant *payload_anchor;        /* owned, may be NULL: keeps the type of the last payload
+  CoprocTypeAnchor payload_anchor; /* keeps the type of the last payload
                                     * alive (coproc_wire_anchor_type()) */
 };
 
@@ -90,7 +90,7 @@ coproc_frame_parser_free (CoprocFrameParser *parser)
   g_array_unref (parser->fds);
   for (guint i = 0; i < ID_CACHE_SLOTS; i++)
     g_clear_pointer (&parser->ids[i].value, g_variant_unref);
-  g_clear_pointer (&parser->payload_anchor, g_variant_unref);
+  coproc_wire_anchor_clear (&parser->payload_anchor);
   if (parser->chunk != NULL)
     g_bytes_unref (parser->chunk);
   else

@@ -195,7 +195,7 @@ struct _CoprocTransport
   guint                           large_threshold; /* payloads this big go in a memfd; 0: never */
   guint                           send_timeout;    /* ms a send or flush waits for the peer
                                                     * at most; 0: as long as it takes */
-  GVariant                       *send_anchor;     /* owned, may be NULL: keeps the type
+  CoprocTypeAnchor                send_anchor;     /* keeps the type
                                                     * of the last payload sent alive
                                                     * (coproc_wire_anchor_type()) */
   GError                         *write_error;     /* once a write failed: what sends fail with */
@@ -1015,7 +1015,7 @@ coproc_transport_free (CoprocTransport *t)
   g_array_unref (t->out_fds);
   g_free (t->wbuf);
   coproc_frame_parser_free (t->parser);
-  g_clear_pointer (&t->send_anchor, g_variant_unref);
+  coproc_wire_anchor_clear (&t->send_anchor);
   g_clear_error (&t->write_error);
   g_clear_error (&t->closed_error);
   g_clear_pointer (&t->context, g_main_context_unref);

@@ -123,14 +123,22 @@ gboolean  coproc_wire_is_normal       (GVariant               *value);
 /* Trades a reference to @value for one to its normal form (the same
  * value when it is normal already). */
 GVariant *coproc_wire_take_normal     (GVariant               *value);
-/* Keeps the type information of @value's type alive in *@anchor (owned,
- * may be NULL): GLib frees a container type's information with the last
- * value of that type and builds it again (about 2 000 instructions) for
- * the next one, so a stream of values made and freed one at a time would
- * pay that for each. *@anchor becomes an empty value of @value's type,
- * which holds nothing else; basic types need none. */
-void      coproc_wire_anchor_type     (GVariant              **anchor,
+/* Keeps the type information of a value's type alive: GLib frees a
+ * container type's information with the last value of that type and
+ * builds it again (about 2 000 instructions) for the next one, so a
+ * stream of values made and freed one at a time would pay that for each.
+ * @value is an empty value of the type, which holds nothing else; basic
+ * types need none. */
+typedef struct
+{
+  GVariant   *value;         /* owned, may be NULL */
+  const char *type_string;   /* @value's, shared by every value of its type */
+} CoprocTypeAnchor;
+
+/* Anchors @value's type in @anchor (when it is not anchored already). */
+void      coproc_wire_anchor_type     (CoprocTypeAnchor       *anchor,
                                        GVariant               *value);
+void      coproc_wire_anchor_clear    (CoprocTypeAnchor       *anchor);
 
 /* Whether a receiver accepts how deeply @value nests (@type_string, of
  * @type_len characters, is its type). GLib loads untrusted data only

@@ -421,23 +421,31 @@ coproc_wire_take_normal (GVariant *value)
 }
 
 void
-coproc_wire_anchor_type (GVariant **anchor,
-                         GVariant  *value)
+coproc_wire_anchor_type (CoprocTypeAnchor *anchor,
+                         GVariant         *value)
 {
   const char *type_string = g_variant_get_type_string (value);
+
+  /* While the anchor holds a type's information, every value of that
+   * type shares it, and its type string with it. */
+  if (type_string == anchor->type_string)
+    return;
 
   /* GLib's information for basic types is static. */
   if (type_string[0] == '\0' || strchr ("am({", type_string[0]) == NULL)
     return;
 
-  /* While *anchor holds a type's information, every value of that type
-   * shares it, and its type string with it. */
-  if (*anchor != NULL && g_variant_get_type_string (*anchor) == type_string)
-    return;
+  coproc_wire_anchor_clear (anchor);
+  anchor->value = g_variant_ref_sink (g_variant_new_from_data (g_variant_get_type (value), NULL, 0,
+                                                               FALSE, NULL, NULL));
+  anchor->type_string = g_variant_get_type_string (anchor->value);
+}
 
-  g_clear_pointer (anchor, g_variant_unref);
-  *anchor = g_variant_ref_sink (g_variant_new_from_data (g_variant_get_type (value), NULL, 0,
-                                                         FALSE, NULL, NULL));
+void
+coproc_wire_anchor_clear (CoprocTypeAnchor *anchor)
+{
+  g_clear_pointer (&anchor->value, g_variant_unref);
+  anchor->type_string = NULL;
 }
 
 /* The depth of the type at *@p, as GLib counts it: 1 for a basic type or
