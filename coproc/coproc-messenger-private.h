@@ -12,6 +12,9 @@ G_BEGIN_DECLS
 
 /* The environment variable naming the host's socket in a worker. */
 #define COPROC_ENV_FD "COPROC_FD"
+/* Set to "stdio" by a host whose worker talks over its standard input and
+ * output; unset for a socket. */
+#define COPROC_ENV_TRANSPORT "COPROC_TRANSPORT"
 
 /* How a hang-up message is asked for. */
 typedef enum

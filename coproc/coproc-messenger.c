@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -1288,6 +1289,134 @@ invalid:
                COPROC_ENV_FD "=%s does not name a Unix stream socket from a coproc host",
                value);
   return NULL;
+}
+
+/* Moves @fd out of the way of the standard descriptors: a close-on-exec,
+ * non-blocking duplicate, or -1 with errno set. */
+static int
+take_standard_fd (int fd)
+{
+  int flags;
+  int copy = fcntl (fd, F_DUPFD_CLOEXEC, 3);
+
+  if (copy < 0)
+    return -1;
+
+  flags = fcntl (copy, F_GETFL);
+  if (flags < 0 || fcntl (copy, F_SETFL, flags | O_NONBLOCK) != 0)
+    {
+      int errsv = errno;
+
+      close (copy);
+      errno = errsv;
+      return -1;
+    }
+
+  return copy;
+}
+
+/**
+ * coproc_messenger_new_for_stdio:
+ * @messenger_type: a non-abstract type deriving from [class@Coproc.Messenger]
+ * @error: return location for a `GError`
+ *
+ * In a worker started with %COPROC_WORKER_TRANSPORT_STDIO (see
+ * [property@Coproc.WorkerResource:transport]), connects to the host over
+ * this process's standard input and output: the host may be at the other
+ * end of `ssh`, `podman exec -i` or any other program that relays both.
+ *
+ * It takes descriptors 0 and 1 for the messenger (as close-on-exec,
+ * non-blocking duplicates), then points descriptor 0 at `/dev/null` and
+ * descriptor 1 at standard error, so that nothing written to standard
+ * output from now on (`printf()`, `g_print()`, Python's `print()`, a
+ * child process's output) can corrupt the protocol: it appears on
+ * standard error instead. Call it before anything writes to standard
+ * output; output still buffered in `stdout` is flushed to standard error.
+ * It also removes `COPROC_TRANSPORT` from the environment.
+ *
+ * Over standard input and output, payloads of any size travel inline
+ * (never in a memfd, whatever
+ * [property@Coproc.Messenger:large-threshold] says), and no descriptor
+ * can be passed.
+ *
+ * Fails with %G_IO_ERROR_INVALID_ARGUMENT when descriptor 0 or 1 is not
+ * open, and %G_IO_ERROR_NOT_SUPPORTED when they cannot be polled (a
+ * regular file, say).
+ *
+ * Returns: (transfer full) (type Coproc.Messenger): the messenger, or `NULL`
+ *   with @error set
+ *
+ * Since: 1.2
+ */
+CoprocMessenger *
+coproc_messenger_new_for_stdio (GType    messenger_type,
+                                GError **error)
+{
+  g_autoptr(GInputStream) input = NULL;
+  g_autoptr(GOutputStream) output = NULL;
+  g_autoptr(GIOStream) stream = NULL;
+  CoprocMessenger *messenger;
+  int in_fd, out_fd, null_fd;
+
+  g_return_val_if_fail (check_messenger_type (messenger_type), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  in_fd = take_standard_fd (STDIN_FILENO);
+  if (in_fd < 0)
+    {
+      int errsv = errno;
+
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "Standard input cannot carry the connection to the host: %s",
+                   g_strerror (errsv));
+      return NULL;
+    }
+
+  out_fd = take_standard_fd (STDOUT_FILENO);
+  if (out_fd < 0)
+    {
+      int errsv = errno;
+
+      close (in_fd);
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "Standard output cannot carry the connection to the host: %s",
+                   g_strerror (errsv));
+      return NULL;
+    }
+
+  input = g_unix_input_stream_new (in_fd, TRUE);
+  output = g_unix_output_stream_new (out_fd, TRUE);
+  stream = g_simple_io_stream_new (input, output);
+
+  messenger = coproc_messenger_new_for_stream (messenger_type, stream, error);
+  if (messenger == NULL)
+    return NULL;
+
+  /* From now on, what is written to standard output goes to standard
+   * error, and standard input reads nothing. */
+  fflush (stdout);
+  if (fcntl (STDERR_FILENO, F_GETFD) >= 0)
+    dup2 (STDERR_FILENO, STDOUT_FILENO);
+  else
+    {
+      null_fd = open ("/dev/null", O_WRONLY | O_CLOEXEC);
+      if (null_fd >= 0)
+        {
+          dup2 (null_fd, STDOUT_FILENO);
+          close (null_fd);
+        }
+    }
+
+  null_fd = open ("/dev/null", O_RDONLY | O_CLOEXEC);
+  if (null_fd >= 0)
+    {
+      dup2 (null_fd, STDIN_FILENO);
+      close (null_fd);
+    }
+
+  g_unsetenv (COPROC_ENV_TRANSPORT);
+
+  return messenger;
 }
 
 /* Properties -------------------------------------------------------------- */

@@ -77,6 +77,9 @@ CoprocMessenger *coproc_messenger_new_for_stream           (GType              m
 COPROC_AVAILABLE_IN_ALL
 CoprocMessenger *coproc_messenger_new_for_host             (GType              messenger_type,
                                                             GError           **error);
+COPROC_AVAILABLE_IN_1_2
+CoprocMessenger *coproc_messenger_new_for_stdio            (GType              messenger_type,
+                                                            GError           **error);
 
 COPROC_AVAILABLE_IN_ALL
 GIOStream       *coproc_messenger_get_stream               (CoprocMessenger   *self);

@@ -13,6 +13,9 @@
 #include <unistd.h>
 
 #include <glib-unix.h>
+#include <gio/gfiledescriptorbased.h>
+#include <gio/gunixinputstream.h>
+#include <gio/gunixoutputstream.h>
 
 #include "coproc-enums.h"
 #include "coproc-error.h"
@@ -70,6 +73,7 @@ struct _CoprocWorkerResource
   char            *worker_name;     /* owned; set for function workers */
   GType            messenger_type;  /* construct-only */
   GPtrArray       *environment;     /* owned; "NAME=value" strings for the child */
+  CoprocWorkerTransport transport;
 
   /* The current (or last) worker; replaced by each start(). */
   GSubprocess     *subprocess;      /* owned */
@@ -83,6 +87,10 @@ struct _CoprocWorkerResource
 
 G_DEFINE_FINAL_TYPE (CoprocWorkerResource, coproc_worker_resource, G_TYPE_OBJECT)
 
+G_DEFINE_ENUM_TYPE (CoprocWorkerTransport, coproc_worker_transport,
+  G_DEFINE_ENUM_VALUE (COPROC_WORKER_TRANSPORT_SOCKET, "socket"),
+  G_DEFINE_ENUM_VALUE (COPROC_WORKER_TRANSPORT_STDIO, "stdio"))
+
 enum {
   PROP_0,
   PROP_ARGV,
@@ -90,6 +98,7 @@ enum {
   PROP_MESSENGER,
   PROP_PID,
   PROP_ALIVE,
+  PROP_TRANSPORT,
   N_PROPS
 };
 
@@ -407,6 +416,10 @@ coproc_worker_resource_get_property (GObject    *object,
       g_value_set_boolean (value, coproc_worker_resource_is_alive (self));
       break;
 
+    case PROP_TRANSPORT:
+      g_value_set_enum (value, self->transport);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -436,6 +449,10 @@ coproc_worker_resource_set_property (GObject      *object,
             self->messenger_type = type;
           }
       }
+      break;
+
+    case PROP_TRANSPORT:
+      coproc_worker_resource_set_transport (self, g_value_get_enum (value));
       break;
 
     default:
@@ -518,6 +535,36 @@ coproc_worker_resource_class_init (CoprocWorkerResourceClass *klass)
   properties[PROP_ALIVE] =
     g_param_spec_boolean ("alive", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * CoprocWorkerResource:transport: (getter get_transport) (setter set_transport)
+   *
+   * How the host and the worker are connected; it applies to workers
+   * started from then on.
+   *
+   * With %COPROC_WORKER_TRANSPORT_SOCKET (the default), the worker gets
+   * its end of a socket pair as descriptor 3 and connects with
+   * [ctor@Coproc.Messenger.new_for_host].
+   *
+   * With %COPROC_WORKER_TRANSPORT_STDIO, the protocol runs over the
+   * worker's standard input and output (two pipes), and its standard
+   * error is this process's; the environment says
+   * `COPROC_TRANSPORT=stdio`, and the worker connects with
+   * [ctor@Coproc.Messenger.new_for_stdio]. The program in
+   * [property@Coproc.WorkerResource:argv] may then relay both streams
+   * elsewhere: `ssh HOST PROGRAM`, `podman exec -i CONTAINER PROGRAM`,
+   * `flatpak-spawn --host PROGRAM`. Payloads of any size travel inline,
+   * no descriptor is passed, and everything else works as over a socket.
+   * Function workers ([ctor@Coproc.WorkerResource.new_for_function])
+   * follow the environment and connect either way.
+   *
+   * Since: 1.2
+   */
+  properties[PROP_TRANSPORT] =
+    g_param_spec_enum ("transport", NULL, NULL,
+                       COPROC_TYPE_WORKER_TRANSPORT,
+                       COPROC_WORKER_TRANSPORT_SOCKET,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
@@ -738,6 +785,125 @@ coproc_worker_resource_setenv (CoprocWorkerResource *self,
 }
 
 /**
+ * coproc_worker_resource_get_transport:
+ * @self: a resource
+ *
+ * Gets [property@Coproc.WorkerResource:transport].
+ *
+ * Returns: how workers are connected
+ *
+ * Since: 1.2
+ */
+CoprocWorkerTransport
+coproc_worker_resource_get_transport (CoprocWorkerResource *self)
+{
+  g_return_val_if_fail (COPROC_IS_WORKER_RESOURCE (self), COPROC_WORKER_TRANSPORT_SOCKET);
+
+  return self->transport;
+}
+
+/**
+ * coproc_worker_resource_set_transport:
+ * @self: a resource
+ * @transport: how to connect the workers started from now on
+ *
+ * Sets [property@Coproc.WorkerResource:transport]. Set it before
+ * [method@Coproc.WorkerResource.start]: a running worker keeps its
+ * connection.
+ *
+ * Since: 1.2
+ */
+void
+coproc_worker_resource_set_transport (CoprocWorkerResource  *self,
+                                      CoprocWorkerTransport  transport)
+{
+  g_return_if_fail (COPROC_IS_WORKER_RESOURCE (self));
+  g_return_if_fail (transport == COPROC_WORKER_TRANSPORT_SOCKET ||
+                    transport == COPROC_WORKER_TRANSPORT_STDIO);
+
+  if (self->transport == transport)
+    return;
+
+  self->transport = transport;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRANSPORT]);
+}
+
+/* The host's end of a worker's connection, and how the launcher hands the
+ * worker its end. */
+static CoprocMessenger *
+prepare_connection (CoprocWorkerResource  *self,
+                    GSubprocessLauncher   *launcher,
+                    GError               **error)
+{
+  CoprocMessenger *messenger;
+
+  if (self->transport == COPROC_WORKER_TRANSPORT_STDIO)
+    {
+      g_autoptr(GInputStream) input = NULL;
+      g_autoptr(GOutputStream) output = NULL;
+      g_autoptr(GIOStream) stream = NULL;
+      int to_worker[2], from_worker[2];
+
+      if (!g_unix_open_pipe (to_worker, FD_CLOEXEC, error))
+        return NULL;
+      if (!g_unix_open_pipe (from_worker, FD_CLOEXEC, error))
+        {
+          close (to_worker[0]);
+          close (to_worker[1]);
+          return NULL;
+        }
+
+      /* Our ends never block: the transport polls them. */
+      g_unix_set_fd_nonblocking (to_worker[1], TRUE, NULL);
+      g_unix_set_fd_nonblocking (from_worker[0], TRUE, NULL);
+
+      /* The launcher owns the worker's ends and closes them after the spawn. */
+      g_subprocess_launcher_take_stdin_fd (launcher, to_worker[0]);
+      g_subprocess_launcher_take_stdout_fd (launcher, from_worker[1]);
+
+      input = g_unix_input_stream_new (from_worker[0], TRUE);
+      output = g_unix_output_stream_new (to_worker[1], TRUE);
+      stream = g_simple_io_stream_new (input, output);
+
+      messenger = coproc_messenger_new_for_stream (self->messenger_type, stream, error);
+      if (messenger == NULL)
+        return NULL;
+
+      g_subprocess_launcher_unsetenv (launcher, COPROC_ENV_FD);
+      g_subprocess_launcher_setenv (launcher, COPROC_ENV_TRANSPORT, "stdio", TRUE);
+    }
+  else
+    {
+      g_autofree char *fd_string = NULL;
+      int fds[2];
+
+      if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+        {
+          int errsv = errno;
+
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                       "Could not create a socket pair: %s", g_strerror (errsv));
+          return NULL;
+        }
+
+      messenger = _coproc_messenger_new_for_socket_fd (self->messenger_type, fds[0], error);
+      if (messenger == NULL)
+        {
+          close (fds[1]);
+          return NULL;
+        }
+
+      /* The child gets its end as fd 3; the launcher owns our copy of it. */
+      g_subprocess_launcher_take_fd (launcher, fds[1], COPROC_WORKER_FD);
+      fd_string = g_strdup_printf ("%d", COPROC_WORKER_FD);
+      g_subprocess_launcher_setenv (launcher, COPROC_ENV_FD, fd_string, TRUE);
+      g_subprocess_launcher_unsetenv (launcher, COPROC_ENV_TRANSPORT);
+    }
+
+  return messenger;
+}
+
+/**
  * coproc_worker_resource_start:
  * @self: a resource
  * @error: return location for a `GError`
@@ -758,11 +924,9 @@ coproc_worker_resource_start (CoprocWorkerResource  *self,
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GSubprocess) subprocess = NULL;
   g_autoptr(CoprocMessenger) messenger = NULL;
-  g_autofree char *fd_string = NULL;
   HangupReport *report;
   ExitWait *wait;
   const char *identifier;
-  int fds[2];
 
   g_return_val_if_fail (COPROC_IS_WORKER_RESOURCE (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
@@ -774,29 +938,17 @@ coproc_worker_resource_start (CoprocWorkerResource  *self,
       return FALSE;
     }
 
-  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
-    {
-      int errsv = errno;
+  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
 
-      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
-                   "Could not create a socket pair: %s", g_strerror (errsv));
-      return FALSE;
-    }
-
-  /* The messenger comes first: its handshake then waits in the socket,
-   * and a worker that exits at once cannot make this fail. */
-  messenger = _coproc_messenger_new_for_socket_fd (self->messenger_type, fds[0], error);
+  /* The messenger comes first: its handshake then waits in the socket
+   * (or pipe), and a worker that exits at once cannot make this fail. */
+  messenger = prepare_connection (self, launcher, error);
   if (messenger == NULL)
     {
-      close (fds[1]);
+      g_subprocess_launcher_close (launcher);
       return FALSE;
     }
 
-  launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
-  /* The child gets its end as fd 3; the launcher owns our copy of it. */
-  g_subprocess_launcher_take_fd (launcher, fds[1], COPROC_WORKER_FD);
-  fd_string = g_strdup_printf ("%d", COPROC_WORKER_FD);
-  g_subprocess_launcher_setenv (launcher, COPROC_ENV_FD, fd_string, TRUE);
   g_subprocess_launcher_setenv (launcher, COPROC_ENV_MESSENGER_TYPE,
                                 g_type_name (self->messenger_type), TRUE);
   if (self->worker_name != NULL)
@@ -979,6 +1131,14 @@ coproc_worker_resource_join (CoprocWorkerResource  *self,
   g_subprocess_wait_async (subprocess, cancellable, join_wait_cb, &state);
 
   fd = _coproc_messenger_get_fd (messenger);
+  if (fd < 0 && !coproc_messenger_is_closed (messenger))
+    {
+      /* Over pipes, the input is the worker's standard output. */
+      GInputStream *input = g_io_stream_get_input_stream (coproc_messenger_get_stream (messenger));
+
+      if (G_IS_FILE_DESCRIPTOR_BASED (input))
+        fd = g_file_descriptor_based_get_fd (G_FILE_DESCRIPTOR_BASED (input));
+    }
   if (fd >= 0)
     {
       drain = g_unix_fd_source_new (fd, G_IO_IN | G_IO_HUP | G_IO_ERR);

@@ -16,6 +16,29 @@
 
 G_BEGIN_DECLS
 
+/**
+ * CoprocWorkerTransport:
+ * @COPROC_WORKER_TRANSPORT_SOCKET: a socket pair; the worker's end is file
+ *   descriptor 3 ([ctor@Coproc.Messenger.new_for_host])
+ * @COPROC_WORKER_TRANSPORT_STDIO: the worker's standard input and output
+ *   ([ctor@Coproc.Messenger.new_for_stdio]); its standard error passes
+ *   through
+ *
+ * How a host and its worker are connected: see
+ * [property@Coproc.WorkerResource:transport].
+ *
+ * Since: 1.2
+ */
+typedef enum
+{
+  COPROC_WORKER_TRANSPORT_SOCKET,
+  COPROC_WORKER_TRANSPORT_STDIO,
+} CoprocWorkerTransport;
+
+#define COPROC_TYPE_WORKER_TRANSPORT (coproc_worker_transport_get_type ())
+COPROC_AVAILABLE_IN_1_2
+GType coproc_worker_transport_get_type (void) G_GNUC_CONST;
+
 #define COPROC_TYPE_WORKER_RESOURCE (coproc_worker_resource_get_type ())
 
 COPROC_AVAILABLE_IN_ALL
@@ -44,6 +67,11 @@ COPROC_AVAILABLE_IN_ALL
 void                  coproc_worker_resource_setenv           (CoprocWorkerResource *self,
                                                                const char           *variable,
                                                                const char           *value);
+COPROC_AVAILABLE_IN_1_2
+CoprocWorkerTransport coproc_worker_resource_get_transport    (CoprocWorkerResource *self);
+COPROC_AVAILABLE_IN_1_2
+void                  coproc_worker_resource_set_transport    (CoprocWorkerResource *self,
+                                                               CoprocWorkerTransport transport);
 
 COPROC_AVAILABLE_IN_ALL
 gboolean              coproc_worker_resource_start            (CoprocWorkerResource *self,

@@ -80,8 +80,9 @@ coproc_worker_register (const char       *name,
  * program does anything else; when it returns `TRUE`, return @exit_status
  * from `main()`.
  *
- * The worker's messenger comes from [ctor@Coproc.Messenger.new_for_host],
- * of the kind the host chose. When the worker function returns, its
+ * The worker's messenger comes from [ctor@Coproc.Messenger.new_for_host]
+ * (or [ctor@Coproc.Messenger.new_for_stdio] when the environment says
+ * `COPROC_TRANSPORT=stdio`), of the kind the host chose. When the worker function returns, its
  * buffered messages are flushed before the messenger is closed.
  *
  * Returns: `TRUE` when this process was a worker and the worker has run;
@@ -140,7 +141,10 @@ coproc_worker_dispatch (int *exit_status)
         messenger_type = t;
     }
 
-  messenger = coproc_messenger_new_for_host (messenger_type, &error);
+  if (g_strcmp0 (g_getenv (COPROC_ENV_TRANSPORT), "stdio") == 0)
+    messenger = coproc_messenger_new_for_stdio (messenger_type, &error);
+  else
+    messenger = coproc_messenger_new_for_host (messenger_type, &error);
   if (messenger == NULL)
     {
       g_printerr ("coproc: worker “%s” could not connect to its host: %s\n",

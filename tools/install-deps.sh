@@ -31,6 +31,10 @@ packages=(
   python3-tqdm          # imported by the original library's tests/test_pool.py
   gi-docgen
   valgrind
+  # Sandboxed workers, and workers reached over ssh (tests/worker)
+  bubblewrap
+  openssh-server
+  openssh-client
   # The GTK demo, run headless
   libgtk-4-dev
   gir1.2-gtk-4.0

@@ -42,6 +42,15 @@
  *                           close request
  *   busy                    starts a child, touches 32 MiB, spends 0.2 s of
  *                           user CPU time, sends "ready", then works as echo
+ *   noisy-echo              writes to its standard output, and has a child
+ *                           write there, after connecting, then works as
+ *                           echo (over COPROC_TRANSPORT=stdio that output
+ *                           must reach stderr, not the host)
+ *   sandbox-probe           answers requests (s): "tcp PORT" tries to
+ *                           connect to 127.0.0.1:PORT, "create PATH" to
+ *                           create a file, "getenv NAME" reads a variable;
+ *                           each reply is a string; exits 0 on a close
+ *                           request
  *
  * Unexpected failures exit with status 99 and a message on stderr.
  */
@@ -55,7 +64,11 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -90,7 +103,10 @@ connect_host (void)
   if (type_name != NULL && g_type_from_name (type_name) != 0)
     type = g_type_from_name (type_name);
 
-  messenger = coproc_messenger_new_for_host (type, &error);
+  if (g_strcmp0 (g_getenv ("COPROC_TRANSPORT"), "stdio") == 0)
+    messenger = coproc_messenger_new_for_stdio (type, &error);
+  else
+    messenger = coproc_messenger_new_for_host (type, &error);
   if (messenger == NULL)
     fail ("connecting to the host", error);
 
@@ -553,6 +569,92 @@ parse_count (const char *text)
   return value;
 }
 
+static gboolean
+in_child_pid_namespace (void)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+
+  if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
+    return FALSE;
+  line = strstr (status, "\nNSpid:");
+  if (line == NULL)
+    return FALSE;
+  line += strlen ("\nNSpid:");
+  line += strspn (line, " \t");
+  line += strspn (line, "0123456789");
+  /* A second pid on the line: this process is in a nested namespace. */
+  return *line == ' ' || *line == '\t';
+}
+
+/* What a sandboxed worker may and may not do; each answer is a string. */
+static char *
+probe (const char *what)
+{
+  if (g_str_has_prefix (what, "tcp "))
+    {
+      struct sockaddr_in addr = { 0 };
+      int fd = socket (AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+      int r;
+
+      if (fd < 0)
+        return g_strdup_printf ("socket failed: %s", g_strerror (errno));
+      addr.sin_family = AF_INET;
+      addr.sin_port = htons ((guint16) atoi (what + 4));
+      addr.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+      r = connect (fd, (struct sockaddr *) &addr, sizeof addr);
+      close (fd);
+      return r == 0 ? g_strdup ("connected") : g_strdup_printf ("failed: %s", g_strerror (errno));
+    }
+
+  if (g_str_has_prefix (what, "create "))
+    {
+      int fd = open (what + 7, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+
+      if (fd < 0)
+        return g_strdup_printf ("failed: %s", g_strerror (errno));
+      if (write (fd, "sandboxed\n", 10) != 10)
+        {
+          close (fd);
+          return g_strdup_printf ("write failed: %s", g_strerror (errno));
+        }
+      close (fd);
+      return g_strdup ("created");
+    }
+
+  if (g_str_has_prefix (what, "getenv "))
+    {
+      const char *value = g_getenv (what + 7);
+
+      return value ? g_strdup_printf ("set: %s", value) : g_strdup ("unset");
+    }
+
+  return g_strdup_printf ("unknown probe: %s", what);
+}
+
+static int
+run_sandbox_probe (CoprocMessenger *messenger)
+{
+  for (;;)
+    {
+      g_autoptr(CoprocMessage) message = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *answer = NULL;
+
+      message = coproc_messenger_receive_message_blocking (messenger, NULL, NULL, &error);
+      if (message == NULL)
+        {
+          if (g_error_matches (error, COPROC_ERROR, COPROC_ERROR_CLOSE_REQUESTED))
+            return 0;
+          fail ("receiving", error);
+        }
+
+      answer = probe (g_variant_get_string (coproc_message_get_payload (message), NULL));
+      if (!coproc_messenger_reply_to (messenger, message, g_variant_new_string (answer), &error))
+        fail ("replying", error);
+    }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -565,9 +667,10 @@ main (int    argc,
   /* First, before anything can open a descriptor of its own. */
   inherited = g_variant_ref_sink (list_fds ());
 
-  /* Never outlive a test that failed and left us behind. */
+  /* Never outlive a test that failed and left us behind. (In a sandbox's
+   * own PID namespace, the parent is that namespace's init, pid 1.) */
   prctl (PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid () == 1)
+  if (getppid () == 1 && !in_child_pid_namespace ())
     return 99;
 
   if (g_str_equal (mode, "leak-fds"))
@@ -641,6 +744,18 @@ main (int    argc,
 
   if (g_str_equal (mode, "busy"))
     return run_busy (messenger);
+
+  if (g_str_equal (mode, "noisy-echo"))
+    {
+      g_print ("coproc-test-worker: this goes to standard output\n");
+      fflush (stdout);
+      if (system ("echo 'coproc-test-worker: and so does this, from a child'") != 0)
+        return 99;
+      return run_echo (messenger);
+    }
+
+  if (g_str_equal (mode, "sandbox-probe"))
+    return run_sandbox_probe (messenger);
 
   g_printerr ("coproc-test-worker: unknown mode \"%s\"\n", mode);
   return 99;

@@ -594,6 +594,17 @@ class Messenger(Coproc.Messenger):
             _raise_translated(error)
 
     @classmethod
+    def new_for_stdio(cls, messenger_type=None):
+        """In a worker started with ``transport=Coproc.WorkerTransport.STDIO``,
+        connects to the host over standard input and output (standard
+        output then goes to standard error)."""
+        gtype = _messenger_gtype(cls if messenger_type is None else messenger_type)
+        try:
+            return Coproc.Messenger.new_for_stdio(gtype)
+        except GLib.Error as error:
+            _raise_translated(error)
+
+    @classmethod
     def new_for_stream(cls, *args):
         """``new_for_stream([messenger_type,] stream)``: a messenger over any
         ``Gio.IOStream`` whose streams are pollable."""
@@ -1146,7 +1157,7 @@ class WorkerResource(Coproc.WorkerResource):
     exit_timeout = 5.0
 
     def __init__(self, target=None, messenger_type=None, method=None, *,
-                 worker_process_type=None):
+                 worker_process_type=None, transport=None):
         if worker_process_type is not None:
             # The name of the target in the original library's first version.
             if target is not None:
@@ -1184,6 +1195,8 @@ class WorkerResource(Coproc.WorkerResource):
                             'not %r' % (target,))
 
         super().__init__(argv=argv, messenger_type=gtype)
+        if transport is not None:
+            self.set_transport(transport)
 
         if self._python is not None:
             root = _overrides_root()

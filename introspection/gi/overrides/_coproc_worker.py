@@ -5,7 +5,8 @@
 """Runs the Python target of a ``Coproc.WorkerResource``.
 
 ``Coproc.WorkerResource`` starts ``python3 -m gi.overrides._coproc_worker``
-with its end of the socket as file descriptor 3 (``COPROC_FD``) and a JSON
+with its end of the socket as file descriptor 3 (``COPROC_FD``), or over
+its standard input and output (``COPROC_TRANSPORT=stdio``), and a JSON
 description of the worker in ``COPROC_PYTHON_WORKER``: the target's module
 and qualified name, how to run the host's ``__main__`` again when the target
 lives there, the host's ``sys.path`` and ``sys.argv``, and the keyword
@@ -105,7 +106,10 @@ def main():
                                                                'CoprocPriorityMessenger'))
 
     try:
-        messenger = Coproc.Messenger.new_for_host(messenger_type)
+        if os.environ.get('COPROC_TRANSPORT') == 'stdio':
+            messenger = Coproc.Messenger.new_for_stdio(messenger_type)
+        else:
+            messenger = Coproc.Messenger.new_for_host(messenger_type)
     except GLib.Error as error:
         print('%s: the worker could not connect to its host: %s' % (__name__, error.message),
               file=sys.stderr)
