@@ -110,6 +110,7 @@ ensure_sshd (void)
   g_autofree char *authorized = NULL;
   g_autofree char *port_text = NULL;
   g_autofree char *ssh_keygen = NULL;
+  g_autofree char *ssh_client = NULL;
   gint64 deadline;
 
   if (ssh.sshd != NULL)
@@ -118,7 +119,8 @@ ensure_sshd (void)
   if (!g_file_test (SSHD_PATH, G_FILE_TEST_IS_EXECUTABLE))
     g_error (SSHD_PATH " is missing: install openssh-server (tools/install-deps.sh)");
   ssh_keygen = g_find_program_in_path ("ssh-keygen");
-  if (ssh_keygen == NULL || g_find_program_in_path ("ssh") == NULL)
+  ssh_client = g_find_program_in_path ("ssh");
+  if (ssh_keygen == NULL || ssh_client == NULL)
     g_error ("ssh or ssh-keygen is missing: install openssh-client (tools/install-deps.sh)");
 
   ssh.dir = g_dir_make_tmp ("coproc-sshd-XXXXXX", &error);
