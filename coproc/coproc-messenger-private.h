@@ -62,6 +62,11 @@ int _coproc_messenger_get_fd (CoprocMessenger *self);
 /* Whether the queues are past max-queued-bytes, so input is held back. */
 gboolean _coproc_messenger_input_held (CoprocMessenger *self);
 
+/* Makes a pending hang-up report final now (waiting a bounded time for
+ * its cause) and fails what waits for it, for a caller that waits without
+ * the messenger's context. Does nothing unless the peer hung up. */
+void _coproc_messenger_settle_hangup (CoprocMessenger *self);
+
 /* Called once when an internal request ends: with the reply (borrowed) or
  * with @error (borrowed), at the moment it is read, by whichever call or
  * source reads the stream; so on no particular main context. */

@@ -310,6 +310,25 @@ close_on_hangup (CoprocMessenger *self,
   g_main_context_pop_thread_default (priv->context);
 }
 
+/* For a caller that waits without the owner's context (a blocking call
+ * of the worker pool): makes a pending death report final now, waiting a
+ * bounded time for its cause, and fails the async calls that wait for it,
+ * at once rather than from the owner's context. */
+void
+_coproc_messenger_settle_hangup (CoprocMessenger *self)
+{
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
+
+  if (!priv->closed || priv->disposed)
+    return;
+
+  settle_report (self, COPROC_HANGUP_WAIT);
+  g_object_ref (self);
+  _coproc_messenger_complete_pending (self);
+  _coproc_messenger_complete_requests (self);
+  g_object_unref (self);
+}
+
 const GError *
 _coproc_messenger_closed_error (CoprocMessenger *self)
 {
@@ -682,8 +701,7 @@ coproc_messenger_dispose (GObject *object)
 
   if (!priv->disposed)
     {
-      g_autoptr(GError) error = g_error_new_literal (COPROC_ERROR, COPROC_ERROR_CLOSED,
-                                                     "The messenger was disposed");
+      g_autoptr(GError) error = NULL;
 
       /* Last chance for buffered output; never block here. */
       if (!priv->closed && priv->transport != NULL &&
@@ -691,7 +709,18 @@ coproc_messenger_dispose (GObject *object)
         coproc_transport_flush_nonblocking (priv->transport, NULL);
 
       priv->disposed = TRUE;
-      mark_closed (self, g_error_copy (error), NULL);
+
+      /* What still waits on a messenger that the peer's hang-up already
+       * closed (a worker resource restarting its dead worker disposes
+       * the old messenger) fails with why it closed. */
+      if (priv->closed && priv->closed_error != NULL)
+        error = g_error_copy (priv->closed_error);
+      else
+        {
+          error = g_error_new_literal (COPROC_ERROR, COPROC_ERROR_CLOSED,
+                                       "The messenger was disposed");
+          mark_closed (self, g_error_copy (error), NULL);
+        }
       _coproc_messenger_fail_pending (self, error);
       _coproc_messenger_fail_requests (self, error);
     }
@@ -1336,7 +1365,7 @@ take_standard_fd (int fd)
  *
  * Over standard input and output, payloads of any size travel inline
  * (never in a memfd, whatever
- * [property@Coproc.Messenger:large-threshold] says), and no descriptor
+ * [property@Coproc.Messenger:large-message-threshold] says), and no descriptor
  * can be passed.
  *
  * Fails with %G_IO_ERROR_INVALID_ARGUMENT when descriptor 0 or 1 is not

@@ -473,7 +473,10 @@ maybe_restart (PoolWorker *w)
    * its hang-up, which sends the others back to wait. */
   messenger = worker_messenger (w);
   if (messenger != NULL)
-    coproc_messenger_available (messenger, NULL, NULL);
+    {
+      coproc_messenger_available (messenger, NULL, NULL);
+      _coproc_messenger_settle_hangup (messenger);
+    }
 
   if (self->state != POOL_RUNNING || self->failed)
     return;
@@ -643,6 +646,7 @@ pump_cb (gint         fd,
    * sent an error nobody asked for, or floods the queues, is stopped:
    * reading would get nowhere. */
   coproc_messenger_available (messenger, NULL, &error);
+  _coproc_messenger_settle_hangup (messenger);
   if ((error != NULL && !coproc_messenger_is_closed (messenger)) ||
       _coproc_messenger_input_held (messenger))
     worker_down (w);
