@@ -106,6 +106,7 @@ struct _CoprocWorkerPool
   GQueue        completions;        /* of Job (a reference each): async jobs that ended,
                                      * their tasks to return from @completion_idle */
   GSource      *completion_idle;    /* owned, may be NULL */
+  GHashTable   *cancel_groups;      /* owned: GCancellable → CancelGroup, of async jobs */
   GArray       *restart_times;      /* of gint64 (monotonic µs): recent restarts */
   guint64       last_seq;           /* submission number of the last job */
   guint         n_pending;          /* jobs submitted and not ended */
@@ -137,7 +138,8 @@ typedef struct
   guint             attempts;       /* attempts started */
   GList             link;           /* in pool->waiting or pool->running until ended */
   GQueue           *queue;          /* the queue @link is in, or NULL */
-  GSource          *cancel_source;  /* owned, may be NULL */
+  struct _CancelGroup *cancel_group; /* borrowed, may be NULL: the jobs of its cancellable */
+  GList             cancel_link;    /* in cancel_group->jobs */
   GVariant         *reply;          /* owned, may be NULL: the outcome, once ended */
   GError           *error;          /* owned, may be NULL: the outcome, once ended */
   guint             ended : 1;
@@ -149,6 +151,20 @@ typedef struct
   PoolWorker      *worker;          /* borrowed */
   CoprocMessenger *messenger;       /* owned: the messenger the request went on */
 } Attempt;
+
+/* The async jobs that share a cancellable watch it through one source, so
+ * that a batch of jobs submitted with one cancellable costs the pool's
+ * context one source, not one each. */
+typedef struct _CancelGroup
+{
+  CoprocWorkerPool *pool;           /* borrowed */
+  GCancellable     *cancellable;    /* owned */
+  GSource          *source;         /* owned */
+  GQueue            jobs;           /* of Job, linked in place (cancel_link) */
+  guint             firing : 1;     /* its callback runs: it frees the group */
+} CancelGroup;
+
+static void cancel_group_free (CancelGroup *group);
 
 G_DEFINE_FINAL_TYPE (CoprocWorkerPool, coproc_worker_pool, G_TYPE_OBJECT)
 
@@ -192,7 +208,7 @@ job_unref (Job *job)
   if (--job->ref_count > 0)
     return;
 
-  g_assert (job->ended && job->queue == NULL && job->cancel_source == NULL && job->task == NULL);
+  g_assert (job->ended && job->queue == NULL && job->cancel_group == NULL && job->task == NULL);
   g_clear_pointer (&job->payload, g_variant_unref);
   g_clear_pointer (&job->reply, g_variant_unref);
   g_clear_error (&job->error);
@@ -246,10 +262,14 @@ job_end (Job      *job,
       g_queue_unlink (job->queue, &job->link);
       job->queue = NULL;
     }
-  if (job->cancel_source != NULL)
+  if (job->cancel_group != NULL)
     {
-      g_source_destroy (job->cancel_source);
-      g_clear_pointer (&job->cancel_source, g_source_unref);
+      CancelGroup *group = job->cancel_group;
+
+      g_queue_unlink (&group->jobs, &job->cancel_link);
+      job->cancel_group = NULL;
+      if (g_queue_is_empty (&group->jobs) && !group->firing)
+        g_hash_table_remove (self->cancel_groups, group->cancellable);
     }
 
   g_assert (self->n_pending > 0);
@@ -803,6 +823,7 @@ coproc_worker_pool_finalize (GObject *object)
   g_clear_pointer (&self->argv, g_strfreev);
   g_clear_pointer (&self->function_name, g_free);
   g_clear_pointer (&self->restart_times, g_array_unref);
+  g_clear_pointer (&self->cancel_groups, g_hash_table_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
 
   G_OBJECT_CLASS (coproc_worker_pool_parent_class)->finalize (object);
@@ -1096,6 +1117,7 @@ coproc_worker_pool_init (CoprocWorkerPool *self)
   self->restart_period = 60;
   self->context = g_main_context_ref_thread_default ();
   self->restart_times = g_array_new (FALSE, FALSE, sizeof (gint64));
+  self->cancel_groups = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) cancel_group_free);
   self->state = POOL_NEW;
 }
 
@@ -1351,18 +1373,62 @@ coproc_worker_pool_submit (CoprocWorkerPool  *self,
   return g_steal_pointer (&job->reply);
 }
 
-static gboolean
-job_cancelled_cb (GCancellable *cancellable,
-                  gpointer      user_data)
+static void
+cancel_group_free (CancelGroup *group)
 {
-  Job *job = user_data;
-  GError *error = NULL;
+  g_assert (g_queue_is_empty (&group->jobs));
+  g_source_destroy (group->source);
+  g_source_unref (group->source);
+  g_object_unref (group->cancellable);
+  g_free (group);
+}
+
+static gboolean
+cancel_group_cb (GCancellable *cancellable,
+                 gpointer      user_data)
+{
+  CancelGroup *group = user_data;
+  CoprocWorkerPool *self = group->pool;
+  g_autoptr(CoprocWorkerPool) hold = g_object_ref (self);
 
   /* A waiting job never starts; a running one's answer is dropped. */
-  g_cancellable_set_error_if_cancelled (cancellable, &error);
-  job_end (job, NULL, error);
+  group->firing = TRUE;
+  while (!g_queue_is_empty (&group->jobs))
+    {
+      GError *error = NULL;
 
+      g_cancellable_set_error_if_cancelled (cancellable, &error);
+      job_end (group->jobs.head->data, NULL, error);
+    }
+  g_hash_table_remove (self->cancel_groups, cancellable);
+
+  dispatch (self);
   return G_SOURCE_REMOVE;
+}
+
+/* Ends @job when @cancellable is cancelled. */
+static void
+job_watch_cancellable (Job          *job,
+                       GCancellable *cancellable)
+{
+  CoprocWorkerPool *self = job->pool;
+  CancelGroup *group = g_hash_table_lookup (self->cancel_groups, cancellable);
+
+  if (group == NULL)
+    {
+      group = g_new0 (CancelGroup, 1);
+      group->pool = self;
+      group->cancellable = g_object_ref (cancellable);
+      group->source = g_cancellable_source_new (cancellable);
+      g_source_set_static_name (group->source, "[coproc] pool jobs cancelled");
+      g_source_set_callback (group->source, G_SOURCE_FUNC (cancel_group_cb), group, NULL);
+      g_source_attach (group->source, self->context);
+      g_hash_table_insert (self->cancel_groups, cancellable, group);
+    }
+
+  job->cancel_link.data = job;
+  g_queue_push_tail_link (&group->jobs, &job->cancel_link);
+  job->cancel_group = group;
 }
 
 /**
@@ -1421,12 +1487,7 @@ coproc_worker_pool_submit_async (CoprocWorkerPool    *self,
 
   job = job_new (self, owned_payload, task);
   if (cancellable != NULL)
-    {
-      job->cancel_source = g_cancellable_source_new (cancellable);
-      g_source_set_static_name (job->cancel_source, "[coproc] pool job cancelled");
-      g_source_set_callback (job->cancel_source, G_SOURCE_FUNC (job_cancelled_cb), job, NULL);
-      g_source_attach (job->cancel_source, self->context);
-    }
+    job_watch_cancellable (job, cancellable);
 
   dispatch (self);
 }

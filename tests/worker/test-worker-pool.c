@@ -588,6 +588,55 @@ test_cancel (void)
   join_pool (pool);
 }
 
+/* Many jobs that share one cancellable: those that ended keep their
+ * answers, cancelling ends every other one once, and jobs of another
+ * cancellable go on. */
+static void
+test_cancel_shared (void)
+{
+  g_autoptr(CoprocWorkerPool) pool = new_pool (2);
+  g_autoptr(GCancellable) shared = g_cancellable_new ();
+  g_autoptr(GCancellable) other = g_cancellable_new ();
+  const guint n = 2000;
+  Outcome *outcomes = g_new0 (Outcome, n + 2);
+  guint n_replies = 0, n_cancelled = 0;
+
+  n_done = 0;
+  for (guint i = 0; i < n; i++)
+    submit (pool, op ("echo", (gint32) i), shared, &outcomes[i]);
+  submit (pool, op ("echo", -1), other, &outcomes[n]);
+  wait_done (100);
+  g_cancellable_cancel (shared);
+  submit (pool, op ("echo", -2), other, &outcomes[n + 1]);
+  wait_done (n + 2);
+  g_assert_cmpuint (n_done, ==, n + 2);
+
+  for (guint i = 0; i < n; i++)
+    {
+      if (outcomes[i].reply != NULL)
+        {
+          assert_reply (&outcomes[i], (gint32) i);
+          n_replies++;
+        }
+      else
+        {
+          assert_error (&outcomes[i], G_IO_ERROR, G_IO_ERROR_CANCELLED);
+          n_cancelled++;
+        }
+    }
+  g_assert_cmpuint (n_replies, >=, 100);
+  g_assert_cmpuint (n_cancelled, >, 0);
+  g_assert_cmpuint (n_replies + n_cancelled, ==, n);
+  assert_reply (&outcomes[n], -1);
+  assert_reply (&outcomes[n + 1], -2);
+  g_assert_cmpuint (coproc_worker_pool_get_pending (pool), ==, 0);
+
+  for (guint i = 0; i < n + 2; i++)
+    outcome_clear (&outcomes[i]);
+  g_free (outcomes);
+  join_pool (pool);
+}
+
 /* join waits for every pending job, then stops the workers; the pool then
  * takes no more jobs. */
 static void
@@ -832,6 +881,7 @@ main (int    argc,
   g_test_add_data_func ("/Coproc/WorkerPool/restart-intensity/sync",
                         GINT_TO_POINTER (TRUE), test_restart_intensity);
   g_test_add_func ("/Coproc/WorkerPool/cancel", test_cancel);
+  g_test_add_func ("/Coproc/WorkerPool/cancel-shared", test_cancel_shared);
   g_test_add_func ("/Coproc/WorkerPool/join", test_join);
   g_test_add_func ("/Coproc/WorkerPool/terminate", test_terminate);
   g_test_add_func ("/Coproc/WorkerPool/n-workers-default", test_n_workers_default);
