@@ -1445,8 +1445,10 @@ job_watch_cancellable (Job          *job,
  * result. This never blocks; the first job starts the pool when it was
  * not started.
  *
- * @callback runs exactly once, on the pool's context, never from inside
- * this call. When the job's worker dies, the job starts again on a live
+ * @callback runs exactly once, never from inside this call, on the
+ * thread-default main context of this call, as for any `GTask`: the
+ * pool's context (the thread-default one when the pool was made), unless
+ * another context is pushed around the call. When the job's worker dies, the job starts again on a live
  * worker, up to [property@Coproc.WorkerPool:max-attempts] attempts in all.
  *
  * Cancelling ends the job at once with %G_IO_ERROR_CANCELLED: a job still
