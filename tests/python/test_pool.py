@@ -45,6 +45,36 @@ def test_an_item_raises_its_own_exception():
         assert pool.map(workers.square, [5, 6]) == [25, 36]
 
 
+def test_failed_items_in_a_chunk_leave_the_others():
+    # One chunk of seven items, two of which fail: the items around them
+    # still run, once each.
+    with Coproc.Pool(1) as pool:
+        results = pool.imap(workers.square, [1, -2, 3, 4, -5, 6, 7], chunksize=7)
+        assert next(results) == 1
+        with pytest.raises(workers.CustomError, match='negative: -2'):
+            next(results)
+        pids = pool.map(workers.worker_pid, range(7), chunksize=7)
+        assert len(set(pids)) == 1
+
+
+def test_stop_iteration_fails_its_item_alone():
+    with Coproc.Pool(1) as pool:
+        with pytest.raises(RuntimeError, match='stop_at_zero raised StopIteration'):
+            pool.map(workers.stop_at_zero, [2, 1, 0, 1, 2], chunksize=5)
+        assert pool.map(workers.stop_at_zero, [3, 2, 1], chunksize=3) == [3, 2, 1]
+
+
+def test_values_keep_their_types():
+    # Lists of one number type go packed; anything mixed goes as it is.
+    items = [[1, 2, 3], [1.5, 2.5], [True, False], [1, True], [1, 2.0], [2 ** 62, -1],
+             ['a', 'b'], [(1, 'a'), (2, 'b')], [None, 1]]
+    with Coproc.Pool(1) as pool:
+        for chunk in items:
+            results = pool.map(workers.identity, chunk, chunksize=len(chunk))
+            assert results == chunk
+            assert [type(value) for value in results] == [type(value) for value in chunk]
+
+
 def test_unsendable_result_fails_its_item():
     with Coproc.Pool(1) as pool:
         with pytest.raises(TypeError, match='set'):

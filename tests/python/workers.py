@@ -128,6 +128,18 @@ def worker_pid(x):
     return os.getpid()
 
 
+def identity(x):
+    '''x itself.'''
+    return x
+
+
+def stop_at_zero(x):
+    '''x; StopIteration for 0.'''
+    if x == 0:
+        raise StopIteration('zero')
+    return x
+
+
 def unsendable(x):
     '''A result that cannot be sent.'''
     return {x}

@@ -186,6 +186,7 @@ import collections
 import concurrent.futures
 import dataclasses
 import functools
+import itertools
 import json
 import math
 import os
@@ -1443,10 +1444,11 @@ class Pool:
         return chunks
 
     def _outcomes(self, payloads, cancellable=None):
-        # Submits each chunk; yields (index, outcomes) as chunks end, an
-        # outcome being (True, value) or (False, exception). A chunk that
-        # failed as a whole (its worker died too often, the pool failed)
-        # gives its error for each of its items. With a cancellable, what
+        # Submits each chunk; yields (index, values, errors) as chunks end:
+        # the value of each item, and by index the exception of each item
+        # that failed. A chunk that failed as a whole (its worker died too
+        # often, the pool failed) gives values None and its exception as
+        # errors. With a cancellable, what
         # still runs when the caller stops early is cancelled (each job then
         # costs the pool a source: generators only).
         self.start()
@@ -1457,12 +1459,10 @@ class Pool:
             try:
                 values, errors = from_variant(source.submit_finish(result))
             except GLib.Error as error:
-                ended.append((index, exception_from_error(error)))
+                ended.append((index, None, exception_from_error(error)))
                 return
-            outcomes = [(True, value) for value in values]
-            for at, error in errors.items():
-                outcomes[at] = (False, _pool_exception(error))
-            ended.append((index, outcomes))
+            ended.append((index, values,
+                          {at: _pool_exception(error) for at, error in errors.items()}))
 
         # The callbacks run on the context that is thread-default at the call.
         self._context.push_thread_default()
@@ -1477,22 +1477,27 @@ class Pool:
             while n_done < len(payloads):
                 while not ended:
                     self._iteration()
-                index, outcomes = ended.popleft()
+                entry = ended.popleft()
                 n_done += 1
                 if self.verbose:
                     print('Coproc.Pool: %d of %d chunks done' % (n_done, len(payloads)),
                           file=sys.stderr)
-                yield index, outcomes
+                yield entry
         finally:
             # A generator closed early: what still runs is not wanted.
             if n_done < len(payloads) and cancellable is not None:
                 cancellable.cancel()
 
     @staticmethod
-    def _values(outcomes, size):
-        if isinstance(outcomes, BaseException):
-            return [(False, outcomes)] * size
-        return outcomes
+    def _values(values, errors):
+        # The values of a chunk, up to its first failed item, whose exception
+        # is raised once they have been taken.
+        if values is None:
+            raise errors
+        if not errors:
+            return values
+        first = min(errors)
+        return itertools.chain(values[:first], _raising(errors[first]))
 
     def imap(self, func, iterable, chunksize=1):
         """Yields ``func(item)`` for each item, in the order of the items."""
@@ -1500,14 +1505,10 @@ class Pool:
         payloads = self._chunks(func, _POOL_MAP, items, chunksize)
         waiting = {}
         next_index = 0
-        for index, outcomes in self._outcomes(payloads, Gio.Cancellable()):
-            waiting[index] = outcomes
+        for index, values, errors in self._outcomes(payloads, Gio.Cancellable()):
+            waiting[index] = (values, errors)
             while next_index in waiting:
-                size = min(chunksize, len(items) - next_index * chunksize)
-                for ok, value in self._values(waiting.pop(next_index), size):
-                    if not ok:
-                        raise value
-                    yield value
+                yield from self._values(*waiting.pop(next_index))
                 next_index += 1
 
     def map(self, func, iterable, chunksize=None):
@@ -1525,38 +1526,34 @@ class Pool:
             chunksize = max(1, math.ceil(len(items) / (4 * self._pool.get_n_workers())))
         payloads = self._chunks(func, _POOL_MAP, items, chunksize)
         chunks = [None] * len(payloads)
-        for index, outcomes in self._outcomes(payloads):
-            chunks[index] = outcomes
+        for index, values, errors in self._outcomes(payloads):
+            chunks[index] = (values, errors)
         results = []
-        for index, outcomes in enumerate(chunks):
-            size = min(chunksize, len(items) - index * chunksize)
-            for ok, value in self._values(outcomes, size):
-                if not ok:
-                    raise value
-                results.append(value)
+        for values, errors in chunks:
+            results.extend(self._values(values, errors))
         return results
 
     def map_unordered(self, func, iterable, chunksize=1):
         """Yields ``func(item)`` for each item as each ends, in no set order."""
         items = list(iterable)
         payloads = self._chunks(func, _POOL_MAP, items, chunksize)
-        for index, outcomes in self._outcomes(payloads, Gio.Cancellable()):
-            size = min(chunksize, len(items) - index * chunksize)
-            for ok, value in self._values(outcomes, size):
-                if not ok:
-                    raise value
-                yield value
+        for _, values, errors in self._outcomes(payloads, Gio.Cancellable()):
+            yield from self._values(values, errors)
 
     imap_unordered = map_unordered
 
     def apply(self, func, *args, **kwargs):
         """Returns ``func(*args, **kwargs)``, computed by a worker."""
         payloads = self._chunks(func, _POOL_APPLY, [[list(args), kwargs]], 1)
-        for _, outcomes in self._outcomes(payloads):
-            ((ok, value),) = self._values(outcomes, 1)
-            if not ok:
-                raise value
+        for _, values, errors in self._outcomes(payloads):
+            (value,) = self._values(values, errors)
             return value
+
+
+def _raising(exception):
+    # An iterator that raises exception when it is first advanced.
+    raise exception
+    yield
 
 
 def _pool_exception(error):

@@ -143,7 +143,9 @@ def packed_numbers(values):
         code, variant_type = 'd', _VT_DOUBLE_ARRAY
     else:
         return None
-    if not all(type(value) is kind for value in values):
+    # One type for all, checked at C speed (bool, a subclass of int, is not
+    # packed, nor are ints among floats).
+    if len(set(map(type, values))) != 1:
         return None
     try:
         data = array.array(code, values).tobytes()

@@ -172,15 +172,30 @@ def _serve_pool(messenger):
             func = functions[description] = _load(json.loads(description))
         values = []
         errors = {}
-        for item in items:
-            try:
-                if mode == 'apply':
-                    args, kwargs = item
+        if mode == 'apply':
+            for args, kwargs in items:
+                try:
                     values.append(func(*args, **kwargs))
-                else:
-                    values.append(func(item))
-            except Exception as exception:
-                errors[len(values)] = _pool_error(exception)
+                except Exception as exception:
+                    errors[len(values)] = _pool_error(exception)
+                    values.append(None)
+        else:
+            # map() calls func at C speed; when an item raises, extend() has
+            # kept the values before it and the iterator stands after it.
+            remaining = iter(items)
+            while True:
+                try:
+                    values.extend(map(func, remaining))
+                except Exception as exception:
+                    errors[len(values)] = _pool_error(exception)
+                    values.append(None)
+                    continue
+                if len(values) == len(items):
+                    break
+                # func raised StopIteration, which ended extend() early: as in
+                # a generator (PEP 479), it fails the item as a RuntimeError.
+                errors[len(values)] = _pool_error(
+                    RuntimeError('%s raised StopIteration' % getattr(func, '__qualname__', func)))
                 values.append(None)
         packed = _coproc_codec.packed_numbers(values)
         try:
