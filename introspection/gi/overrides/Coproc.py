@@ -1443,16 +1443,18 @@ class Pool:
                                      'items[%d:%d]' % (start, start + len(chunk))))
         return chunks
 
-    def _outcomes(self, payloads, cancellable=None):
+    def _outcomes(self, payloads, cancellable=None, jobs_per_worker=1):
         # Submits each chunk; yields (index, values, errors) as chunks end:
         # the value of each item, and by index the exception of each item
         # that failed. A chunk that failed as a whole (its worker died too
         # often, the pool failed) gives values None and its exception as
-        # errors. With a cancellable, what
+        # errors. jobs_per_worker chunks are in flight on each worker. With
+        # a cancellable, what
         # still runs when the caller stops early is cancelled (each job then
         # costs the pool a source: generators only).
         self.start()
         pool = self._pool
+        pool.set_property('jobs-per-worker', jobs_per_worker)
         ended = collections.deque()
 
         def done(source, result, index):
@@ -1521,12 +1523,16 @@ class Pool:
         which a short function needs to be fast (``chunksize=1`` balances
         long items of uneven length best)."""
         items = list(iterable)
+        jobs_per_worker = 1
         if chunksize is None:
             self.start()
             chunksize = max(1, math.ceil(len(items) / (4 * self._pool.get_n_workers())))
+            # Chunks of one size: while a worker runs one, the next waits in
+            # its socket, so that it never waits for the host.
+            jobs_per_worker = 2
         payloads = self._chunks(func, _POOL_MAP, items, chunksize)
         chunks = [None] * len(payloads)
-        for index, values, errors in self._outcomes(payloads):
+        for index, values, errors in self._outcomes(payloads, None, jobs_per_worker):
             chunks[index] = (values, errors)
         results = []
         for values, errors in chunks:
@@ -1570,9 +1576,9 @@ class LazyPool(Pool):
     start at each call and stop once it has returned (or, for a generator,
     once it is exhausted)."""
 
-    def _outcomes(self, payloads, cancellable=None):
+    def _outcomes(self, payloads, cancellable=None, jobs_per_worker=1):
         try:
-            yield from super()._outcomes(payloads, cancellable)
+            yield from super()._outcomes(payloads, cancellable, jobs_per_worker)
         finally:
             self.join()
 
