@@ -13,7 +13,9 @@
  * the main loop, moves the progress bar. "Crash a worker" kills one worker
  * with SIGKILL: the pool restarts it and sieves its blocks again, so the
  * count still comes out right. Cancel cancels the jobs and stops the
- * workers.
+ * workers. About once a second, a timeout on the main loop reads each
+ * worker's CPU time and memory (coproc_worker_resource_get_stats(), which
+ * reads /proc and never waits for the worker) into its row.
  *
  * Options:
  *   --auto             start at once, quit when done
@@ -22,6 +24,10 @@
  *   --workers=N        how many worker processes to use
  *   --cancel-at=P      press Cancel once P percent of the work is done
  *   --crash-at=P       press "Crash a worker" once P percent is done
+ *
+ * With --auto, it prints what the window showed at the end: the result,
+ * then a line for each worker's last figures (pid, resident memory,
+ * processes, CPU seconds) and how many times the timeout read them.
  */
 
 #include <math.h>
@@ -41,6 +47,8 @@
 #define BLOCKS_IN_FLIGHT     2
 /* Restarts the pool makes in a minute before it gives up. */
 #define MAX_RESTARTS         20
+/* How often the workers' CPU and memory are read while they work. */
+#define STATS_INTERVAL_MS    1000
 
 /* The worker -------------------------------------------------------------- */
 
@@ -179,6 +187,15 @@ typedef struct
   guint                 index;
   guint                 starts;          /* processes started for it */
   GtkWidget            *label;           /* unowned, in the window */
+
+  /* Its last figures, from coproc_worker_resource_get_stats() */
+  gboolean              have_stats;
+  GPid                  stats_pid;       /* the process they are of */
+  guint64               rss_bytes;
+  guint                 processes;
+  double                cpu_seconds;     /* user + system */
+  double                cpu_percent;     /* of one core, since the reading before */
+  gint64                stats_time;      /* monotonic, of the last reading */
 } Worker;
 
 typedef enum
@@ -222,6 +239,8 @@ struct _Demo
   guint64         n_blocks;
   guint64         blocks_done;
   guint64         primes;
+  guint           stats_id;             /* the timeout that reads the workers' figures */
+  guint           n_stats_reads;        /* how many times it did */
   gint64          start_time;
   gint64          elapsed;
   char           *failure;
@@ -254,15 +273,86 @@ update_worker_label (Worker *worker)
 {
   CoprocWorkerResource *resource = coproc_worker_pool_get_worker (worker->demo->pool,
                                                                   worker->index);
-  g_autofree char *text = NULL;
+  GString *text = g_string_new (NULL);
+  GPid pid = resource != NULL ? coproc_worker_resource_get_pid (resource) : 0;
 
-  if (worker->starts <= 1)
-    text = g_strdup_printf ("Worker %u  ·  pid %d", worker->index + 1,
-                            (int) coproc_worker_resource_get_pid (resource));
-  else
-    text = g_strdup_printf ("Worker %u  ·  pid %d  ·  restarted %u×", worker->index + 1,
-                            (int) coproc_worker_resource_get_pid (resource), worker->starts - 1);
-  gtk_label_set_text (GTK_LABEL (worker->label), text);
+  /* A worker that stopped keeps the pid of its last figures. */
+  if (pid <= 0)
+    pid = worker->stats_pid;
+  g_string_append_printf (text, "Worker %u  ·  pid %d", worker->index + 1, (int) pid);
+  if (worker->have_stats)
+    {
+      g_autofree char *rss = g_format_size (worker->rss_bytes);
+
+      g_string_append_printf (text, "  ·  CPU %.1f s", worker->cpu_seconds);
+      if (worker->cpu_percent >= 0.0)
+        g_string_append_printf (text, " (%.0f %%)", worker->cpu_percent);
+      g_string_append_printf (text, "  ·  %s", rss);
+      if (worker->processes > 1)
+        g_string_append_printf (text, " in %u processes", worker->processes);
+    }
+  if (worker->starts > 1)
+    g_string_append_printf (text, "  ·  restarted %u×", worker->starts - 1);
+  gtk_label_set_text (GTK_LABEL (worker->label), text->str);
+  g_string_free (text, TRUE);
+}
+
+/* Reads what each running worker uses now into its row. The last
+ * reading, as the run ends, shows CPU time and memory, but no share of a
+ * core: it comes too soon after the one before to mean much. */
+static void
+read_worker_stats (Demo     *demo,
+                   gboolean  last)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  for (guint i = 0; i < demo->workers->len; i++)
+    {
+      Worker *worker = g_ptr_array_index (demo->workers, i);
+      CoprocWorkerResource *resource = coproc_worker_pool_get_worker (demo->pool, i);
+      g_autoptr(GVariant) stats = NULL;
+      gint32 pid;
+      guint64 rss;
+      guint32 processes;
+      double user, system;
+
+      if (resource == NULL)
+        continue;
+      /* NULL between a worker's death and its restart: keep the last. */
+      stats = coproc_worker_resource_get_stats (resource);
+      if (stats == NULL ||
+          !g_variant_lookup (stats, "pid", "i", &pid) ||
+          !g_variant_lookup (stats, "rss-bytes", "t", &rss) ||
+          !g_variant_lookup (stats, "processes", "u", &processes) ||
+          !g_variant_lookup (stats, "user-seconds", "d", &user) ||
+          !g_variant_lookup (stats, "system-seconds", "d", &system))
+        continue;
+
+      /* The share of a core since the last reading of the same process. */
+      if (!last && worker->have_stats && worker->stats_pid == pid && now > worker->stats_time)
+        worker->cpu_percent = 100.0 * (user + system - worker->cpu_seconds) * G_USEC_PER_SEC /
+                              (now - worker->stats_time);
+      else
+        worker->cpu_percent = -1.0;
+
+      worker->have_stats = TRUE;
+      worker->stats_pid = pid;
+      worker->rss_bytes = rss;
+      worker->processes = processes;
+      worker->cpu_seconds = user + system;
+      worker->stats_time = now;
+      update_worker_label (worker);
+    }
+}
+
+static gboolean
+stats_timeout_cb (gpointer user_data)
+{
+  Demo *demo = user_data;
+
+  demo->n_stats_reads++;
+  read_worker_stats (demo, FALSE);
+  return G_SOURCE_CONTINUE;
 }
 
 /* Brings every widget in line with the state of the run. */
@@ -495,6 +585,20 @@ report_and_quit (Demo *demo)
       break;
     }
 
+  /* The figures in the workers' rows. */
+  for (guint i = 0; i < demo->workers->len; i++)
+    {
+      Worker *worker = g_ptr_array_index (demo->workers, i);
+
+      if (worker->have_stats)
+        g_print ("worker %u: pid %d, rss-bytes %" G_GUINT64_FORMAT ", processes %u, "
+                 "cpu-seconds %.2f\n", worker->index + 1, (int) worker->stats_pid,
+                 worker->rss_bytes, worker->processes, worker->cpu_seconds);
+      else
+        g_print ("worker %u: no figures\n", worker->index + 1);
+    }
+  g_print ("figures read %u times while working\n", demo->n_stats_reads);
+
   /* Quit (and take the screenshot) once the window shows the final state. */
   clock = gtk_widget_get_frame_clock (demo->window);
   g_signal_connect (clock, "after-paint", G_CALLBACK (after_paint_cb), demo);
@@ -511,6 +615,11 @@ finish_run (Demo       *demo,
   demo->state = state;
   g_free (demo->failure);
   demo->failure = g_strdup (failure);
+
+  /* The rows keep the figures of the workers' last moments. */
+  g_clear_handle_id (&demo->stats_id, g_source_remove);
+  if (demo->window != NULL)
+    read_worker_stats (demo, TRUE);
 
   if (state == RUN_DONE)
     {
@@ -561,6 +670,7 @@ start_run (Demo *demo)
   demo->primes = 0;
   demo->elapsed = 0;
   demo->n_kills = 0;
+  demo->n_stats_reads = 0;
   demo->start_time = g_get_monotonic_time ();
   demo->state = RUN_WORKING;
 
@@ -591,6 +701,9 @@ start_run (Demo *demo)
       finish_run (demo, RUN_FAILED, error->message);
       return;
     }
+
+  /* Each worker's CPU and memory, while they work. */
+  demo->stats_id = g_timeout_add (STATS_INTERVAL_MS, stats_timeout_cb, demo);
 
   /* Every block is a job; the pool hands them out as workers have room. */
   for (guint64 b = 0; b < demo->n_blocks; b++)
@@ -850,6 +963,7 @@ main (int    argc,
 
   status = g_application_run (G_APPLICATION (app), argc, argv);
 
+  g_clear_handle_id (&demo.stats_id, g_source_remove);
   g_clear_pointer (&demo.workers, g_ptr_array_unref);
   if (demo.pool != NULL)
     g_signal_handlers_disconnect_by_data (demo.pool, &demo);
