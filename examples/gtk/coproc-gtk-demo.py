@@ -15,7 +15,9 @@
 #
 # To show that the window stays responsive while the workers work, a
 # timeout fires every 20 ms on the main loop and measures how late it
-# runs; the window shows the average and the worst.
+# runs; the window shows the average and the worst. Once a second, another
+# reads each worker's CPU time and memory (WorkerResource.stats(), from
+# /proc) into its row; with --auto, the last figures are printed.
 #
 # Options:
 #   --auto             start at once, quit when done
@@ -48,6 +50,8 @@ MAX_WORKERS = 16
 BLOCKS_IN_FLIGHT = 2
 # How often the responsiveness probe runs, in milliseconds.
 PROBE_INTERVAL_MS = 20
+# How often the workers' CPU time and memory are read, in milliseconds.
+STATS_INTERVAL_MS = 1000
 
 CSS = b'''
 .demo-box { padding: 24px; }
@@ -128,6 +132,7 @@ class Worker:
         self.index = index
         self.blocks_done = 0
         self.handlers = []
+        self.stats = None    # the last figures of resource.stats()
         self.resource = Coproc.WorkerResource(coproc_demo_primes.primes_worker)
         self.label = Gtk.Label(xalign=0.0)
         self.label.add_css_class('worker')
@@ -148,8 +153,24 @@ class Worker:
         self.handlers = []
 
     def update_label(self):
-        self.label.set_text('Worker %d  ·  pid %d  ·  %d blocks'
-                            % (self.index + 1, self.resource.pid, self.blocks_done))
+        text = 'Worker %d  ·  pid %d  ·  %d blocks' % (
+            self.index + 1, self.stats['pid'] if self.stats else self.resource.pid,
+            self.blocks_done)
+        if self.stats:
+            text += '  ·  CPU %.1f s  ·  %s' % (self.cpu_seconds(),
+                                               GLib.format_size(self.stats['rss-bytes']))
+        self.label.set_text(text)
+
+    def cpu_seconds(self):
+        return self.stats['user-seconds'] + self.stats['system-seconds']
+
+    def read_stats(self):
+        # From /proc, never waiting for the worker; None once it has ended,
+        # when the row keeps its last figures.
+        stats = self.resource.stats()
+        if stats is not None:
+            self.stats = stats
+            self.update_label()
 
     def feed(self):
         '''Sends the worker the next block, if any is left.'''
@@ -193,6 +214,8 @@ class Demo:
         self.start_time = self.elapsed = 0
         self.failure = None
         self.probe = Probe(self.update_probe)
+        self.stats_source = 0
+        self.n_stats_reads = 0
 
         self.app.add_main_option('auto', 0, GLib.OptionFlags.NONE, GLib.OptionArg.NONE,
                                  'Start at once and quit when done', None)
@@ -340,6 +363,14 @@ class Demo:
                 return
         self.update_ui()
         self.start_probe()
+        self.n_stats_reads = 0
+        self.stats_source = GLib.timeout_add(STATS_INTERVAL_MS, self.on_stats_timeout)
+
+    def on_stats_timeout(self):
+        self.n_stats_reads += 1
+        for worker in self.workers:
+            worker.read_stats()
+        return GLib.SOURCE_CONTINUE
 
     def start_probe(self):
         # Measures the main loop while the workers work: from the next frame
@@ -386,6 +417,13 @@ class Demo:
         self.state = state
         self.failure = failure
         self.probe.stop()
+        if self.stats_source:
+            GLib.source_remove(self.stats_source)
+            self.stats_source = 0
+        if self.window is not None:
+            # The rows keep the figures of the workers' last moments.
+            for worker in self.workers:
+                worker.read_stats()
 
         for worker in self.workers:
             # Late replies, from blocks that are no longer wanted, are ignored.
@@ -471,6 +509,15 @@ class Demo:
             print('Cancelled')
         else:
             print('Failed: %s' % self.failure)
+        # The figures in the workers' rows.
+        for worker in self.workers:
+            if worker.stats:
+                print('worker %d: pid %d, rss-bytes %d, processes %d, cpu-seconds %.2f'
+                      % (worker.index + 1, worker.stats['pid'], worker.stats['rss-bytes'],
+                         worker.stats['processes'], worker.cpu_seconds()))
+            else:
+                print('worker %d: no figures' % (worker.index + 1))
+        print('figures read %d times while working' % self.n_stats_reads)
         print(self.probe.describe(), file=sys.stderr)
         sys.stdout.flush()
 
