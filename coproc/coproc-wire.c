@@ -532,6 +532,13 @@ nesting_fits (GVariant *value,
   if (depth + type_string_depth (type_string) + g_variant_get_size (value) < COPROC_WIRE_MAX_DEPTH)
     return TRUE;
 
+  /* Without a variant inside, no part of @value lies deeper than its
+   * type, whatever its size: an "ax" in a variant is not walked element
+   * by element. */
+  if (strchr (type_string, 'v') == NULL &&
+      depth + type_string_depth (type_string) < COPROC_WIRE_MAX_DEPTH)
+    return TRUE;
+
   if (type_string[0] == 'v')
     {
       g_autoptr(GVariant) child = variant_child (value);

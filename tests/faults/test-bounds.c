@@ -665,6 +665,19 @@ nest_a (guint     n,
   return value;
 }
 
+/* An "ax" of 256 numbers: too large for its size alone to bound its
+ * depth. */
+static GVariant *
+many_numbers (void)
+{
+  gint64 numbers[256];
+
+  for (guint i = 0; i < G_N_ELEMENTS (numbers); i++)
+    numbers[i] = (gint64) i * i;
+  return g_variant_new_fixed_array (G_VARIANT_TYPE_INT64, numbers, G_N_ELEMENTS (numbers),
+                                    sizeof (gint64));
+}
+
 /* What GLib itself says of @value's bytes as untrusted data, as a receiver
  * loads them. */
 static gboolean
@@ -783,6 +796,11 @@ test_depth_sender_agrees (Pair          *pair,
       check_nesting (pair, nest_v (n - 64, nest_av (32, g_variant_new ("a{sv}", NULL))),
                      &n_sent, &n_refused);
     }
+
+  /* Arrays of numbers in variants, as a Python pool sends its chunks:
+   * their depth is their type's, however many numbers they hold. */
+  for (guint n = 60; n <= 66; n++)
+    check_nesting (pair, nest_av (n, many_numbers ()), &n_sent, &n_refused);
 
   /* Types with no variant inside: only the deepest GLib can build reach
    * the limit, and an empty array holds nothing that lies too deep. */
