@@ -1319,6 +1319,8 @@ __all__.append('WorkerResource')
 # Pools ----------------------------------------------------------------------
 
 _POOL_MAP = 'map'
+# The chunks map() keeps in flight on each worker when it chose their size.
+_MAP_JOBS_PER_WORKER = 2
 _POOL_APPLY = 'apply'
 
 
@@ -1529,7 +1531,7 @@ class Pool:
             chunksize = max(1, math.ceil(len(items) / (4 * self._pool.get_n_workers())))
             # Chunks of one size: while a worker runs one, the next waits in
             # its socket, so that it never waits for the host.
-            jobs_per_worker = 2
+            jobs_per_worker = _MAP_JOBS_PER_WORKER
         payloads = self._chunks(func, _POOL_MAP, items, chunksize)
         chunks = [None] * len(payloads)
         for index, values, errors in self._outcomes(payloads, None, jobs_per_worker):
