@@ -5,7 +5,8 @@
 
 #pragma once
 
-#include <glib.h>
+#include <gio/gio.h>
+#include <gio/gunixfdlist.h>
 
 #include "coproc-wire-private.h"
 
@@ -40,6 +41,8 @@ typedef struct
   GVariant       *payload;      /* owned, normal form; NULL for a close request */
   gsize           payload_mapped; /* the memory of the mapping @payload lies in (a payload
                                    * passed in a memfd); 0 when it is not mapped */
+  GUnixFDList    *fd_list;      /* owned, may be NULL: the message's own descriptors
+                                 * (protocol 1.2); closed with the list */
 } CoprocFrame;
 
 typedef enum
@@ -102,10 +105,18 @@ gboolean           coproc_frame_parser_in_frame      (CoprocFrameParser *parser)
  * handshake was parsed (and when the peer announces none). */
 guint32            coproc_frame_parser_get_peer_max_message_size (CoprocFrameParser *parser);
 
-/* The minor protocol version the peer is known to speak: 1 once it sent a
- * frame with a non-zero request id (only protocol 1.1 senders write one),
- * else 0. */
+/* The minor protocol version the peer is known to speak: what its
+ * handshake announced (protocol 1.2), at least 1 once it sent a frame with
+ * a non-zero request id (only protocol 1.1 senders write one), else 0. */
 guint              coproc_frame_parser_get_peer_minor (CoprocFrameParser *parser);
+
+/* Raises what the peer is known to speak to @minor: what the peer said
+ * some other way (a worker's environment names its host's). */
+void               coproc_frame_parser_set_peer_minor (CoprocFrameParser *parser,
+                                                       guint              minor);
+
+/* Whether the peer's handshake was parsed. */
+gboolean           coproc_frame_parser_has_handshake (CoprocFrameParser *parser);
 
 /* Closes every descriptor not claimed yet. */
 void               coproc_frame_parser_close_fds     (CoprocFrameParser *parser);

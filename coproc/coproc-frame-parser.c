@@ -58,6 +58,7 @@ coproc_frame_clear (CoprocFrame *frame)
 {
   g_clear_pointer (&frame->channel_id, g_variant_unref);
   g_clear_pointer (&frame->payload, g_variant_unref);
+  g_clear_object (&frame->fd_list);
   frame->payload_mapped = 0;
 }
 
@@ -115,6 +116,19 @@ guint
 coproc_frame_parser_get_peer_minor (CoprocFrameParser *parser)
 {
   return parser->peer_minor;
+}
+
+void
+coproc_frame_parser_set_peer_minor (CoprocFrameParser *parser,
+                                    guint              minor)
+{
+  parser->peer_minor = MAX (parser->peer_minor, minor);
+}
+
+gboolean
+coproc_frame_parser_has_handshake (CoprocFrameParser *parser)
+{
+  return parser->handshake_done;
 }
 
 gsize
@@ -251,6 +265,18 @@ claim_fd (CoprocFrameParser *parser)
   return fd;
 }
 
+/* The message's own descriptors, @n of them, next in line, in a list
+ * that owns them. */
+static GUnixFDList *
+claim_message_fds (CoprocFrameParser *parser,
+                   guint              n)
+{
+  GUnixFDList *list = g_unix_fd_list_new_from_array ((const int *) parser->fds->data, n);
+
+  g_array_remove_range (parser->fds, 0, n);
+  return list;
+}
+
 /* Stage 1: the peer's handshake, once. */
 static CoprocParseResult
 parse_handshake (CoprocFrameParser  *parser,
@@ -269,6 +295,7 @@ parse_handshake (CoprocFrameParser  *parser,
 
   parser->handshake_done = TRUE;
   parser->peer_max_message_size = handshake.max_message_size;
+  parser->peer_minor = MAX (parser->peer_minor, handshake.minor);
   parser->start += COPROC_WIRE_HANDSHAKE_SIZE;
   return COPROC_PARSE_FRAME;
 }
@@ -311,11 +338,12 @@ parse_header (CoprocFrameParser  *parser,
       return COPROC_PARSE_FATAL;
     }
 
-  /* A passed payload's descriptor arrived with the frame's first byte. */
-  if ((header->flags & COPROC_WIRE_FLAG_PAYLOAD_FD) && parser->fds->len == 0)
+  /* A frame's descriptors arrived with its first byte. */
+  if (header->n_fds > parser->fds->len)
     {
-      g_set_error_literal (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
-                           "A message announced a file descriptor that did not arrive");
+      g_set_error (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
+                   "A message announced %u file descriptors, and only %u arrived",
+                   (guint) header->n_fds, parser->fds->len);
       return COPROC_PARSE_FATAL;
     }
 
@@ -334,7 +362,7 @@ drop_oversized (CoprocFrameParser       *parser,
   if (size <= parser->max_message_size)
     return COPROC_PARSE_FRAME;
 
-  if (header->flags & COPROC_WIRE_FLAG_PAYLOAD_FD)
+  for (guint i = 0; i < header->n_fds; i++)
     close (claim_fd (parser));
   parser->start += COPROC_WIRE_HEADER_SIZE;
   parser->skip_bytes = coproc_wire_frame_size (header) - COPROC_WIRE_HEADER_SIZE;
@@ -413,6 +441,8 @@ load_values (CoprocFrameParser       *parser,
    * the next frame to claim. */
   if (header->flags & COPROC_WIRE_FLAG_PAYLOAD_FD)
     fd = claim_fd (parser);
+  if (header->flags & COPROC_WIRE_FLAG_MESSAGE_FDS)
+    frame->fd_list = claim_message_fds (parser, coproc_wire_message_fds (header));
 
   if (header->channel_size > 0)
     {

@@ -30,6 +30,11 @@ struct _CoprocMessage
    * set (and cleared) only when @has_messenger. */
   GWeakRef           messenger;
   gboolean           has_messenger;
+  /* Owned, may be NULL: the descriptors that go with the message. */
+  GUnixFDList       *fd_list;
+  /* Whether the sender gave a priority (coproc_message_set_priority()),
+   * rather than leaving it to the payload's "priority" entry. */
+  gboolean           explicit_priority;
   /* Set when queued: the order of arrival over every channel. */
   guint64            arrival;
 };

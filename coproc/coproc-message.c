@@ -17,9 +17,14 @@
  * One data message as it was received: its payload, the channel it came on,
  * its priority, and whether it is a request or a reply.
  *
- * Messages are immutable. They are handed out by
+ * Received messages are handed out by
  * [method@Coproc.Messenger.receive_message_blocking] and
- * [signal@Coproc.Messenger::message-received].
+ * [signal@Coproc.Messenger::message-received]; treat them as immutable.
+ *
+ * A message can also be built, with [ctor@Coproc.Message.new], to be sent
+ * with [method@Coproc.Messenger.send_message]: that is how a message gets
+ * a priority and file descriptors together (see
+ * [method@Coproc.Message.set_unix_fd_list]).
  *
  * Since: 1.0
  */
@@ -74,6 +79,8 @@ coproc_message_finalize (GObject *object)
 
   g_clear_pointer (&self->payload, g_variant_unref);
   g_clear_pointer (&self->channel_id, g_variant_unref);
+  /* Closes the descriptors nobody took out of the list. */
+  g_clear_object (&self->fd_list);
   if (self->has_messenger)
     g_weak_ref_clear (&self->messenger);
 
@@ -383,4 +390,110 @@ coproc_message_dup_messenger (CoprocMessage *self)
     return NULL;
 
   return g_weak_ref_get (&self->messenger);
+}
+
+/**
+ * coproc_message_new:
+ * @kind: plain message, request or reply
+ * @payload: the payload; a floating reference is sunk
+ * @channel_id: (nullable): the channel, or `NULL` for the default channel;
+ *   a floating reference is sunk
+ *
+ * Creates a data message to send with
+ * [method@Coproc.Messenger.send_message]. Unless
+ * [method@Coproc.Message.set_priority] gives it a priority, it is sent
+ * with the one [method@Coproc.Messenger.send_norequest] would give its
+ * payload: the `"priority"` entry of a dictionary that has one, else
+ * `+inf`.
+ *
+ * Returns: (transfer full): the new message
+ *
+ * Since: 1.2
+ */
+CoprocMessage *
+coproc_message_new (CoprocMessageKind  kind,
+                    GVariant          *payload,
+                    GVariant          *channel_id)
+{
+  g_return_val_if_fail (kind == COPROC_MESSAGE_KIND_NOREQUEST ||
+                        kind == COPROC_MESSAGE_KIND_REQUEST ||
+                        kind == COPROC_MESSAGE_KIND_REPLY, NULL);
+  g_return_val_if_fail (payload != NULL, NULL);
+
+  return _coproc_message_new (kind, payload, channel_id, INFINITY);
+}
+
+/**
+ * coproc_message_set_priority:
+ * @self: a message made with [ctor@Coproc.Message.new]
+ * @priority: the priority; lower is more important
+ *
+ * Sets the priority the message is sent with, in place of the one its
+ * payload would give it.
+ *
+ * Since: 1.2
+ */
+void
+coproc_message_set_priority (CoprocMessage *self,
+                             gdouble        priority)
+{
+  g_return_if_fail (COPROC_IS_MESSAGE (self));
+
+  self->priority = priority;
+  self->explicit_priority = TRUE;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_PRIORITY]);
+}
+
+/**
+ * coproc_message_set_unix_fd_list:
+ * @self: a message made with [ctor@Coproc.Message.new]
+ * @fd_list: (nullable): the file descriptors to send with the message, or
+ *   `NULL` for none
+ *
+ * Sets the file descriptors that go with the message. As in D-Bus (and
+ * GDBus), a payload refers to them by their index in the list, with
+ * values of type `h` (handles): the receiver finds the same indexes into
+ * the list of the message it receives.
+ *
+ * [method@Coproc.Messenger.send_message] passes duplicates of the
+ * descriptors; the list keeps its own, which are closed with it. At most
+ * %COPROC_MESSAGE_MAX_FDS descriptors go with one message, and only over
+ * a Unix domain socket to a peer that speaks protocol 1.2 (see [the wire
+ * protocol](protocol.html#descriptors-of-a-message)).
+ *
+ * Since: 1.2
+ */
+void
+coproc_message_set_unix_fd_list (CoprocMessage *self,
+                                 GUnixFDList   *fd_list)
+{
+  g_return_if_fail (COPROC_IS_MESSAGE (self));
+  g_return_if_fail (fd_list == NULL || G_IS_UNIX_FD_LIST (fd_list));
+
+  g_set_object (&self->fd_list, fd_list);
+}
+
+/**
+ * coproc_message_get_unix_fd_list:
+ * @self: a message
+ *
+ * Gets the file descriptors that go with the message: for a received
+ * message, the ones its sender passed, which the message owns. Take them
+ * with `g_unix_fd_list_steal_fds()` or duplicate them with
+ * `g_unix_fd_list_get()`; whatever is left in the list is closed when the
+ * message is finalized, and the descriptors of a message that is never
+ * received (dropped, or queued when its messenger goes) are closed with
+ * it.
+ *
+ * Returns: (transfer none) (nullable): the list, or `NULL` when the
+ *   message has no descriptors
+ *
+ * Since: 1.2
+ */
+GUnixFDList *
+coproc_message_get_unix_fd_list (CoprocMessage *self)
+{
+  g_return_val_if_fail (COPROC_IS_MESSAGE (self), NULL);
+
+  return self->fd_list;
 }

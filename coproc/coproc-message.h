@@ -9,7 +9,8 @@
 # error "Only <coproc.h> can be included directly."
 #endif
 
-#include <glib-object.h>
+#include <gio/gio.h>
+#include <gio/gunixfdlist.h>
 
 #include "coproc-version-macros.h"
 
@@ -35,6 +36,17 @@ typedef enum
   COPROC_MESSAGE_KIND_REPLY,
 } CoprocMessageKind;
 
+/**
+ * COPROC_MESSAGE_MAX_FDS:
+ *
+ * The most file descriptors one message can carry (see
+ * [method@Coproc.Message.set_unix_fd_list]). A send of a message with more
+ * fails with %G_IO_ERROR_INVALID_ARGUMENT, and sends nothing.
+ *
+ * Since: 1.2
+ */
+#define COPROC_MESSAGE_MAX_FDS 16
+
 #define COPROC_TYPE_MESSAGE (coproc_message_get_type ())
 
 COPROC_AVAILABLE_IN_ALL
@@ -54,5 +66,18 @@ COPROC_AVAILABLE_IN_ALL
 CoprocMessageKind  coproc_message_get_kind          (CoprocMessage *self);
 COPROC_AVAILABLE_IN_1_2
 guint64            coproc_message_get_request_id    (CoprocMessage *self);
+
+COPROC_AVAILABLE_IN_1_2
+CoprocMessage     *coproc_message_new               (CoprocMessageKind  kind,
+                                                     GVariant          *payload,
+                                                     GVariant          *channel_id);
+COPROC_AVAILABLE_IN_1_2
+void               coproc_message_set_priority      (CoprocMessage     *self,
+                                                     gdouble            priority);
+COPROC_AVAILABLE_IN_1_2
+void               coproc_message_set_unix_fd_list  (CoprocMessage     *self,
+                                                     GUnixFDList       *fd_list);
+COPROC_AVAILABLE_IN_1_2
+GUnixFDList       *coproc_message_get_unix_fd_list  (CoprocMessage     *self);
 
 G_END_DECLS

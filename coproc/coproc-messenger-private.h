@@ -15,6 +15,9 @@ G_BEGIN_DECLS
 /* Set to "stdio" by a host whose worker talks over its standard input and
  * output; unset for a socket. */
 #define COPROC_ENV_TRANSPORT "COPROC_TRANSPORT"
+/* Set by a host that speaks protocol 1.2 or later to its minor version
+ * ("2"): a worker that reads it announces its own in its handshake. */
+#define COPROC_ENV_PROTOCOL_MINOR "COPROC_PROTOCOL_MINOR"
 
 /* How a hang-up message is asked for. */
 typedef enum
@@ -55,6 +58,14 @@ void _coproc_messenger_set_hangup_error (CoprocMessenger         *self,
 CoprocMessenger *_coproc_messenger_new_for_socket_fd (GType    messenger_type,
                                                       int      fd,
                                                       GError **error);
+/* The same, announcing protocol minor version @announce_minor in the
+ * handshake (only to a peer known to read it: a 1.0 peer refuses it), the
+ * peer known to speak @peer_minor from elsewhere (0: nothing known). */
+CoprocMessenger *_coproc_messenger_new_for_socket_fd_full (GType    messenger_type,
+                                                           int      fd,
+                                                           guint    announce_minor,
+                                                           guint    peer_minor,
+                                                           GError **error);
 
 /* The socket, or -1 for other streams and once closed. */
 int _coproc_messenger_get_fd (CoprocMessenger *self);

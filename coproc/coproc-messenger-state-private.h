@@ -61,6 +61,9 @@ typedef struct
   guint            max_message_size;    /* :max-message-size, passed on to the transport */
   guint            large_threshold;     /* :large-message-threshold, passed on to the transport */
   guint            send_timeout;        /* :send-timeout in ms, passed on to the transport */
+  guint            announce_minor;      /* the minor version to announce in the handshake
+                                         * (only to a peer known to read it): passed on */
+  guint            peer_minor;          /* what the peer speaks, known from elsewhere */
 
   guint            closed : 1;          /* the peer is gone or we closed; so is the transport */
   guint            closed_emitted : 1;  /* ::closed was emitted: never again */
@@ -117,6 +120,18 @@ gboolean                _coproc_messenger_send_data        (CoprocMessenger    *
                                                             gdouble             priority,
                                                             guint64             request_id,
                                                             gboolean            answer_oldest,
+                                                            GCancellable       *cancellable,
+                                                            GError            **error);
+/* The same, with the descriptors of @fd_list (may be NULL). */
+gboolean                _coproc_messenger_send_data_full   (CoprocMessenger    *self,
+                                                            CoprocMessageKind   kind,
+                                                            GVariant           *payload,
+                                                            GVariant           *channel_id,
+                                                            gboolean            explicit_priority,
+                                                            gdouble             priority,
+                                                            guint64             request_id,
+                                                            gboolean            answer_oldest,
+                                                            GUnixFDList        *fd_list,
                                                             GCancellable       *cancellable,
                                                             GError            **error);
 

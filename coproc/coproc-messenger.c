@@ -384,6 +384,7 @@ deliver_data (CoprocMessenger *self,
                                  isnan (frame->priority) ? INFINITY : frame->priority);
   message->request_id = frame->request_id;
   message->mapped_size = frame->payload_mapped;
+  message->fd_list = g_steal_pointer (&frame->fd_list);
   if (message->kind == COPROC_MESSAGE_KIND_REQUEST)
     _coproc_message_set_messenger (message, self);
 
@@ -633,6 +634,24 @@ _coproc_messenger_send_data (CoprocMessenger    *self,
                              GCancellable       *cancellable,
                              GError            **error)
 {
+  return _coproc_messenger_send_data_full (self, kind, payload, channel_id, explicit_priority,
+                                           priority, request_id, answer_oldest, NULL,
+                                           cancellable, error);
+}
+
+gboolean
+_coproc_messenger_send_data_full (CoprocMessenger    *self,
+                                  CoprocMessageKind   kind,
+                                  GVariant           *payload,
+                                  GVariant           *channel_id,
+                                  gboolean            explicit_priority,
+                                  gdouble             priority,
+                                  guint64             request_id,
+                                  gboolean            answer_oldest,
+                                  GUnixFDList        *fd_list,
+                                  GCancellable       *cancellable,
+                                  GError            **error)
+{
   CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (self);
   CoprocOutFrame frame;
   CoprocChannel *channel;
@@ -665,6 +684,7 @@ _coproc_messenger_send_data (CoprocMessenger    *self,
   frame.channel_id = channel_id;
   frame.priority = priority;
   frame.request_id = kind == COPROC_MESSAGE_KIND_NOREQUEST ? 0 : request_id;
+  frame.fd_list = fd_list != NULL && g_unix_fd_list_get_length (fd_list) > 0 ? fd_list : NULL;
 
   /* A send that fails on a hang-up says why, as a receive does. */
   if (priv->closed)
@@ -1090,6 +1110,7 @@ coproc_messenger_initable_init (GInitable     *initable,
 
   priv->context = g_main_context_ref_thread_default ();
 
+  coproc_transport_set_minors (priv->transport, priv->announce_minor, priv->peer_minor);
   coproc_transport_set_max_read_ahead (priv->transport, priv->channels.max_queued_bytes);
   coproc_transport_set_send_timeout (priv->transport, priv->send_timeout);
   coproc_transport_start (priv->transport, priv->context);
@@ -1150,11 +1171,30 @@ _coproc_messenger_new_for_socket_fd (GType    messenger_type,
                                      int      fd,
                                      GError **error)
 {
+  return _coproc_messenger_new_for_socket_fd_full (messenger_type, fd, 0, 0, error);
+}
+
+/* The same, announcing @announce_minor in the handshake (to a peer known
+ * to read it), the peer known to speak @peer_minor. */
+CoprocMessenger *
+_coproc_messenger_new_for_socket_fd_full (GType    messenger_type,
+                                          int      fd,
+                                          guint    announce_minor,
+                                          guint    peer_minor,
+                                          GError **error)
+{
   g_autoptr(GInputStream) input = g_unix_input_stream_new (fd, TRUE);
   g_autoptr(GOutputStream) output = g_unix_output_stream_new (fd, FALSE);
   g_autoptr(GIOStream) stream = g_simple_io_stream_new (input, output);
+  g_autoptr(CoprocMessenger) messenger = g_object_new (messenger_type, "stream", stream, NULL);
+  CoprocMessengerPrivate *priv = coproc_messenger_get_instance_private (messenger);
 
-  return coproc_messenger_new_for_stream (messenger_type, stream, error);
+  priv->announce_minor = announce_minor;
+  priv->peer_minor = peer_minor;
+  if (!g_initable_init (G_INITABLE (messenger), NULL, error))
+    return NULL;
+
+  return g_steal_pointer (&messenger);
 }
 
 int
@@ -1204,14 +1244,17 @@ coproc_messenger_new_pair (GType             messenger_type,
       return FALSE;
     }
 
-  p = _coproc_messenger_new_for_socket_fd (messenger_type, fds[0], error);
+  /* Both ends are this library: each announces what it speaks. */
+  p = _coproc_messenger_new_for_socket_fd_full (messenger_type, fds[0], COPROC_WIRE_MINOR, 0,
+                                                error);
   if (p == NULL)
     {
       close (fds[1]);
       return FALSE;
     }
 
-  r = _coproc_messenger_new_for_socket_fd (messenger_type, fds[1], error);
+  r = _coproc_messenger_new_for_socket_fd_full (messenger_type, fds[1], COPROC_WIRE_MINOR, 0,
+                                                error);
   if (r == NULL)
     return FALSE;
 
@@ -1277,6 +1320,8 @@ coproc_messenger_new_for_host (GType    messenger_type,
                                GError **error)
 {
   const char *value;
+  const char *minor_value;
+  guint64 host_minor;
   guint64 fd;
   struct stat st;
   int optval = 0;
@@ -1311,7 +1356,18 @@ coproc_messenger_new_for_host (GType    messenger_type,
   fcntl ((int) fd, F_SETFD, flags | FD_CLOEXEC);
   g_unsetenv (COPROC_ENV_FD);
 
-  return _coproc_messenger_new_for_socket_fd (messenger_type, (int) fd, error);
+  /* A host of protocol 1.2 or later says so: then this side announces
+   * its own minor version, which the host reads. */
+  minor_value = g_getenv (COPROC_ENV_PROTOCOL_MINOR);
+  if (minor_value == NULL ||
+      !g_ascii_string_to_unsigned (minor_value, 10, 0, G_MAXUINT16, &host_minor, NULL))
+    host_minor = 0;
+  g_unsetenv (COPROC_ENV_PROTOCOL_MINOR);
+
+  return _coproc_messenger_new_for_socket_fd_full (messenger_type, (int) fd,
+                                                   host_minor >= COPROC_WIRE_MINOR
+                                                   ? COPROC_WIRE_MINOR : 0,
+                                                   (guint) host_minor, error);
 
 invalid:
   g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
@@ -1879,6 +1935,62 @@ coproc_messenger_send_with_priority (CoprocMessenger    *self,
 
   return _coproc_messenger_send_data (self, kind, payload, channel_id, TRUE, priority, 0, TRUE,
                                       NULL, error);
+}
+
+/**
+ * coproc_messenger_send_message:
+ * @self: a messenger
+ * @message: a data message made with [ctor@Coproc.Message.new]
+ * @error: return location for a `GError`
+ *
+ * Sends @message: its payload on its channel, as
+ * [method@Coproc.Messenger.send_norequest],
+ * [method@Coproc.Messenger.send_request] or
+ * [method@Coproc.Messenger.send_reply] do for its kind (and counted as
+ * they count), with the priority [method@Coproc.Message.set_priority]
+ * gave it (else the one its payload gives), and with its file
+ * descriptors ([method@Coproc.Message.set_unix_fd_list]).
+ *
+ * The descriptors are duplicated: @message keeps its own. The receiver
+ * finds them, in the same order, in the list of the message it receives
+ * ([method@Coproc.Message.get_unix_fd_list]), so that handles (`h`
+ * values) in the payload index them as they did here.
+ *
+ * A message with descriptors fails, and nothing is sent:
+ *
+ * - with %G_IO_ERROR_INVALID_ARGUMENT when it has more than
+ *   %COPROC_MESSAGE_MAX_FDS;
+ * - with %G_IO_ERROR_NOT_SUPPORTED when the messenger's stream cannot
+ *   pass descriptors (only a Unix domain socket can: not a worker over
+ *   its standard input and output, nor a pipe or a TCP connection), or
+ *   when the peer did not announce protocol 1.2. Messengers made in pairs
+ *   ([func@Coproc.Messenger.new_pair]), and a worker and its host, do; a
+ *   peer of coproc 1.0 or 1.1, and a messenger made over a stream
+ *   ([ctor@Coproc.Messenger.new_for_stream]), which has no way to know
+ *   its peer reads them, do not.
+ *
+ * To know what the peer speaks, the first message with descriptors may
+ * wait for the peer's handshake (which a worker sends as it starts).
+ *
+ * Returns: `TRUE` on success
+ *
+ * Since: 1.2
+ */
+gboolean
+coproc_messenger_send_message (CoprocMessenger  *self,
+                               CoprocMessage    *message,
+                               GError          **error)
+{
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), FALSE);
+  g_return_val_if_fail (COPROC_IS_MESSAGE (message), FALSE);
+  g_return_val_if_fail (message->kind <= COPROC_MESSAGE_KIND_REPLY, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return _coproc_messenger_send_data_full (self, message->kind, message->payload,
+                                           message->channel_id, message->explicit_priority,
+                                           message->priority, 0,
+                                           message->kind == COPROC_MESSAGE_KIND_REPLY,
+                                           message->fd_list, NULL, error);
 }
 
 /**

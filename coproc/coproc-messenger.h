@@ -137,6 +137,10 @@ gboolean         coproc_messenger_send_with_priority       (CoprocMessenger   *s
                                                             gdouble            priority,
                                                             GError           **error);
 COPROC_AVAILABLE_IN_1_2
+gboolean         coproc_messenger_send_message             (CoprocMessenger   *self,
+                                                            CoprocMessage     *message,
+                                                            GError           **error);
+COPROC_AVAILABLE_IN_1_2
 gboolean         coproc_messenger_send_serialized          (CoprocMessenger   *self,
                                                             CoprocMessageKind  kind,
                                                             const char        *type_string,

@@ -172,9 +172,15 @@ typedef struct
   GVariant       *channel_id;   /* borrowed, normal form; NULL for the default channel */
   gdouble         priority;
   guint64         request_id;   /* 0 when none */
+  GUnixFDList    *fd_list;      /* borrowed, may be NULL: the message's own descriptors,
+                                 * duplicated to go with the frame (protocol 1.2) */
 } CoprocOutFrame;
 
-/* Sends one frame. Fails without sending when the type strings are too
+/* Sends one frame. A frame with descriptors of its own waits for the
+ * peer's handshake, and fails with G_IO_ERROR_NOT_SUPPORTED when the
+ * stream cannot pass descriptors or the peer did not announce protocol
+ * 1.2, with G_IO_ERROR_INVALID_ARGUMENT when there are more than
+ * COPROC_WIRE_MAX_MESSAGE_FDS. Fails without sending when the type strings are too
  * long for the protocol or a value nests deeper than a receiver accepts
  * (G_IO_ERROR_INVALID_ARGUMENT), or the message is larger than ours or the
  * peer's limit (COPROC_ERROR_MESSAGE_TOO_LARGE). A send that must wait for
@@ -203,6 +209,16 @@ gboolean         coproc_transport_write_failed (CoprocTransport *transport);
 /* The minor protocol version the peer is known to speak
  * (coproc_frame_parser_get_peer_minor()). */
 guint            coproc_transport_get_peer_minor (CoprocTransport *transport);
+
+/* Before the transport starts: the minor version its handshake announces
+ * (only to a peer known to read it), and what the peer is known to speak
+ * from elsewhere (0: nothing). */
+void             coproc_transport_set_minors     (CoprocTransport *transport,
+                                                  guint            announce_minor,
+                                                  guint            peer_minor);
+
+/* Whether descriptors can travel over the stream (a Unix domain socket). */
+gboolean         coproc_transport_passes_fds     (CoprocTransport *transport);
 
 /* Whether output waits in the write buffer. */
 gboolean         coproc_transport_has_output (CoprocTransport  *transport);

@@ -33,6 +33,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/sockios.h>
 #include <pthread.h>
 #include <signal.h>
@@ -70,9 +71,10 @@ typedef enum
 
 typedef struct
 {
-  guint64 offset;   /* stream offset of the frame the descriptor goes with */
+  guint64 offset;   /* stream offset of the frame the descriptor goes with; the
+                     * descriptors of one frame are consecutive, in order */
   int     fd;       /* owned */
-  gsize   size;     /* the payload it holds */
+  gsize   size;     /* the payload it holds; 0 for a message's own descriptor */
 } OutFd;
 
 /* What a blocking call waits with. */
@@ -126,12 +128,13 @@ typedef struct
                                 gsize                 len,
                                 gsize                *n_read,
                                 GError              **error);
-  /* Writes from @vectors (maybe only part of them), with @fd (or -1)
-   * attached to the first byte. */
+  /* Writes from @vectors (maybe only part of them), with @n_fds
+   * descriptors attached to the first byte. */
   IOResult     (*write)        (CoprocTransport      *t,
                                 const GOutputVector  *vectors,
                                 guint                 n_vectors,
-                                int                   fd,
+                                const int            *fds,
+                                guint                 n_fds,
                                 gsize                *n_written,
                                 GError              **error);
   /* Blocks until readable (or writable), hung up, cancelled or past the
@@ -192,6 +195,8 @@ struct _CoprocTransport
                                                     * waits reads no further once this much
                                                     * is buffered */
   guint32                         max_message_size; /* ours: in the handshake, and for sends */
+  guint                           announce_minor;  /* the minor version our handshake names:
+                                                    * 0 unless the peer is known to read it */
   guint                           large_threshold; /* payloads this big go in a memfd; 0: never */
   guint                           send_timeout;    /* ms a send or flush waits for the peer
                                                     * at most; 0: as long as it takes */
@@ -349,7 +354,7 @@ take_passed_fds (CoprocTransport  *t,
       if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
         {
           gsize n = (c->cmsg_len - CMSG_LEN (0)) / sizeof (int);
-          int fds[8];
+          int fds[COPROC_FRAME_PARSER_MAX_FDS];
 
           /* The parser keeps them even past its bound, to close them. */
           memcpy (fds, CMSG_DATA (c), MIN (n, G_N_ELEMENTS (fds)) * sizeof (int));
@@ -392,7 +397,7 @@ socket_read (CoprocTransport  *t,
 {
   union {
     struct cmsghdr align;
-    char           buf[CMSG_SPACE (sizeof (int) * 8)];
+    char           buf[CMSG_SPACE (sizeof (int) * COPROC_FRAME_PARSER_MAX_FDS)];
   } control;
   struct iovec iov = { buf, len };
   struct msghdr msg = { 0 };
@@ -421,13 +426,14 @@ static IOResult
 socket_write (CoprocTransport      *t,
               const GOutputVector  *vectors,
               guint                 n_vectors,
-              int                   fd,
+              const int            *fds,
+              guint                 n_fds,
               gsize                *n_written,
               GError              **error)
 {
   union {
     struct cmsghdr align;
-    char           buf[CMSG_SPACE (sizeof (int))];
+    char           buf[CMSG_SPACE (sizeof (int) * COPROC_WIRE_MAX_FDS)];
   } control;
   struct iovec iov[3];
   struct msghdr msg = { 0 };
@@ -443,19 +449,21 @@ socket_write (CoprocTransport      *t,
   msg.msg_iov = iov;
   msg.msg_iovlen = n_vectors;
 
-  if (fd >= 0)
+  g_assert (n_fds <= COPROC_WIRE_MAX_FDS);
+
+  if (n_fds > 0)
     {
       struct cmsghdr *c;
 
-      /* Zeroed: the kernel reads the padding after the descriptor too. */
+      /* Zeroed: the kernel reads the padding after the descriptors too. */
       memset (&control, 0, sizeof control);
       msg.msg_control = control.buf;
-      msg.msg_controllen = sizeof control.buf;
+      msg.msg_controllen = CMSG_SPACE (sizeof (int) * n_fds);
       c = CMSG_FIRSTHDR (&msg);
       c->cmsg_level = SOL_SOCKET;
       c->cmsg_type = SCM_RIGHTS;
-      c->cmsg_len = CMSG_LEN (sizeof (int));
-      memcpy (CMSG_DATA (c), &fd, sizeof (int));
+      c->cmsg_len = CMSG_LEN (sizeof (int) * n_fds);
+      memcpy (CMSG_DATA (c), fds, sizeof (int) * n_fds);
     }
 
   /* MSG_NOSIGNAL: a dead peer is an error, never a SIGPIPE. */
@@ -667,7 +675,8 @@ static IOResult
 stream_write (CoprocTransport      *t,
               const GOutputVector  *vectors,
               guint                 n_vectors,
-              int                   fd,
+              const int            *fds,
+              guint                 n_fds,
               gsize                *n_written,
               GError              **error)
 {
@@ -677,7 +686,7 @@ stream_write (CoprocTransport      *t,
   gboolean was_pending;
   gssize n;
 
-  g_assert (fd < 0);
+  g_assert (n_fds == 0);
 
   /* A pipe cannot be written with MSG_NOSIGNAL. Without touching the
    * process's signal dispositions: block SIGPIPE in this thread for the
@@ -952,7 +961,7 @@ coproc_transport_start (CoprocTransport *t,
   t->context = g_main_context_ref (context);
 
   out = wbuf_reserve (t, COPROC_WIRE_HANDSHAKE_SIZE);
-  coproc_wire_write_handshake (out, t->max_message_size);
+  coproc_wire_write_handshake (out, t->announce_minor, t->max_message_size);
   t->wbuf_end += COPROC_WIRE_HANDSHAKE_SIZE;
 
   /* The peer may have said its last words and hung up before this side
@@ -1150,7 +1159,8 @@ write_buffered (CoprocTransport  *t,
 {
   OutFd *next = t->out_fds->len > 0 ? &g_array_index (t->out_fds, OutFd, 0) : NULL;
   GOutputVector vector = { t->wbuf + t->wbuf_start, wbuf_pending (t) };
-  int fd = -1;
+  int fds[COPROC_WIRE_MAX_FDS];
+  guint n_fds = 0;
   gsize n = 0;
   IOResult r;
 
@@ -1158,24 +1168,35 @@ write_buffered (CoprocTransport  *t,
     vector.size = MIN (vector.size, next->offset - t->written_total);
   else if (next != NULL)
     {
-      fd = next->fd;
-      if (t->out_fds->len > 1)
+      /* Every descriptor of the frame, then up to the next frame's. */
+      while (n_fds < t->out_fds->len &&
+             g_array_index (t->out_fds, OutFd, n_fds).offset == next->offset)
+        {
+          fds[n_fds] = g_array_index (t->out_fds, OutFd, n_fds).fd;
+          n_fds++;
+        }
+      if (t->out_fds->len > n_fds)
         vector.size = MIN (vector.size,
-                           g_array_index (t->out_fds, OutFd, 1).offset - t->written_total);
+                           g_array_index (t->out_fds, OutFd, n_fds).offset - t->written_total);
     }
 
-  r = t->backend->write (t, &vector, 1, fd, &n, error);
+  r = t->backend->write (t, &vector, 1, fds, n_fds, &n, error);
   if (r != IO_OK)
     return r;
 
-  if (fd >= 0 && n > 0)
+  if (n_fds > 0 && n > 0)
     {
-      /* The kernel holds it for the peer now. */
-      t->out_fd_bytes -= next->size;
-      t->passed_bytes += next->size;
-      t->passed_fds++;
-      close (fd);
-      g_array_remove_index (t->out_fds, 0);
+      /* The kernel holds them for the peer now. */
+      for (guint i = 0; i < n_fds; i++)
+        {
+          OutFd *sent = &g_array_index (t->out_fds, OutFd, i);
+
+          t->out_fd_bytes -= sent->size;
+          t->passed_bytes += sent->size;
+          close (sent->fd);
+        }
+      t->passed_fds += n_fds;
+      g_array_remove_range (t->out_fds, 0, n_fds);
     }
   wbuf_consume (t, n);
 
@@ -1525,7 +1546,7 @@ write_direct (CoprocTransport         *t,
       GError *local_error = NULL;
       gsize n = 0;
 
-      switch (t->backend->write (t, vectors, n_vectors, -1, &n, &local_error))
+      switch (t->backend->write (t, vectors, n_vectors, NULL, 0, &n, &local_error))
         {
         case IO_OK:
           sent += n;
@@ -1648,6 +1669,153 @@ coproc_transport_get_peer_minor (CoprocTransport *t)
   return coproc_frame_parser_get_peer_minor (t->parser);
 }
 
+void
+coproc_transport_set_minors (CoprocTransport *t,
+                             guint            announce_minor,
+                             guint            peer_minor)
+{
+  g_assert (t->context == NULL);
+
+  t->announce_minor = announce_minor;
+  coproc_frame_parser_set_peer_minor (t->parser, peer_minor);
+}
+
+gboolean
+coproc_transport_passes_fds (CoprocTransport *t)
+{
+  return t->backend->passes_fds;
+}
+
+/* Waits until the peer's handshake is parsed, reading meanwhile: what the
+ * peer speaks decides whether a message's descriptors may go. */
+static gboolean
+wait_handshake (CoprocTransport  *t,
+                Waiter           *w,
+                GError          **error)
+{
+  while (!coproc_frame_parser_has_handshake (t->parser))
+    {
+      if (!coproc_transport_check_open (t, error))
+        return FALSE;
+
+      if (!t->paused)
+        coproc_transport_pump (t, 1, FALSE);
+      if (coproc_frame_parser_has_handshake (t->parser))
+        break;
+      if (!coproc_transport_check_open (t, error))
+        return FALSE;
+      if (t->paused || t->eof)
+        {
+          /* Cannot happen before a handshake; never spin. */
+          g_set_error_literal (error, COPROC_ERROR, COPROC_ERROR_CLOSED,
+                               "The peer's handshake did not arrive");
+          return FALSE;
+        }
+      if (!t->backend->wait (t, WAIT_READ, w, error))
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* Whether the message's @n descriptors may go with a frame: the stream
+ * passes descriptors, the peer reads them (protocol 1.2), and there are
+ * not too many. */
+static gboolean
+check_message_fds (CoprocTransport  *t,
+                   guint             n,
+                   Waiter           *w,
+                   GError          **error)
+{
+  if (n > COPROC_WIRE_MAX_MESSAGE_FDS)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                   "A message carries %u file descriptors; at most %u can go with one message",
+                   n, (guint) COPROC_WIRE_MAX_MESSAGE_FDS);
+      return FALSE;
+    }
+
+  if (!t->backend->passes_fds)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                           "This messenger's stream cannot pass file descriptors: only a "
+                           "Unix domain socket can");
+      return FALSE;
+    }
+
+  if (!wait_handshake (t, w, error))
+    return FALSE;
+
+  if (coproc_frame_parser_get_peer_minor (t->parser) < COPROC_WIRE_MINOR)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+                           "The peer did not announce coproc protocol 1.2, which file "
+                           "descriptors of a message need (a peer of coproc 1.0 or 1.1, or "
+                           "one made over a stream with no way to announce it)");
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* Duplicates of the descriptors of @list, to go with the frame that is
+ * buffered next. */
+static gboolean
+attach_message_fds (CoprocTransport   *t,
+                    CoprocWireHeader  *header,
+                    GUnixFDList       *list,
+                    GError           **error)
+{
+  const int *fds = g_unix_fd_list_peek_fds (list, NULL);
+  guint n = g_unix_fd_list_get_length (list);
+  guint first = t->out_fds->len;
+
+  for (guint i = 0; i < n; i++)
+    {
+      OutFd entry = { t->written_total + wbuf_pending (t), -1, 0 };
+
+      entry.fd = fcntl (fds[i], F_DUPFD_CLOEXEC, 3);
+      if (entry.fd < 0)
+        {
+          int errsv = errno;
+
+          for (guint j = first; j < t->out_fds->len; j++)
+            close (g_array_index (t->out_fds, OutFd, j).fd);
+          g_array_set_size (t->out_fds, first);
+          g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errsv),
+                       "Could not duplicate file descriptor %d of the message: %s",
+                       fds[i], g_strerror (errsv));
+          return FALSE;
+        }
+      g_array_append_val (t->out_fds, entry);
+    }
+
+  header->flags |= COPROC_WIRE_FLAG_MESSAGE_FDS;
+  header->n_fds += n;
+  return TRUE;
+}
+
+/* A send that failed before its frame was buffered takes back the
+ * descriptors attached for it, from the @first-th on. */
+static void
+detach_fds (CoprocTransport *t,
+            guint            first,
+            guint64          frame_offset)
+{
+  if (t->written_total + wbuf_pending (t) != frame_offset)
+    return;   /* the frame is buffered: they go with it */
+
+  for (guint i = first; i < t->out_fds->len; i++)
+    {
+      OutFd *entry = &g_array_index (t->out_fds, OutFd, i);
+
+      t->out_fd_bytes -= entry->size;
+      close (entry->fd);
+    }
+  if (first < t->out_fds->len)
+    g_array_set_size (t->out_fds, first);
+}
+
 gboolean
 coproc_transport_write_failed (CoprocTransport *t)
 {
@@ -1663,22 +1831,45 @@ coproc_transport_send_frame (CoprocTransport      *t,
   GVariant *payload = frame->payload;
   GVariant *channel_id = frame->channel_id;
   g_auto(Waiter) w = waiter_for_send (t, cancellable);
+  guint n_message_fds = frame->fd_list ? g_unix_fd_list_get_length (frame->fd_list) : 0;
   CoprocWireHeader header;
+  guint first_fd;
+  guint64 frame_offset;
   FrameWay way;
+  gboolean ok;
 
-  if (!coproc_transport_check_open (t, error) || !make_header (t, frame, &header, error))
+  if (!coproc_transport_check_open (t, error) || !make_header (t, frame, &header, error) ||
+      (n_message_fds > 0 && !check_message_fds (t, n_message_fds, &w, error)))
     return FALSE;
 
   if (payload != NULL)
     coproc_wire_anchor_type (&t->send_anchor, payload);
 
-  /* A payload in a memfd waits for room before it is copied in. */
+  /* A payload in a memfd waits for room before it is copied in; so do a
+   * message's descriptors before they are duplicated. */
   way = choose_way (t, &header, TRUE);
-  if (way == WAY_MEMFD && !room_for (t, header.payload_size, 1) &&
-      !make_room (t, header.payload_size, 1, &w, error))
+  if (n_message_fds > 0 && way == WAY_DIRECT)
+    way = WAY_INLINE;   /* descriptors go with buffered frames only */
+  if ((way == WAY_MEMFD || n_message_fds > 0) &&
+      !room_for (t, way == WAY_MEMFD ? header.payload_size : coproc_wire_frame_size (&header),
+                 n_message_fds + (way == WAY_MEMFD)) &&
+      !make_room (t, way == WAY_MEMFD ? header.payload_size : coproc_wire_frame_size (&header),
+                  n_message_fds + (way == WAY_MEMFD), &w, error))
     return FALSE;
+
+  first_fd = t->out_fds->len;
+  frame_offset = t->written_total + wbuf_pending (t);
   if (way == WAY_MEMFD && !attach_memfd (t, &header, payload))
-    way = choose_way (t, &header, FALSE);
+    {
+      way = choose_way (t, &header, FALSE);
+      if (n_message_fds > 0 && way == WAY_DIRECT)
+        way = WAY_INLINE;
+    }
+  if (n_message_fds > 0 && !attach_message_fds (t, &header, frame->fd_list, error))
+    {
+      detach_fds (t, first_fd, frame_offset);
+      return FALSE;
+    }
 
   switch (way)
     {
@@ -1686,12 +1877,18 @@ coproc_transport_send_frame (CoprocTransport      *t,
       return write_direct (t, &header, channel_id, payload, &w, error);
 
     case WAY_MEMFD:
-      return buffer_frame (t, &header, channel_id, NULL, &w, error);
+      ok = buffer_frame (t, &header, channel_id, NULL, &w, error);
+      break;
 
     case WAY_INLINE:
     default:
-      return buffer_frame (t, &header, channel_id, payload, &w, error);
+      ok = buffer_frame (t, &header, channel_id, payload, &w, error);
+      break;
     }
+
+  if (!ok)
+    detach_fds (t, first_fd, frame_offset);
+  return ok;
 }
 
 /* Input ----------------------------------------------------------------------- */

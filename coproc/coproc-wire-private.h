@@ -19,12 +19,17 @@ G_BEGIN_DECLS
 #define COPROC_WIRE_HEADER_SIZE     32
 #define COPROC_WIRE_MAX_DOMAIN_SIZE 128
 #define COPROC_WIRE_MAX_TYPE_SIZE   255 /* characters of a value's type string */
-#define COPROC_WIRE_MAX_FDS         1   /* per frame */
+#define COPROC_WIRE_MINOR           2   /* protocol 1.2: descriptors of a message */
+#define COPROC_WIRE_MAX_MESSAGE_FDS 16  /* COPROC_MESSAGE_MAX_FDS */
+#define COPROC_WIRE_MAX_FDS         (1 + COPROC_WIRE_MAX_MESSAGE_FDS) /* per frame */
 #define COPROC_WIRE_MAX_DEPTH       128 /* GLib's G_VARIANT_MAX_RECURSION_DEPTH */
 #define COPROC_WIRE_MAX_REMOTE_DOMAINS 256 /* error domains interned for peers, per process */
 
 /* Frame flags. */
 #define COPROC_WIRE_FLAG_PAYLOAD_FD 0x01    /* the payload is in a sealed memfd sent with the frame */
+#define COPROC_WIRE_FLAG_MESSAGE_FDS 0x02   /* protocol 1.2: the message's own descriptors go
+                                             * with the frame, after the payload's */
+#define COPROC_WIRE_FLAGS (COPROC_WIRE_FLAG_PAYLOAD_FD | COPROC_WIRE_FLAG_MESSAGE_FDS)
 
 typedef enum
 {
@@ -59,8 +64,16 @@ typedef struct
 typedef struct
 {
   guint   version;
+  guint   minor;              /* 0 when the peer announces none */
   guint32 max_message_size;
 } CoprocWireHandshake;
+
+/* How many of a frame's descriptors are the message's own. */
+static inline guint
+coproc_wire_message_fds (const CoprocWireHeader *header)
+{
+  return header->n_fds - ((header->flags & COPROC_WIRE_FLAG_PAYLOAD_FD) ? 1 : 0);
+}
 
 static inline gsize
 coproc_wire_pad8 (gsize n)
@@ -82,6 +95,7 @@ coproc_wire_frame_size (const CoprocWireHeader *header)
 }
 
 void      coproc_wire_write_handshake (guint8                 *out,
+                                       guint                   minor,
                                        guint32                 max_message_size);
 gboolean  coproc_wire_read_handshake  (const guint8           *in,
                                        CoprocWireHandshake    *handshake,

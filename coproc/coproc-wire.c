@@ -60,11 +60,12 @@ get_u64 (const guint8 *in)
 
 void
 coproc_wire_write_handshake (guint8  *out,
+                             guint    minor,
                              guint32  max_message_size)
 {
   memcpy (out, COPROC_WIRE_MAGIC, COPROC_WIRE_MAGIC_SIZE);
   put_u16 (out + 8, COPROC_WIRE_VERSION);
-  put_u16 (out + 10, 0);
+  put_u16 (out + 10, minor);
   put_u32 (out + 12, max_message_size);
 }
 
@@ -91,13 +92,9 @@ coproc_wire_read_handshake (const guint8         *in,
       return FALSE;
     }
 
-  if (get_u16 (in + 10) != 0)
-    {
-      g_set_error_literal (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
-                           "The peer's handshake sets reserved flags");
-      return FALSE;
-    }
-
+  /* Protocol 1.2: the minor version, which a peer announces only to a
+   * peer it knows reads it (a 1.0 receiver refuses anything but 0). */
+  handshake->minor = get_u16 (in + 10);
   handshake->version = version;
   handshake->max_message_size = get_u32 (in + 12);
   return TRUE;
@@ -136,26 +133,32 @@ coproc_wire_read_header (const guint8      *in,
   memcpy (&header->priority, &prio_bits, sizeof prio_bits);
   header->request_id = get_u64 (in + 24);
 
-  if ((header->flags & ~COPROC_WIRE_FLAG_PAYLOAD_FD) != 0 || get_u32 (in + 12) != 0)
+  if ((header->flags & ~COPROC_WIRE_FLAGS) != 0 || get_u32 (in + 12) != 0)
     {
       g_set_error_literal (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
                            "Received a frame with reserved bits set");
       return FALSE;
     }
 
-  /* Exactly one descriptor with a passed payload, none otherwise. */
-  if (header->n_fds != ((header->flags & COPROC_WIRE_FLAG_PAYLOAD_FD) ? 1 : 0))
+  /* Exactly one descriptor with a passed payload, then 1 to
+   * COPROC_WIRE_MAX_MESSAGE_FDS of the message's own with that flag. */
+  if (header->n_fds < ((header->flags & COPROC_WIRE_FLAG_PAYLOAD_FD) ? 1 : 0) ||
+      ((header->flags & COPROC_WIRE_FLAG_MESSAGE_FDS)
+       ? coproc_wire_message_fds (header) == 0 ||
+         coproc_wire_message_fds (header) > COPROC_WIRE_MAX_MESSAGE_FDS
+       : coproc_wire_message_fds (header) != 0))
     {
       g_set_error (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
-                   "Received a frame announcing %u file descriptors",
-                   (guint) header->n_fds);
+                   "Received a frame announcing %u file descriptors, more than a message "
+                   "carries or not what its flags say (at most %u, and one for a payload "
+                   "passed in a memfd)", (guint) header->n_fds, (guint) COPROC_WIRE_MAX_FDS);
       return FALSE;
     }
 
-  if ((header->flags & COPROC_WIRE_FLAG_PAYLOAD_FD) && !coproc_wire_kind_is_data (header->kind))
+  if ((header->flags & COPROC_WIRE_FLAGS) && !coproc_wire_kind_is_data (header->kind))
     {
       g_set_error_literal (error, COPROC_ERROR, COPROC_ERROR_PROTOCOL,
-                           "Received a special message with a passed payload");
+                           "Received a special message with file descriptors");
       return FALSE;
     }
 

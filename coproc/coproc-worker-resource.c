@@ -21,6 +21,7 @@
 #include "coproc-error.h"
 #include "coproc-messenger-private.h"
 #include "coproc-priority-messenger.h"
+#include "coproc-wire-private.h"
 #include "coproc-worker-private.h"
 #include "coproc-worker-resource.h"
 
@@ -870,6 +871,7 @@ prepare_connection (CoprocWorkerResource  *self,
         return NULL;
 
       g_subprocess_launcher_unsetenv (launcher, COPROC_ENV_FD);
+      g_subprocess_launcher_unsetenv (launcher, COPROC_ENV_PROTOCOL_MINOR);
       g_subprocess_launcher_setenv (launcher, COPROC_ENV_TRANSPORT, "stdio", TRUE);
     }
   else
@@ -898,6 +900,10 @@ prepare_connection (CoprocWorkerResource  *self,
       fd_string = g_strdup_printf ("%d", COPROC_WORKER_FD);
       g_subprocess_launcher_setenv (launcher, COPROC_ENV_FD, fd_string, TRUE);
       g_subprocess_launcher_unsetenv (launcher, COPROC_ENV_TRANSPORT);
+      /* A worker of protocol 1.2 or later announces its minor version in
+       * its handshake once it knows that this side reads it. */
+      g_subprocess_launcher_setenv (launcher, COPROC_ENV_PROTOCOL_MINOR,
+                                    G_STRINGIFY (COPROC_WIRE_MINOR), TRUE);
     }
 
   return messenger;

@@ -35,7 +35,7 @@ check_handshake (const guint8 *in)
   g_assert_no_error (error);
   g_assert_cmpuint (handshake.version, ==, COPROC_WIRE_VERSION);
 
-  coproc_wire_write_handshake (out, handshake.max_message_size);
+  coproc_wire_write_handshake (out, handshake.minor, handshake.max_message_size);
   g_assert_cmpmem (out, sizeof out, in, COPROC_WIRE_HANDSHAKE_SIZE);
 }
 

@@ -797,7 +797,7 @@ write_too_deep (void)
   coproc_wire_store_variant (deep, body);
   write_seed ("body", "nesting-too-deep-payload", NULL, 0, body, size);
 
-  coproc_wire_write_handshake (handshake, COPROC_DEFAULT_MAX_MESSAGE_SIZE);
+  coproc_wire_write_handshake (handshake, 0, COPROC_DEFAULT_MAX_MESSAGE_SIZE);
   g_byte_array_append (stream, handshake, sizeof handshake);
   for (guint i = 0; i < 3; i++)
     {

@@ -30,7 +30,7 @@ put_handshake (GByteArray *out,
 {
   guint8 handshake[COPROC_WIRE_HANDSHAKE_SIZE];
 
-  coproc_wire_write_handshake (handshake, max_message_size);
+  coproc_wire_write_handshake (handshake, 0, max_message_size);
   g_byte_array_append (out, handshake, sizeof handshake);
 }
 

@@ -51,7 +51,7 @@ raw_append_handshake (GByteArray *out)
 {
   guint8 handshake[COPROC_WIRE_HANDSHAKE_SIZE];
 
-  coproc_wire_write_handshake (handshake, 0);
+  coproc_wire_write_handshake (handshake, 0, 0);
   g_byte_array_append (out, handshake, sizeof handshake);
 }
 

@@ -188,7 +188,7 @@ raw_worker (const char *mode)
   guint8 handshake[COPROC_WIRE_HANDSHAKE_SIZE];
   const int fd = 3;
 
-  coproc_wire_write_handshake (handshake, COPROC_DEFAULT_MAX_MESSAGE_SIZE);
+  coproc_wire_write_handshake (handshake, 0, COPROC_DEFAULT_MAX_MESSAGE_SIZE);
   g_byte_array_append (out, handshake, sizeof handshake);
 
   if (g_str_equal (mode, "half-handshake"))
