@@ -1743,7 +1743,9 @@ check_message_fds (CoprocTransport  *t,
       return FALSE;
     }
 
-  if (!wait_handshake (t, w, error))
+  /* What the peer speaks is known already, or its handshake says. */
+  if (coproc_frame_parser_get_peer_minor (t->parser) < COPROC_WIRE_MINOR &&
+      !wait_handshake (t, w, error))
     return FALSE;
 
   if (coproc_frame_parser_get_peer_minor (t->parser) < COPROC_WIRE_MINOR)

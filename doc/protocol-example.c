@@ -6,22 +6,32 @@
  * handshake, a request, an error and a close request into a socket pair,
  * and the bytes that reach the other end are dumped, eight per line.
  *
- * Without arguments the dump is printed. With the path of protocol.md, the
- * dump is compared with the one on the page (the lines between the
- * "protocol-example" markers; each line's offset and bytes must match,
- * the annotations after them are free) and the program fails on any
- * difference.
+ * A second example (protocol 1.2) is a worker's messenger, whose host
+ * said it speaks 1.2, sending a message with one file descriptor: the
+ * handshake announces the minor version, and the frame counts the
+ * descriptor that arrives with its first byte.
+ *
+ * Without arguments the dumps are printed. With the path of protocol.md,
+ * each dump is compared with the one on the page (the lines between the
+ * "protocol-example" markers, and between the "protocol-fds-example"
+ * ones; each line's offset and bytes must match, the annotations after
+ * them are free) and the program fails on any difference.
  */
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <coproc.h>
+#include <glib-unix.h>
 
 #define BEGIN_MARKER "<!-- protocol-example: begin -->"
 #define END_MARKER   "<!-- protocol-example: end -->"
+#define FDS_BEGIN_MARKER "<!-- protocol-fds-example: begin -->"
+#define FDS_END_MARKER   "<!-- protocol-fds-example: end -->"
 
 /* Writes the frames and returns every byte the peer end received. */
 static GBytes *
@@ -76,6 +86,93 @@ produce_frames (void)
   return g_byte_array_free_to_bytes (g_steal_pointer (&received));
 }
 
+/* The protocol 1.2 example: a worker's messenger sends a plain message
+ * (payload ("log", handle 0)) with one descriptor, the write end of a pipe.
+ * Returns the bytes; checks that exactly one descriptor came, with the
+ * frame's first byte. */
+static GBytes *
+produce_fds_frames (void)
+{
+  g_autoptr(CoprocMessenger) messenger = NULL;
+  g_autoptr(CoprocMessage) message = NULL;
+  g_autoptr(GUnixFDList) list = g_unix_fd_list_new ();
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GByteArray) received = g_byte_array_new ();
+  g_autofree char *fd_string = NULL;
+  guint8 buffer[4096];
+  guint n_fds = 0;
+  gsize fds_at = 0;
+  int pipe_fds[2];
+  int fds[2];
+
+  if (socketpair (AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+    g_error ("socketpair: %s", g_strerror (errno));
+  if (!g_unix_open_pipe (pipe_fds, FD_CLOEXEC, &error))
+    g_error ("pipe: %s", error->message);
+
+  /* What a host of protocol 1.2 gives its worker. */
+  fd_string = g_strdup_printf ("%d", fds[0]);
+  g_setenv ("COPROC_FD", fd_string, TRUE);
+  g_setenv ("COPROC_PROTOCOL_MINOR", "2", TRUE);
+  messenger = coproc_messenger_new_for_host (COPROC_TYPE_PRIORITY_MESSENGER, &error);
+  g_assert_no_error (error);
+
+  g_unix_fd_list_append (list, pipe_fds[1], &error);
+  g_assert_no_error (error);
+  message = coproc_message_new (COPROC_MESSAGE_KIND_NOREQUEST,
+                                g_variant_new ("(sh)", "log", 0), NULL);
+  coproc_message_set_priority (message, 1.0);
+  coproc_message_set_unix_fd_list (message, list);
+  coproc_messenger_send_message (messenger, message, &error);
+  g_assert_no_error (error);
+
+  coproc_messenger_close (messenger, &error);
+  g_assert_no_error (error);
+
+  for (;;)
+    {
+      union {
+        struct cmsghdr align;
+        char           buf[CMSG_SPACE (sizeof (int) * 4)];
+      } control;
+      struct iovec iov = { buffer, sizeof buffer };
+      struct msghdr msg = { 0 };
+      gssize n;
+
+      msg.msg_iov = &iov;
+      msg.msg_iovlen = 1;
+      msg.msg_control = control.buf;
+      msg.msg_controllen = sizeof control.buf;
+      n = recvmsg (fds[1], &msg, MSG_CMSG_CLOEXEC);
+      g_assert_cmpint (n, >=, 0);
+      if (n == 0)
+        break;
+      for (struct cmsghdr *c = CMSG_FIRSTHDR (&msg); c != NULL; c = CMSG_NXTHDR (&msg, c))
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS)
+          {
+            guint count = (c->cmsg_len - CMSG_LEN (0)) / sizeof (int);
+
+            for (guint i = 0; i < count; i++)
+              close (((int *) CMSG_DATA (c))[i]);
+            n_fds += count;
+            /* The read that brought them ends with their frame's first
+             * bytes (a read may begin with data sent before). */
+            fds_at = received->len + n;
+          }
+      g_byte_array_append (received, buffer, n);
+    }
+  close (fds[1]);
+  close (pipe_fds[0]);
+  close (pipe_fds[1]);
+
+  /* One descriptor, with the frame after the handshake. */
+  if (n_fds != 1 || fds_at <= 16)
+    g_error ("expected 1 descriptor with the frame at offset 16, got %u in a read "
+             "ending at %" G_GSIZE_FORMAT, n_fds, fds_at);
+
+  return g_byte_array_free_to_bytes (g_steal_pointer (&received));
+}
+
 /* One line per 8 bytes: "0000  43 4f 50 52 4f 43 0d 0a". */
 static GPtrArray *
 dump_lines (GBytes *bytes)
@@ -100,7 +197,9 @@ dump_lines (GBytes *bytes)
 
 /* The offset and byte columns of the page's dump, normalized like ours. */
 static GPtrArray *
-page_lines (const char *path)
+page_lines (const char *path,
+            const char *begin_marker,
+            const char *end_marker)
 {
   g_autoptr(GError) error = NULL;
   g_autofree char *contents = NULL;
@@ -120,12 +219,12 @@ page_lines (const char *path)
       guint n_bytes;
       guint t;
 
-      if (strstr (lines[i], BEGIN_MARKER) != NULL)
+      if (strstr (lines[i], begin_marker) != NULL)
         {
           inside = found = TRUE;
           continue;
         }
-      if (strstr (lines[i], END_MARKER) != NULL)
+      if (strstr (lines[i], end_marker) != NULL)
         break;
       if (!inside || g_str_has_prefix (lines[i], "```") || *g_strstrip (lines[i]) == '\0')
         continue;
@@ -147,9 +246,36 @@ page_lines (const char *path)
     }
 
   if (!found)
-    g_error ("%s has no “%s” marker", path, BEGIN_MARKER);
+    g_error ("%s has no “%s” marker", path, begin_marker);
 
   return result;
+}
+
+/* Compares a dump with the page's; prints ours on a difference. */
+static gboolean
+check_dump (const char *path,
+            GPtrArray  *ours,
+            const char *begin_marker,
+            const char *end_marker)
+{
+  g_autoptr(GPtrArray) theirs = page_lines (path, begin_marker, end_marker);
+  gboolean same = ours->len == theirs->len;
+
+  for (guint i = 0; same && i < ours->len; i++)
+    same = g_str_equal (g_ptr_array_index (ours, i), g_ptr_array_index (theirs, i));
+
+  if (!same)
+    {
+      g_printerr ("The dump after %s in %s does not match what the library writes:\n",
+                  begin_marker, path);
+      for (guint i = 0; i < ours->len; i++)
+        g_printerr ("%s\n", (const char *) g_ptr_array_index (ours, i));
+      return FALSE;
+    }
+
+  g_print ("The worked example after %s in %s matches the library's output (%u lines)\n",
+           begin_marker, path, ours->len);
+  return TRUE;
 }
 
 int
@@ -157,31 +283,22 @@ main (int    argc,
       char **argv)
 {
   g_autoptr(GBytes) bytes = produce_frames ();
+  g_autoptr(GBytes) fds_bytes = produce_fds_frames ();
   g_autoptr(GPtrArray) ours = dump_lines (bytes);
-  g_autoptr(GPtrArray) theirs = NULL;
-  gboolean same;
+  g_autoptr(GPtrArray) fds_ours = dump_lines (fds_bytes);
+  gboolean ok;
 
   if (argc < 2)
     {
       for (guint i = 0; i < ours->len; i++)
         g_print ("%s\n", (const char *) g_ptr_array_index (ours, i));
+      g_print ("\n");
+      for (guint i = 0; i < fds_ours->len; i++)
+        g_print ("%s\n", (const char *) g_ptr_array_index (fds_ours, i));
       return 0;
     }
 
-  theirs = page_lines (argv[1]);
-  same = ours->len == theirs->len;
-  for (guint i = 0; same && i < ours->len; i++)
-    same = g_str_equal (g_ptr_array_index (ours, i), g_ptr_array_index (theirs, i));
-
-  if (!same)
-    {
-      g_printerr ("The dump in %s does not match what the library writes:\n", argv[1]);
-      for (guint i = 0; i < ours->len; i++)
-        g_printerr ("%s\n", (const char *) g_ptr_array_index (ours, i));
-      return 1;
-    }
-
-  g_print ("The worked example of %s matches the library's output (%u lines)\n",
-           argv[1], ours->len);
-  return 0;
+  ok = check_dump (argv[1], ours, BEGIN_MARKER, END_MARKER);
+  ok = check_dump (argv[1], fds_ours, FDS_BEGIN_MARKER, FDS_END_MARKER) && ok;
+  return ok ? 0 : 1;
 }

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <coproc.h>
@@ -42,7 +43,8 @@ enum
   KIND_CLOSE     = 5,
 };
 
-#define FLAG_PAYLOAD_FD 0x01
+#define FLAG_PAYLOAD_FD  0x01
+#define FLAG_MESSAGE_FDS 0x02   /* protocol 1.2 */
 
 /* Building bytes ------------------------------------------------------------ */
 
@@ -1184,6 +1186,159 @@ test_passed_payloads (Hostile       *h,
   g_assert_cmpuint (test_count_open_fds (), <, fds_before);
 }
 
+/* One sendmsg() of @frame with @n_fds descriptors on its first byte. */
+static void
+send_with_fds (int         sock,
+               GByteArray *frame,
+               const int  *fds,
+               guint       n_fds)
+{
+  union {
+    struct cmsghdr align;
+    char           buf[CMSG_SPACE (sizeof (int) * 32)];
+  } control;
+  struct iovec iov = { frame->data, frame->len };
+  struct msghdr msg = { 0 };
+  struct cmsghdr *cmsg;
+
+  g_assert_cmpuint (n_fds, <=, 32);
+  memset (&control, 0, sizeof control);
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = CMSG_SPACE (sizeof (int) * n_fds);
+  cmsg = CMSG_FIRSTHDR (&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN (sizeof (int) * n_fds);
+  memcpy (CMSG_DATA (cmsg), fds, sizeof (int) * n_fds);
+  g_assert_cmpint (sendmsg (sock, &msg, MSG_NOSIGNAL), ==, frame->len);
+}
+
+/* A hand-written frame of protocol 1.2 with two descriptors of its own,
+ * and a passed payload with one: they arrive in the message's list, the
+ * payload's taken out first. */
+static void
+test_message_fds_valid (Hostile       *h,
+                        gconstpointer  data)
+{
+  static const int seals = F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW;
+  g_autoptr(GBytes) payload = encode (g_variant_new ("(hh)", 1, 0));
+  g_autoptr(GBytes) passed = encode (g_variant_new_string ("in a memfd"));
+  g_autoptr(GError) error = NULL;
+  guint fds_before = test_count_open_fds ();
+  int fds[3];
+
+  hostile_start (h);
+  for (guint round = 0; round < 2; round++)
+    {
+      g_autoptr(CoprocMessage) message = NULL;
+      Header header = {
+        .payload_size = g_bytes_get_size (round ? passed : payload),
+        .kind = KIND_NOREQUEST,
+        .flags = FLAG_MESSAGE_FDS | (round ? FLAG_PAYLOAD_FD : 0),
+        .n_fds = round ? 3 : 2,
+        .priority = INFINITY,
+      };
+      guint n = 0;
+      GUnixFDList *list;
+
+      if (round)
+        fds[n++] = make_memfd (passed, seals, 0);
+      fds[n++] = make_memfd (payload, 0, 0);            /* handle 0 */
+      fds[n++] = make_memfd (passed, 0, 0);             /* handle 1 */
+      put_header (h->out, &header);
+      if (!round)
+        put_padded (h->out, g_bytes_get_data (payload, NULL), g_bytes_get_size (payload), 0);
+      send_with_fds (h->peer, h->out, fds, n);
+      g_byte_array_set_size (h->out, 0);
+      for (guint i = 0; i < n; i++)
+        close (fds[i]);
+
+      message = coproc_messenger_receive_message_blocking (h->messenger, NULL, NULL, &error);
+      g_assert_no_error (error);
+      test_assert_variant (coproc_message_get_payload (message),
+                           round ? g_variant_new_string ("in a memfd")
+                                 : g_variant_new ("(hh)", 1, 0));
+      list = coproc_message_get_unix_fd_list (message);
+      g_assert_nonnull (list);
+      g_assert_cmpint (g_unix_fd_list_get_length (list), ==, 2);
+      {
+        const int *got = g_unix_fd_list_peek_fds (list, NULL);
+        struct stat st0, st1;
+
+        g_assert_cmpint (fstat (got[0], &st0), ==, 0);
+        g_assert_cmpint (fstat (got[1], &st1), ==, 0);
+        g_assert_cmpint (st0.st_size, ==, g_bytes_get_size (payload));
+        g_assert_cmpint (st1.st_size, ==, g_bytes_get_size (passed));
+      }
+    }
+
+  g_assert_cmpuint (test_count_open_fds (), ==, fds_before);
+}
+
+/* A frame that claims descriptors that did not come with it, or more
+ * than a message carries, breaks the protocol: fatal, and every
+ * descriptor received is closed. */
+static void
+test_message_fds_hostile (void)
+{
+  g_autoptr(GBytes) payload = encode (g_variant_new_int32 (5));
+  static const struct {
+    guint8  flags;
+    guint16 n_fds;
+    guint   n_sent;
+  } cases[] = {
+    { FLAG_MESSAGE_FDS, 2, 1 },                     /* one did not arrive */
+    { FLAG_MESSAGE_FDS, 3, 0 },                     /* none did */
+    { FLAG_MESSAGE_FDS, 17, 17 },                   /* over the limit */
+    { FLAG_MESSAGE_FDS | FLAG_PAYLOAD_FD, 18, 18 }, /* over it, with a payload's */
+    { FLAG_MESSAGE_FDS, 0, 0 },                     /* the flag without any */
+    { FLAG_MESSAGE_FDS | FLAG_PAYLOAD_FD, 1, 1 },   /* only the payload's */
+  };
+  guint fds_before = test_count_open_fds ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      Hostile local;
+      Hostile *h = &local;
+      Header header = {
+        .payload_size = g_bytes_get_size (payload),
+        .kind = KIND_REQUEST,
+        .flags = cases[i].flags,
+        .n_fds = cases[i].n_fds,
+        .priority = 1,
+      };
+      int fds[32];
+
+      g_test_message ("case %u", i);
+      hostile_setup (h, NULL);
+      hostile_start (h);
+      put_marker (h->out, 1);
+      hostile_flush (h);
+
+      put_header (h->out, &header);
+      if (!(cases[i].flags & FLAG_PAYLOAD_FD))
+        put_padded (h->out, g_bytes_get_data (payload, NULL), g_bytes_get_size (payload), 0);
+      put_marker (h->out, 2);
+      for (guint j = 0; j < cases[i].n_sent; j++)
+        fds[j] = make_memfd (payload, 0, 0);
+      if (cases[i].n_sent > 0)
+        send_with_fds (h->peer, h->out, fds, cases[i].n_sent);
+      else
+        hostile_flush (h);
+      g_byte_array_set_size (h->out, 0);
+      for (guint j = 0; j < cases[i].n_sent; j++)
+        close (fds[j]);
+
+      assert_marker (h, 1);
+      assert_dead (h, COPROC_ERROR_PROTOCOL);
+      hostile_teardown (h, NULL);
+    }
+
+  g_assert_cmpuint (test_count_open_fds (), ==, fds_before);
+}
+
 /* Too many unclaimed descriptors are fatal, and all of them are closed. */
 static void
 test_descriptor_flood (Hostile       *h,
@@ -1528,6 +1683,8 @@ main (int   argc,
   add_test ("error/domains", test_error_domains);
   add_test ("fd/passed-payloads", test_passed_payloads);
   add_test ("fd/flood", test_descriptor_flood);
+  add_test ("fd/message-fds", test_message_fds_valid);
+  g_test_add_func ("/Coproc/Messenger/hostile/fd/message-fds-hostile", test_message_fds_hostile);
   g_test_add_func ("/Coproc/Messenger/hostile/last-words/data", test_last_words_data);
   g_test_add_func ("/Coproc/Messenger/hostile/last-words/error", test_last_words_error);
   g_test_add_func ("/Coproc/Messenger/hostile/last-words/close-request",
