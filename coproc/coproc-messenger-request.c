@@ -335,6 +335,7 @@ static PendingRequest *
 start_request (CoprocMessenger        *self,
                GVariant               *payload,
                GVariant               *channel_id,
+               CoprocMessage          *message,
                GTask                  *task,
                CoprocRequestDoneFunc   done_func,
                gpointer                done_data,
@@ -381,8 +382,12 @@ start_request (CoprocMessenger        *self,
       p->ref_count++;
     }
 
-  if (_coproc_messenger_send_data (self, COPROC_MESSAGE_KIND_REQUEST, payload, channel_id,
-                                   FALSE, 0, p->id, FALSE, NULL, &local_error))
+  /* A message gives the request its priority and descriptors. */
+  if (_coproc_messenger_send_data_full (self, COPROC_MESSAGE_KIND_REQUEST, payload, channel_id,
+                                        message != NULL && message->explicit_priority,
+                                        message != NULL ? message->priority : 0, p->id, FALSE,
+                                        message != NULL ? message->fd_list : NULL,
+                                        NULL, &local_error))
     return p;
 
   /* The connection ended meanwhile, which completed the call; or the peer
@@ -487,7 +492,7 @@ _coproc_messenger_request_full (CoprocMessenger        *self,
 
   g_return_val_if_fail (func != NULL, FALSE);
 
-  if (start_request (self, owned_payload, channel, NULL, func, user_data, error) == NULL)
+  if (start_request (self, owned_payload, channel, NULL, NULL, func, user_data, error) == NULL)
     return FALSE;
 
   coproc_transport_update_watch (priv->transport);
@@ -495,6 +500,21 @@ _coproc_messenger_request_full (CoprocMessenger        *self,
 }
 
 /* Public API ----------------------------------------------------------------------- */
+
+static GVariant *request_sync  (CoprocMessenger     *self,
+                                GVariant            *payload,
+                                GVariant            *channel_id,
+                                CoprocMessage       *message,
+                                GCancellable        *cancellable,
+                                GError             **error);
+static void      request_async (CoprocMessenger     *self,
+                                GVariant            *payload,
+                                GVariant            *channel_id,
+                                CoprocMessage       *message,
+                                GCancellable        *cancellable,
+                                gpointer             source_tag,
+                                GAsyncReadyCallback  callback,
+                                gpointer             user_data);
 
 /**
  * coproc_messenger_request:
@@ -542,15 +562,61 @@ coproc_messenger_request (CoprocMessenger  *self,
                           GCancellable     *cancellable,
                           GError          **error)
 {
-  g_autoptr(GVariant) owned_payload = NULL;
-  g_autoptr(GVariant) channel = NULL;
-  PendingRequest *p;
-  GVariant *reply;
-
   g_return_val_if_fail (COPROC_IS_MESSENGER (self), NULL);
   g_return_val_if_fail (payload != NULL, NULL);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return request_sync (self, payload, channel_id, NULL, cancellable, error);
+}
+
+/**
+ * coproc_messenger_request_message:
+ * @self: a messenger
+ * @message: a request made with [ctor@Coproc.Message.new], of kind
+ *   %COPROC_MESSAGE_KIND_REQUEST
+ * @cancellable: (nullable): a `GCancellable`
+ * @error: return location for a `GError`
+ *
+ * Like [method@Coproc.Messenger.request], for a request built by the
+ * caller: it goes with the priority [method@Coproc.Message.set_priority]
+ * gave it (a peer's [class@Coproc.PriorityMessenger] takes more important
+ * requests first), and with its file descriptors, as
+ * [method@Coproc.Messenger.send_message] sends them (and refuses them).
+ *
+ * Returns: (transfer full): the payload of the reply, or `NULL` with
+ *   @error set
+ *
+ * Since: 1.2
+ */
+GVariant *
+coproc_messenger_request_message (CoprocMessenger  *self,
+                                  CoprocMessage    *message,
+                                  GCancellable     *cancellable,
+                                  GError          **error)
+{
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), NULL);
+  g_return_val_if_fail (COPROC_IS_MESSAGE (message), NULL);
+  g_return_val_if_fail (message->kind == COPROC_MESSAGE_KIND_REQUEST, NULL);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return request_sync (self, message->payload, message->channel_id, message, cancellable,
+                       error);
+}
+
+static GVariant *
+request_sync (CoprocMessenger  *self,
+              GVariant         *payload,
+              GVariant         *channel_id,
+              CoprocMessage    *message,
+              GCancellable     *cancellable,
+              GError          **error)
+{
+  g_autoptr(GVariant) owned_payload = NULL;
+  g_autoptr(GVariant) channel = NULL;
+  PendingRequest *p;
+  GVariant *reply;
 
   owned_payload = g_variant_ref_sink (payload);
   if (channel_id != NULL)
@@ -559,7 +625,7 @@ coproc_messenger_request (CoprocMessenger  *self,
   if (g_cancellable_set_error_if_cancelled (cancellable, error))
     return NULL;
 
-  p = start_request (self, owned_payload, channel, NULL, NULL, NULL, error);
+  p = start_request (self, owned_payload, channel, message, NULL, NULL, NULL, error);
   if (p == NULL)
     return NULL;
 
@@ -622,6 +688,82 @@ coproc_messenger_request_async (CoprocMessenger     *self,
                                 GAsyncReadyCallback  callback,
                                 gpointer             user_data)
 {
+  g_return_if_fail (COPROC_IS_MESSENGER (self));
+  g_return_if_fail (payload != NULL);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  request_async (self, payload, channel_id, NULL, cancellable, coproc_messenger_request_async,
+                 callback, user_data);
+}
+
+/**
+ * coproc_messenger_request_message_async:
+ * @self: a messenger
+ * @message: a request made with [ctor@Coproc.Message.new], of kind
+ *   %COPROC_MESSAGE_KIND_REQUEST
+ * @cancellable: (nullable): a `GCancellable`
+ * @callback: (scope async): called with the reply
+ * @user_data: data for @callback
+ *
+ * Like [method@Coproc.Messenger.request_async], for a request built by the
+ * caller, with its priority and its file descriptors (see
+ * [method@Coproc.Messenger.request_message]). Call
+ * [method@Coproc.Messenger.request_message_finish] from @callback.
+ *
+ * Since: 1.2
+ */
+void
+coproc_messenger_request_message_async (CoprocMessenger     *self,
+                                        CoprocMessage       *message,
+                                        GCancellable        *cancellable,
+                                        GAsyncReadyCallback  callback,
+                                        gpointer             user_data)
+{
+  g_return_if_fail (COPROC_IS_MESSENGER (self));
+  g_return_if_fail (COPROC_IS_MESSAGE (message));
+  g_return_if_fail (message->kind == COPROC_MESSAGE_KIND_REQUEST);
+  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
+
+  request_async (self, message->payload, message->channel_id, message, cancellable,
+                 coproc_messenger_request_message_async, callback, user_data);
+}
+
+/**
+ * coproc_messenger_request_message_finish:
+ * @self: a messenger
+ * @result: the result passed to the callback
+ * @error: return location for a `GError`
+ *
+ * Finishes [method@Coproc.Messenger.request_message_async].
+ *
+ * Returns: (transfer full): the payload of the reply, or `NULL` with
+ *   @error set
+ *
+ * Since: 1.2
+ */
+GVariant *
+coproc_messenger_request_message_finish (CoprocMessenger  *self,
+                                         GAsyncResult     *result,
+                                         GError          **error)
+{
+  g_return_val_if_fail (COPROC_IS_MESSENGER (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_async_result_is_tagged (result, coproc_messenger_request_message_async),
+                        NULL);
+
+  return g_task_propagate_pointer (G_TASK (result), error);
+}
+
+static void
+request_async (CoprocMessenger     *self,
+               GVariant            *payload,
+               GVariant            *channel_id,
+               CoprocMessage       *message,
+               GCancellable        *cancellable,
+               gpointer             source_tag,
+               GAsyncReadyCallback  callback,
+               gpointer             user_data)
+{
   CoprocMessengerPrivate *priv = _coproc_messenger_get_private (self);
   g_autoptr(GVariant) owned_payload = NULL;
   g_autoptr(GVariant) channel = NULL;
@@ -629,22 +771,18 @@ coproc_messenger_request_async (CoprocMessenger     *self,
   GError *error = NULL;
   PendingRequest *p;
 
-  g_return_if_fail (COPROC_IS_MESSENGER (self));
-  g_return_if_fail (payload != NULL);
-  g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
-
   owned_payload = g_variant_ref_sink (payload);
   if (channel_id != NULL)
     channel = g_variant_ref_sink (channel_id);
 
   task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, coproc_messenger_request_async);
+  g_task_set_source_tag (task, source_tag);
   g_task_set_name (task, "[coproc] request");
 
   if (g_task_return_error_if_cancelled (task))
     return;
 
-  p = start_request (self, owned_payload, channel, task, NULL, NULL, &error);
+  p = start_request (self, owned_payload, channel, message, task, NULL, NULL, &error);
   if (p == NULL)
     {
       g_task_return_error (task, error);

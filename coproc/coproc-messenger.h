@@ -249,6 +249,21 @@ GVariant        *coproc_messenger_request_finish           (CoprocMessenger   *s
                                                             GAsyncResult      *result,
                                                             GError           **error);
 COPROC_AVAILABLE_IN_1_2
+GVariant        *coproc_messenger_request_message          (CoprocMessenger   *self,
+                                                            CoprocMessage     *message,
+                                                            GCancellable      *cancellable,
+                                                            GError           **error);
+COPROC_AVAILABLE_IN_1_2
+void             coproc_messenger_request_message_async    (CoprocMessenger   *self,
+                                                            CoprocMessage     *message,
+                                                            GCancellable      *cancellable,
+                                                            GAsyncReadyCallback callback,
+                                                            gpointer           user_data);
+COPROC_AVAILABLE_IN_1_2
+GVariant        *coproc_messenger_request_message_finish   (CoprocMessenger   *self,
+                                                            GAsyncResult      *result,
+                                                            GError           **error);
+COPROC_AVAILABLE_IN_1_2
 gboolean         coproc_messenger_reply_to                 (CoprocMessenger   *self,
                                                             CoprocMessage     *request,
                                                             GVariant          *payload,

@@ -544,6 +544,112 @@ test_payload_priority (Pair          *pair,
   g_assert_null (coproc_message_get_unix_fd_list (received));
 }
 
+/* Open descriptors, but for GLib's eventfds, which its main contexts and
+ * tasks make once, lazily. */
+static guint
+count_fds_but_eventfds (void)
+{
+  g_autoptr(GDir) dir = g_dir_open ("/proc/self/fd", 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while ((name = g_dir_read_name (dir)) != NULL)
+    {
+      g_autofree char *path = g_build_filename ("/proc/self/fd", name, NULL);
+      g_autofree char *target = g_file_read_link (path, NULL);
+
+      if (target == NULL || strstr (target, "eventfd") == NULL)
+        n++;
+    }
+
+  return n;
+}
+
+static void
+request_done_cb (GObject      *source,
+                 GAsyncResult *result,
+                 gpointer      user_data)
+{
+  GPtrArray *replies = user_data;
+  g_autoptr(GError) error = NULL;
+  GVariant *reply = coproc_messenger_request_message_finish (COPROC_MESSENGER (source), result,
+                                                             &error);
+
+  g_assert_no_error (error);
+  g_ptr_array_add (replies, reply);
+}
+
+/* A correlated request carries its priority: a PriorityMessenger peer
+ * takes the most important first, and each reply completes its own
+ * request. One request goes with a descriptor. */
+static void
+test_request_priority (Pair          *pair,
+                       gconstpointer  data)
+{
+  static const gdouble priorities[] = { 5, 1, 3 };
+  g_autoptr(GPtrArray) replies = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) marker = NULL;
+  guint fds_before = count_fds_but_eventfds ();
+
+  for (guint i = 0; i < G_N_ELEMENTS (priorities); i++)
+    {
+      g_autoptr(CoprocMessage) message =
+        coproc_message_new (COPROC_MESSAGE_KIND_REQUEST, g_variant_new_double (priorities[i]),
+                            g_variant_new_int32 (1));
+
+      coproc_message_set_priority (message, priorities[i]);
+      if (i == 1)
+        {
+          int fd = memfd_with ("with the request");
+          g_autoptr(GUnixFDList) list = g_unix_fd_list_new_from_array (&fd, 1);
+
+          coproc_message_set_unix_fd_list (message, list);
+        }
+      coproc_messenger_request_message_async (pair->resource, message, NULL, request_done_cb,
+                                              replies);
+    }
+  send_norequest (pair->resource, g_variant_new_int32 (0), g_variant_new_int32 (2));
+  marker = receive_blocking (pair->process, g_variant_new_int32 (2));
+
+  for (guint i = 0; i < G_N_ELEMENTS (priorities); i++)
+    {
+      static const gdouble expected[] = { 1, 3, 5 };
+      g_autoptr(CoprocMessage) request = receive_message (pair->process, g_variant_new_int32 (1));
+      GUnixFDList *list = coproc_message_get_unix_fd_list (request);
+
+      g_assert_true (coproc_message_get_request_reply (request));
+      g_assert_cmpfloat (coproc_message_get_priority (request), ==, expected[i]);
+      if (expected[i] == 1)
+        {
+          g_autofree char *content = NULL;
+          int fd;
+
+          g_assert_nonnull (list);
+          fd = g_unix_fd_list_get (list, 0, &error);
+          g_assert_no_error (error);
+          content = read_file_fd (fd);
+          close (fd);
+          g_assert_cmpstr (content, ==, "with the request");
+        }
+      else
+        g_assert_null (list);
+      g_assert_true (coproc_messenger_reply_to (pair->process, request,
+                                                g_variant_new_double (expected[i] * 10), &error));
+      g_assert_no_error (error);
+    }
+
+  while (replies->len < G_N_ELEMENTS (priorities))
+    g_main_context_iteration (NULL, TRUE);
+  /* Each reply completed its own request: in the order answered. */
+  test_assert_variant (g_ptr_array_index (replies, 0), g_variant_new_double (10));
+  test_assert_variant (g_ptr_array_index (replies, 1), g_variant_new_double (30));
+  test_assert_variant (g_ptr_array_index (replies, 2), g_variant_new_double (50));
+
+  g_assert_cmpuint (count_fds_but_eventfds (), ==, fds_before);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -557,6 +663,8 @@ main (int   argc,
   test_add_pair ("PriorityMessenger", "fds/priority-order", COPROC_TYPE_PRIORITY_MESSENGER,
                  test_priority_order);
   test_add_both ("fds/payload-priority", test_payload_priority);
+  test_add_pair ("PriorityMessenger", "request/priority", COPROC_TYPE_PRIORITY_MESSENGER,
+                 test_request_priority);
   g_test_add_func ("/Coproc/Messenger/fds/disposed-closes", test_disposed_closes);
   g_test_add_func ("/Coproc/Messenger/fds/not-supported", test_not_supported);
   g_test_add_func ("/Coproc/Message/new", test_message_new);
