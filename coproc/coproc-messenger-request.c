@@ -734,7 +734,8 @@ coproc_messenger_request_message_async (CoprocMessenger     *self,
  * @result: the result passed to the callback
  * @error: return location for a `GError`
  *
- * Finishes [method@Coproc.Messenger.request_message_async].
+ * Finishes [method@Coproc.Messenger.request_message_async] (the same as
+ * [method@Coproc.Messenger.request_finish], which finishes either).
  *
  * Returns: (transfer full): the payload of the reply, or `NULL` with
  *   @error set
@@ -748,7 +749,8 @@ coproc_messenger_request_message_finish (CoprocMessenger  *self,
 {
   g_return_val_if_fail (COPROC_IS_MESSENGER (self), NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_async_result_is_tagged (result, coproc_messenger_request_message_async),
+  g_return_val_if_fail (g_async_result_is_tagged (result, coproc_messenger_request_async) ||
+                        g_async_result_is_tagged (result, coproc_messenger_request_message_async),
                         NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
@@ -807,7 +809,8 @@ request_async (CoprocMessenger     *self,
  * @result: the result passed to the callback
  * @error: return location for a `GError`
  *
- * Finishes [method@Coproc.Messenger.request_async].
+ * Finishes [method@Coproc.Messenger.request_async] (or
+ * [method@Coproc.Messenger.request_message_async]).
  *
  * Returns: (transfer full): the payload of the reply, or `NULL` with
  *   @error set
@@ -821,7 +824,9 @@ coproc_messenger_request_finish (CoprocMessenger  *self,
 {
   g_return_val_if_fail (COPROC_IS_MESSENGER (self), NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_async_result_is_tagged (result, coproc_messenger_request_async), NULL);
+  g_return_val_if_fail (g_async_result_is_tagged (result, coproc_messenger_request_async) ||
+                        g_async_result_is_tagged (result, coproc_messenger_request_message_async),
+                        NULL);
 
   return g_task_propagate_pointer (G_TASK (result), error);
 }

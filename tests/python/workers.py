@@ -12,7 +12,7 @@ import sys
 
 import gi
 gi.require_version('Coproc', '1.0')
-from gi.repository import Coproc  # noqa: E402
+from gi.repository import Coproc, GLib  # noqa: E402
 
 
 def echo_process(messenger: Coproc.PriorityMessenger):
@@ -152,3 +152,22 @@ def crash_once(path):
             pass
         os.kill(os.getpid(), signal.SIGKILL)
     return 'ran again'
+
+
+def write_to_passed_fds(messenger):
+    """Writes its index into each descriptor a message brings, and answers
+    with what a passed memfd holds (a handle in the payload names it)."""
+    while True:
+        try:
+            message = messenger.receive_message_blocking()
+        except GLib.Error:
+            return
+        fds = message.fds
+        text_handle, pipe_handles = message.payload
+        # The sender's file offset is shared: read from the start.
+        text = os.pread(fds[text_handle], 4096, 0).decode()
+        for i, handle in enumerate(pipe_handles):
+            os.write(fds[handle], b'pipe %d' % i)
+        for fd in fds:
+            os.close(fd)
+        message.reply(text.upper())

@@ -462,7 +462,42 @@ _REQUEST_KIND = Coproc.MessageKind.REQUEST
 
 
 class Message(Coproc.Message):
-    """A received data message, with plain attributes."""
+    """A data message, with plain attributes: received, or built with
+    :meth:`new` to send with :meth:`Messenger.send_message` (a priority and
+    file descriptors together)."""
+
+    @classmethod
+    def new(cls, kind, data, channel_id=None, *, priority=None, fds=None):
+        """A message of ``kind`` (``Coproc.MessageKind``) with payload
+        ``data`` (a plain value or a ``GLib.Variant``), on ``channel_id``.
+        ``priority`` sets its priority (else the payload's ``'priority'``
+        entry gives it, as for a send). ``fds`` is an iterable of file
+        descriptors to send with it: they are duplicated, the caller keeps
+        its own. As in D-Bus, a payload refers to them by index, with
+        ``GLib.Variant('h', index)`` values."""
+        message = Coproc.Message.new(kind, to_variant(data, 'payload'), _channel(channel_id))
+        if priority is not None:
+            message.set_priority(float(priority))
+        if fds is not None:
+            fd_list = Gio.UnixFDList.new()
+            for fd in fds:
+                fd_list.append(fd)
+            message.set_unix_fd_list(fd_list)
+        return message
+
+    @property
+    def fds(self):
+        """The file descriptors that came with the message, as a list of
+        ints (empty when none), in the order of the sender's list, so that
+        the payload's handles index it. The caller owns them and closes
+        them (``os.close``): the first access takes them out of the
+        message's ``Gio.UnixFDList``; later ones return the same list."""
+        def take():
+            fd_list = self.get_unix_fd_list()
+            if fd_list is None or fd_list.get_length() == 0:
+                return []
+            return list(fd_list.steal_fds())
+        return self._cached('_coproc_fds', take)
 
     def _cached(self, name, compute):
         value = self.__dict__.get(name, _UNSET)
@@ -531,6 +566,21 @@ __all__.append('Message')
 
 
 # Messengers -----------------------------------------------------------------
+
+def _request_message(data, channel_id, priority):
+    """The request Message that ``request`` sends, or None for a plain
+    payload without a priority."""
+    if isinstance(data, Coproc.Message):
+        if data.get_kind() != Coproc.MessageKind.REQUEST:
+            raise ValueError('a request must be a message of kind REQUEST, not %s'
+                             % data.get_kind().value_nick)
+        if priority is not None:
+            data.set_priority(float(priority))
+        return data
+    if priority is None:
+        return None
+    return Message.new(Coproc.MessageKind.REQUEST, data, channel_id, priority=priority)
+
 
 def _messenger_gtype(messenger_type):
     if isinstance(messenger_type, GObject.GType):
@@ -891,29 +941,61 @@ class Messenger(Coproc.Messenger):
 
     # Correlated requests
 
-    def request(self, data, channel_id=None, *, cancellable=None):
+    def send_message(self, message):
+        """Sends ``message``, a :class:`Message` made with
+        :meth:`Message.new`, with its priority and its file descriptors.
+        Raises ``GLib.Error`` ``Gio.IOErrorEnum.NOT_SUPPORTED`` when the
+        messenger's stream or its peer cannot carry descriptors, and
+        ``INVALID_ARGUMENT`` for more than ``Coproc.MESSAGE_MAX_FDS``."""
+        try:
+            Coproc.Messenger.send_message(self, message)
+        except GLib.Error as error:
+            _raise_translated(error)
+
+    def request(self, data, channel_id=None, *, priority=None, cancellable=None):
         """Sends ``data`` as a request on the channel and waits for the peer's
         reply to *that* request: returns the reply's payload. Anything else
         that arrives meanwhile is queued; the messenger's main context is not
         run. A request the peer answers with :meth:`reply_error` raises that
         exception; one still waiting when the peer goes away raises
-        ``GLib.Error`` ``Coproc.Error.WORKER_DIED`` (a worker) or ``CLOSED``."""
-        payload = to_variant(data, 'payload')
+        ``GLib.Error`` ``Coproc.Error.WORKER_DIED`` (a worker) or ``CLOSED``.
+        ``priority`` goes with the request (a ``PriorityMessenger`` peer
+        takes more important requests first); ``data`` may also be a
+        request :class:`Message` made with :meth:`Message.new`, to send
+        file descriptors with it."""
+        message = _request_message(data, channel_id, priority)
         try:
-            reply = Coproc.Messenger.request(self, payload, _channel(channel_id), cancellable)
+            if message is not None:
+                reply = Coproc.Messenger.request_message(self, message, cancellable)
+            else:
+                reply = Coproc.Messenger.request(self, to_variant(data, 'payload'),
+                                                 _channel(channel_id), cancellable)
         except GLib.Error as error:
             _raise_translated(error)
         return from_variant(reply)
 
-    def request_async(self, data, channel_id=None, cancellable=None, callback=None, *user_data):
+    def request_async(self, data, channel_id=None, cancellable=None, callback=None, *user_data,
+                      priority=None):
         """Like :meth:`request`, without blocking; any number may be
         outstanding at once.
 
         ``callback(messenger, result, *user_data)`` runs on the messenger's
         main context and calls :meth:`request_finish`. Without a callback,
         returns a ``concurrent.futures.Future`` of the reply's payload.
+        ``priority`` and a request :class:`Message` as ``data`` work as
+        for :meth:`request`.
         """
-        payload = to_variant(data, 'payload')
+        message = _request_message(data, channel_id, priority)
+        payload = None if message is not None else to_variant(data, 'payload')
+
+        def start(callback, *user_data):
+            if message is not None:
+                Coproc.Messenger.request_message_async(self, message, cancellable, callback,
+                                                       *user_data)
+            else:
+                Coproc.Messenger.request_async(self, payload, _channel(channel_id),
+                                               cancellable, callback, *user_data)
+
         if callback is None:
             future = concurrent.futures.Future()
             future.set_running_or_notify_cancel()
@@ -926,11 +1008,9 @@ class Messenger(Coproc.Messenger):
                 else:
                     future.set_result(value)
 
-            Coproc.Messenger.request_async(self, payload, _channel(channel_id), cancellable,
-                                           done)
+            start(done)
             return future
-        Coproc.Messenger.request_async(self, payload, _channel(channel_id), cancellable,
-                                       callback, *user_data)
+        start(callback, *user_data)
         return None
 
     @_translating
