@@ -28,6 +28,9 @@
  *   error-then-echo         sends an error, then works as echo
  *   leak-fds                replies with the descriptors it inherited
  *   env                     replies with what its environment says
+ *   fds                     answers each request with what the files that
+ *                           came with it hold (as), after writing "fd N"
+ *                           into each pipe that came with it
  *   serve                   answers requests (si), (operation, number), in
  *                           the order the operations say: "echo" answers
  *                           with reply_to() and the number, "fail" with
@@ -70,6 +73,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <coproc.h>
@@ -195,6 +199,55 @@ write_half_frame_and_exit (void)
     }
 
   _exit (0);
+}
+
+/* Mode "fds": for each request, writes "fd N" into each descriptor that
+ * came with it that is a pipe, and answers with what each one that is a
+ * file holds (as), closing them all; ends when the host hangs up. */
+static int
+run_fds (CoprocMessenger *messenger)
+{
+  for (;;)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(CoprocMessage) message = NULL;
+      g_auto(GVariantBuilder) contents = G_VARIANT_BUILDER_INIT (G_VARIANT_TYPE ("as"));
+      GUnixFDList *list;
+      int *fds = NULL;
+      gint n = 0;
+
+      message = coproc_messenger_receive_message_blocking (messenger, NULL, NULL, &error);
+      if (message == NULL)
+        return 0;
+      list = coproc_message_get_unix_fd_list (message);
+      if (list != NULL)
+        fds = g_unix_fd_list_steal_fds (list, &n);
+      for (gint i = 0; i < n; i++)
+        {
+          struct stat st;
+
+          if (fstat (fds[i], &st) == 0 && S_ISFIFO (st.st_mode))
+            {
+              g_autofree char *text = g_strdup_printf ("fd %d", i);
+
+              if (write (fds[i], text, strlen (text)) != (gssize) strlen (text))
+                return 98;
+            }
+          else
+            {
+              char buf[256];
+              gssize got = pread (fds[i], buf, sizeof buf - 1, 0);
+
+              buf[MAX (got, 0)] = '\0';
+              g_variant_builder_add (&contents, "s", buf);
+            }
+          close (fds[i]);
+        }
+      g_free (fds);
+      if (!coproc_messenger_reply_to (messenger, message, g_variant_builder_end (&contents),
+                                      &error))
+        fail ("replying", error);
+    }
 }
 
 static int
@@ -741,6 +794,9 @@ main (int    argc,
 
   if (g_str_equal (mode, "serve"))
     return run_serve (messenger);
+
+  if (g_str_equal (mode, "fds"))
+    return run_fds (messenger);
 
   if (g_str_equal (mode, "busy"))
     return run_busy (messenger);

@@ -12,6 +12,11 @@
 
 #include <signal.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <gio/gunixfdlist.h>
+#include <glib-unix.h>
 
 #include <coproc.h>
 
@@ -302,6 +307,67 @@ add_both (const char    *name,
     }
 }
 
+/* A real worker receives descriptors with a request, uses them and closes
+ * them: its reply carries what the files held, the pipes get what it
+ * wrote, and no copy of a write end is left anywhere. The worker learnt
+ * from its environment that the host reads protocol 1.2. */
+static void
+test_fds_to_worker (gconstpointer data)
+{
+  g_autoptr(CoprocWorkerResource) worker = start_worker (GPOINTER_TO_SIZE (data), "fds");
+  CoprocMessenger *messenger = coproc_worker_resource_get_messenger (worker);
+  g_autoptr(CoprocMessage) message = NULL;
+  g_autoptr(GUnixFDList) list = g_unix_fd_list_new ();
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  int pipes[2][2];
+  int memfd = memfd_create ("test", MFD_CLOEXEC);
+  char buf[64];
+
+  g_assert_cmpint (write (memfd, "file content", 12), ==, 12);
+  g_unix_fd_list_append (list, memfd, &error);
+  g_assert_no_error (error);
+  close (memfd);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_assert_true (g_unix_open_pipe (pipes[i], FD_CLOEXEC, NULL));
+      g_unix_fd_list_append (list, pipes[i][1], &error);
+      g_assert_no_error (error);
+      close (pipes[i][1]);
+    }
+
+  message = coproc_message_new (COPROC_MESSAGE_KIND_REQUEST, g_variant_new ("(hhh)", 0, 1, 2),
+                                NULL);
+  coproc_message_set_unix_fd_list (message, list);
+  g_clear_object (&list);
+  reply = coproc_messenger_request_message (messenger, message, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (g_variant_get_type_string (reply), ==, "as");
+  g_assert_cmpuint (g_variant_n_children (reply), ==, 1);
+  {
+    const char *content;
+
+    g_variant_get_child (reply, 0, "&s", &content);
+    g_assert_cmpstr (content, ==, "file content");
+  }
+  g_clear_object (&message);
+
+  for (guint i = 0; i < 2; i++)
+    {
+      g_autofree char *expected = g_strdup_printf ("fd %u", i + 1);
+      gssize n = read (pipes[i][0], buf, sizeof buf);
+
+      g_assert_cmpint (n, ==, strlen (expected));
+      g_assert_cmpmem (buf, n, expected, strlen (expected));
+      g_assert_cmpint (read (pipes[i][0], buf, sizeof buf), ==, 0);
+      close (pipes[i][0]);
+    }
+
+  g_assert_true (coproc_messenger_close (messenger, &error));
+  g_assert_no_error (error);
+  join_worker (worker);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -316,6 +382,7 @@ main (int    argc,
   add_both ("died-async", test_died_async);
   add_both ("died-sync", test_died_sync);
   add_both ("killed-before", test_killed_before);
+  add_both ("fds", test_fds_to_worker);
 
   status = g_test_run ();
   g_free (worker_path);
