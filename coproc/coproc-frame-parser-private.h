@@ -54,7 +54,7 @@ typedef enum
 } CoprocParseResult;
 
 /* At most this many descriptors may wait for their frames. */
-#define COPROC_FRAME_PARSER_MAX_FDS 64
+#define COPROC_FRAME_PARSER_MAX_FDS 128
 
 void               coproc_frame_clear                (CoprocFrame       *frame);
 

@@ -71,7 +71,7 @@ G_BEGIN_DECLS
  * or in the kernel, payloads passed in descriptors counted at their size,
  * and descriptors the peer has not read yet. */
 #define COPROC_TRANSPORT_SEND_HIGH_WATER   (16 * 1024 * 1024)
-#define COPROC_TRANSPORT_MAX_FDS_IN_FLIGHT 32
+#define COPROC_TRANSPORT_MAX_FDS_IN_FLIGHT 64
 
 typedef struct _CoprocTransport CoprocTransport;
 

@@ -240,6 +240,42 @@ test_sixteen (Pair          *pair,
   g_assert_cmpuint (test_count_open_fds (), ==, fds_before);
 }
 
+/* Several messages of the limit sent before the peer reads any: they wait
+ * in the socket (up to 64 descriptors on their way), then all arrive. */
+static void
+test_several_full (Pair          *pair,
+                   gconstpointer  data)
+{
+  g_autoptr(GError) error = NULL;
+  guint fds_before = test_count_open_fds ();
+  int fds[COPROC_MESSAGE_MAX_FDS];
+
+  for (guint i = 0; i < G_N_ELEMENTS (fds); i++)
+    fds[i] = memfd_with ("x");
+
+  for (gint32 i = 0; i < 4; i++)
+    {
+      g_autoptr(CoprocMessage) message =
+        message_with_fds (COPROC_MESSAGE_KIND_NOREQUEST, g_variant_new_int32 (i), NULL,
+                          fds, G_N_ELEMENTS (fds));
+
+      g_assert_true (coproc_messenger_send_message (pair->resource, message, &error));
+      g_assert_no_error (error);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (fds); i++)
+    close (fds[i]);
+
+  for (gint32 i = 0; i < 4; i++)
+    {
+      g_autoptr(CoprocMessage) message = receive_message (pair->process, NULL);
+
+      test_assert_variant (coproc_message_get_payload (message), g_variant_new_int32 (i));
+      g_assert_cmpint (g_unix_fd_list_get_length (coproc_message_get_unix_fd_list (message)),
+                       ==, COPROC_MESSAGE_MAX_FDS);
+    }
+  g_assert_cmpuint (test_count_open_fds (), ==, fds_before);
+}
+
 /* One more than the limit is refused before anything leaves. */
 static void
 test_over_limit (Pair          *pair,
@@ -659,6 +695,7 @@ main (int   argc,
   test_add_both ("fds/one-pipe", test_one_pipe);
   test_add_both ("fds/sixteen", test_sixteen);
   test_add_both ("fds/over-limit", test_over_limit);
+  test_add_both ("fds/several-full", test_several_full);
   test_add_both ("fds/dropped-closes", test_dropped_closes);
   test_add_pair ("PriorityMessenger", "fds/priority-order", COPROC_TYPE_PRIORITY_MESSENGER,
                  test_priority_order);

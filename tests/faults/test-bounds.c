@@ -1098,7 +1098,7 @@ test_memfd_outgoing (Raw           *raw,
   guint max_sent;
 
   g_test_summary ("Payloads passed in memfds count against the high-water mark at their size, "
-                  "and at most 32 descriptors are on their way to the peer");
+                  "and at most 64 descriptors are on their way to the peer");
 
   /* Every payload of this size goes in a memfd. */
   coproc_messenger_set_large_message_threshold (raw->messenger, size - 1);
