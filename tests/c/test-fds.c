@@ -550,10 +550,11 @@ test_message_new (void)
 
   if (g_test_undefined ())
     {
+      g_autoptr(GVariant) payload = g_variant_ref_sink (g_variant_new_int32 (1));
       CoprocMessage *bad;
 
       g_test_expect_message ("Coproc", G_LOG_LEVEL_CRITICAL, "*kind*");
-      bad = coproc_message_new ((CoprocMessageKind) 7, g_variant_new_int32 (1), NULL);
+      bad = coproc_message_new ((CoprocMessageKind) 7, payload, NULL);
       g_test_assert_expected_messages ();
       g_assert_null (bad);
     }
