@@ -368,6 +368,52 @@ test_fds_to_worker (gconstpointer data)
   join_worker (worker);
 }
 
+/* A worker that does not announce protocol 1.2 (as one of coproc 1.0 or
+ * 1.1 would not: here its environment does not tell it that the host
+ * reads the announcement) gets no descriptors: the send waits for its
+ * handshake, then fails with NOT_SUPPORTED, and the worker is served as
+ * before. */
+static void
+test_fds_to_old_worker (gconstpointer data)
+{
+  const char *argv[] = { worker_path, "echo", NULL };
+  g_autoptr(CoprocWorkerResource) worker =
+    coproc_worker_resource_new (argv, GPOINTER_TO_SIZE (data));
+  g_autoptr(CoprocMessage) message = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autoptr(GError) error = NULL;
+  CoprocMessenger *messenger;
+  int memfd = memfd_create ("test", MFD_CLOEXEC);
+
+  coproc_worker_resource_setenv (worker, "COPROC_PROTOCOL_MINOR", "0");
+  g_assert_true (coproc_worker_resource_start (worker, &error));
+  g_assert_no_error (error);
+  messenger = coproc_worker_resource_get_messenger (worker);
+
+  message = coproc_message_new (COPROC_MESSAGE_KIND_REQUEST, g_variant_new_int32 (3), NULL);
+  {
+    g_autoptr(GUnixFDList) list = g_unix_fd_list_new_from_array (&memfd, 1);
+
+    coproc_message_set_unix_fd_list (message, list);
+  }
+  g_assert_null (coproc_messenger_request_message (messenger, message, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+  g_assert_nonnull (strstr (error->message, "1.2"));
+  g_clear_error (&error);
+  g_assert_cmpuint (coproc_messenger_remaining (messenger, NULL), ==, 0);
+
+  /* Without descriptors, the same request is served. */
+  coproc_message_set_unix_fd_list (message, NULL);
+  reply = coproc_messenger_request_message (messenger, message, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_true (g_variant_is_of_type (reply, G_VARIANT_TYPE_INT32));
+  g_assert_cmpint (g_variant_get_int32 (reply), ==, 3);   /* echoed */
+
+  g_assert_true (coproc_messenger_close (messenger, &error));
+  g_assert_no_error (error);
+  join_worker (worker);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -383,6 +429,7 @@ main (int    argc,
   add_both ("died-sync", test_died_sync);
   add_both ("killed-before", test_killed_before);
   add_both ("fds", test_fds_to_worker);
+  add_both ("fds-not-announced", test_fds_to_old_worker);
 
   status = g_test_run ();
   g_free (worker_path);
