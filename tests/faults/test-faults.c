@@ -27,6 +27,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -851,12 +852,26 @@ typedef struct
   gboolean killed;
 } Killer;
 
+/* Whether process @pid is inside pause(), by its /proc/PID/syscall. */
+static gboolean
+process_sleeps_in_pause (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/syscall", (int) pid);
+  g_autofree char *contents = NULL;
+
+  if (!g_file_get_contents (path, &contents, NULL, NULL) || !g_ascii_isdigit (contents[0]))
+    return FALSE;
+
+  return g_ascii_strtoull (contents, NULL, 10) == __NR_pause;
+}
+
 static gpointer
 killer_thread (gpointer data)
 {
   Killer *killer = data;
 
-  while (!thread_sleeps_in_poll (killer->host_tid))
+  /* The worker has sent its results once it sleeps in pause(). */
+  while (!thread_sleeps_in_poll (killer->host_tid) || !process_sleeps_in_pause (killer->worker))
     g_thread_yield ();
 
   killer->killed = kill (killer->worker, SIGKILL) == 0;
