@@ -21,6 +21,7 @@
 #include "coproc-error.h"
 #include "coproc-messenger-private.h"
 #include "coproc-priority-messenger.h"
+#include "coproc-sandbox-private.h"
 #include "coproc-wire-private.h"
 #include "coproc-worker-private.h"
 #include "coproc-worker-resource.h"
@@ -75,6 +76,8 @@ struct _CoprocWorkerResource
   GType            messenger_type;  /* construct-only */
   GPtrArray       *environment;     /* owned; "NAME=value" strings for the child */
   CoprocWorkerTransport transport;
+  CoprocSandbox    sandbox;
+  GPtrArray       *sandbox_paths;   /* owned; of CoprocSandboxPath, in the order added */
 
   /* The current (or last) worker; replaced by each start(). */
   GSubprocess     *subprocess;      /* owned */
@@ -100,6 +103,7 @@ enum {
   PROP_PID,
   PROP_ALIVE,
   PROP_TRANSPORT,
+  PROP_SANDBOX,
   N_PROPS
 };
 
@@ -124,6 +128,7 @@ typedef struct
   GPtrArray            *joins;      /* owned; of GTask: join_async() calls whose worker
                                      * exited, held back until ::exited is emitted */
   guint                 done : 1;   /* ::exited was emitted, or never will be */
+  guint                 wrapped : 1;/* the status is a sandbox wrapper's */
 } ExitWait;
 
 static void
@@ -196,6 +201,8 @@ exited_cb (GObject      *object,
     {
       gint status = g_subprocess_get_status (wait->subprocess);
 
+      if (wait->wrapped)
+        status = _coproc_sandbox_wait_status (status);
       if (wait->subprocess == self->subprocess)
         set_alive (self, FALSE);
 
@@ -232,6 +239,7 @@ typedef struct
 {
   GSubprocess *subprocess;   /* owned */
   GPid         pid;
+  gboolean     wrapped;      /* the status is a sandbox wrapper's */
 } HangupReport;
 
 static void
@@ -327,6 +335,8 @@ hangup_message (gpointer        user_data,
                             "still running", (int) report->pid);
 
   status = g_subprocess_get_status (report->subprocess);
+  if (report->wrapped)
+    status = _coproc_sandbox_wait_status (status);
   if (WIFEXITED (status))
     return g_strdup_printf ("Worker process %d exited with status %d",
                             (int) report->pid, WEXITSTATUS (status));
@@ -383,6 +393,7 @@ coproc_worker_resource_finalize (GObject *object)
   g_clear_pointer (&self->argv, g_strfreev);
   g_clear_pointer (&self->worker_name, g_free);
   g_clear_pointer (&self->environment, g_ptr_array_unref);
+  g_clear_pointer (&self->sandbox_paths, g_ptr_array_unref);
 
   G_OBJECT_CLASS (coproc_worker_resource_parent_class)->finalize (object);
 }
@@ -421,6 +432,10 @@ coproc_worker_resource_get_property (GObject    *object,
       g_value_set_enum (value, self->transport);
       break;
 
+    case PROP_SANDBOX:
+      g_value_set_enum (value, self->sandbox);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -454,6 +469,10 @@ coproc_worker_resource_set_property (GObject      *object,
 
     case PROP_TRANSPORT:
       coproc_worker_resource_set_transport (self, g_value_get_enum (value));
+      break;
+
+    case PROP_SANDBOX:
+      coproc_worker_resource_set_sandbox (self, g_value_get_enum (value));
       break;
 
     default:
@@ -515,7 +534,9 @@ coproc_worker_resource_class_init (CoprocWorkerResourceClass *klass)
   /**
    * CoprocWorkerResource:pid: (getter get_pid)
    *
-   * The process id of the running worker, or 0.
+   * The process id of the running worker, or 0. For a sandboxed worker
+   * (see [property@Coproc.WorkerResource:sandbox]) it is the sandbox
+   * wrapper's: the process whose `SIGKILL` kills the worker.
    *
    * Since: 1.0
    */
@@ -567,6 +588,60 @@ coproc_worker_resource_class_init (CoprocWorkerResourceClass *klass)
                        COPROC_WORKER_TRANSPORT_SOCKET,
                        G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * CoprocWorkerResource:sandbox: (getter get_sandbox) (setter set_sandbox)
+   *
+   * How workers started from then on are confined. With
+   * %COPROC_SANDBOX_NONE (the default) a worker runs as this process does.
+   *
+   * With %COPROC_SANDBOX_BWRAP the worker runs under bubblewrap (`bwrap`,
+   * found in `PATH`): in fresh network, PID, IPC and UTS namespaces (no
+   * network at all, not even loopback), in a new session, with no
+   * capabilities, and it dies with the host. The file system is the host's,
+   * read-only, with a private empty `/tmp` and `/run` (the session and
+   * system buses, the display sockets), an empty `XDG_RUNTIME_DIR` wherever
+   * it is, a minimal `/dev` and its own `/proc`, and the paths given to
+   * [method@Coproc.WorkerResource.add_sandbox_path]. Its environment is
+   * clean: `PATH`, the locale (`LANG`, `LANGUAGE`, `LC_*`, `TZ`), what
+   * Python and GObject Introspection need to start (`PYTHONPATH`,
+   * `PYTHONHOME`, `GI_TYPELIB_PATH`, `LD_LIBRARY_PATH`), the debugging
+   * switches of GLib and the sanitizers (`G_DEBUG`, `G_SLICE`,
+   * `G_MESSAGES_DEBUG`, `ASAN_OPTIONS`, `UBSAN_OPTIONS`, `LSAN_OPTIONS`,
+   * `MALLOC_CHECK_`, `MALLOC_PERTURB_`), the variables of the environment
+   * contract, and what [method@Coproc.WorkerResource.setenv] gave; never
+   * `DBUS_SESSION_BUS_ADDRESS`, `DISPLAY`, `WAYLAND_DISPLAY` or
+   * `XDG_RUNTIME_DIR`.
+   *
+   * With %COPROC_SANDBOX_FLATPAK_SPAWN, inside a Flatpak, the worker runs
+   * under `flatpak-spawn --sandbox --no-network --watch-bus --clear-env`,
+   * with the same environment and the granted paths exposed;
+   * %COPROC_SANDBOX_AUTO picks it inside a Flatpak, and bubblewrap
+   * elsewhere.
+   *
+   * [method@Coproc.WorkerResource.start] first checks that the sandbox can
+   * be set up (bubblewrap runs `/bin/true` in it, once per process for each
+   * set of options) and fails with `G_IO_ERROR_NOT_SUPPORTED` and the reason
+   * when it cannot: a worker never runs unsandboxed when a sandbox was
+   * asked for.
+   *
+   * Everything else works as without a sandbox: both transports, function
+   * workers, descriptors and large payloads, statistics (the wrapper's
+   * processes included). [property@Coproc.WorkerResource:pid] is then the
+   * wrapper's process, the one to signal: killing it kills the worker and
+   * everything the worker started. A worker killed by signal N makes the
+   * wrapper exit with status 128 + N; the resource reports that as a death
+   * by signal N, in [signal@Coproc.WorkerResource::exited] and in the
+   * %COPROC_ERROR_WORKER_DIED message (so a sandboxed worker that exits
+   * with such a status itself is reported as killed).
+   *
+   * Since: 1.2
+   */
+  properties[PROP_SANDBOX] =
+    g_param_spec_enum ("sandbox", NULL, NULL,
+                       COPROC_TYPE_SANDBOX,
+                       COPROC_SANDBOX_NONE,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -599,6 +674,7 @@ coproc_worker_resource_init (CoprocWorkerResource *self)
 {
   self->messenger_type = COPROC_TYPE_PRIORITY_MESSENGER;
   self->environment = g_ptr_array_new_with_free_func (g_free);
+  self->sandbox_paths = g_ptr_array_new_with_free_func (_coproc_sandbox_path_free);
 }
 
 /**
@@ -728,7 +804,9 @@ coproc_worker_resource_get_messenger (CoprocWorkerResource *self)
  * coproc_worker_resource_get_pid:
  * @self: a resource
  *
- * Gets the process id of the running worker.
+ * Gets the process id of the running worker. For a sandboxed worker it is
+ * the sandbox wrapper's, whose death kills the worker: see
+ * [property@Coproc.WorkerResource:sandbox].
  *
  * Returns: the pid, or 0 when no worker is running
  *
@@ -769,7 +847,8 @@ coproc_worker_resource_is_alive (CoprocWorkerResource *self)
  * @value: (type filename): its value
  *
  * Sets an environment variable for workers started from now on. The
- * worker otherwise inherits this process's environment.
+ * worker otherwise inherits this process's environment; a sandboxed one
+ * only the part that [property@Coproc.WorkerResource:sandbox] lists.
  *
  * Since: 1.0
  */
@@ -829,11 +908,89 @@ coproc_worker_resource_set_transport (CoprocWorkerResource  *self,
   g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_TRANSPORT]);
 }
 
+/**
+ * coproc_worker_resource_get_sandbox:
+ * @self: a resource
+ *
+ * Gets [property@Coproc.WorkerResource:sandbox].
+ *
+ * Returns: how workers are confined
+ *
+ * Since: 1.2
+ */
+CoprocSandbox
+coproc_worker_resource_get_sandbox (CoprocWorkerResource *self)
+{
+  g_return_val_if_fail (COPROC_IS_WORKER_RESOURCE (self), COPROC_SANDBOX_NONE);
+
+  return self->sandbox;
+}
+
+/**
+ * coproc_worker_resource_set_sandbox:
+ * @self: a resource
+ * @sandbox: how to confine the workers started from now on
+ *
+ * Sets [property@Coproc.WorkerResource:sandbox]. Set it before
+ * [method@Coproc.WorkerResource.start]: a running worker stays as it was
+ * started.
+ *
+ * Since: 1.2
+ */
+void
+coproc_worker_resource_set_sandbox (CoprocWorkerResource *self,
+                                    CoprocSandbox         sandbox)
+{
+  g_return_if_fail (COPROC_IS_WORKER_RESOURCE (self));
+  g_return_if_fail (sandbox >= COPROC_SANDBOX_NONE && sandbox <= COPROC_SANDBOX_FLATPAK_SPAWN);
+
+  if (self->sandbox == sandbox)
+    return;
+
+  self->sandbox = sandbox;
+  g_object_notify_by_pspec (G_OBJECT (self), properties[PROP_SANDBOX]);
+}
+
+/**
+ * coproc_worker_resource_add_sandbox_path:
+ * @self: a resource
+ * @path: (type filename): a file or directory of the host, made absolute
+ *   against the current directory
+ * @writable: whether the worker may change it
+ *
+ * Lets sandboxed workers started from now on reach @path, at the same
+ * place, read-only or writable (see
+ * [property@Coproc.WorkerResource:sandbox]). The rest of the file system
+ * stays read-only. Paths apply in the order added, after the sandbox's own
+ * `/tmp` and `/run`, so a path below those is granted too. A path that does
+ * not exist makes [method@Coproc.WorkerResource.start] fail.
+ *
+ * It has no effect on a worker that is not sandboxed.
+ *
+ * Since: 1.2
+ */
+void
+coproc_worker_resource_add_sandbox_path (CoprocWorkerResource *self,
+                                         const char           *path,
+                                         gboolean              writable)
+{
+  CoprocSandboxPath *entry;
+
+  g_return_if_fail (COPROC_IS_WORKER_RESOURCE (self));
+  g_return_if_fail (path != NULL && *path != '\0');
+
+  entry = g_new0 (CoprocSandboxPath, 1);
+  entry->path = g_canonicalize_filename (path, NULL);
+  entry->writable = !!writable;
+  g_ptr_array_add (self->sandbox_paths, entry);
+}
+
 /* The host's end of a worker's connection, and how the launcher hands the
- * worker its end. */
+ * worker its end; @env is the worker's environment. */
 static CoprocMessenger *
 prepare_connection (CoprocWorkerResource  *self,
                     GSubprocessLauncher   *launcher,
+                    char                ***env,
                     GError               **error)
 {
   CoprocMessenger *messenger;
@@ -870,9 +1027,9 @@ prepare_connection (CoprocWorkerResource  *self,
       if (messenger == NULL)
         return NULL;
 
-      g_subprocess_launcher_unsetenv (launcher, COPROC_ENV_FD);
-      g_subprocess_launcher_unsetenv (launcher, COPROC_ENV_PROTOCOL_MINOR);
-      g_subprocess_launcher_setenv (launcher, COPROC_ENV_TRANSPORT, "stdio", TRUE);
+      *env = g_environ_unsetenv (*env, COPROC_ENV_FD);
+      *env = g_environ_unsetenv (*env, COPROC_ENV_PROTOCOL_MINOR);
+      *env = g_environ_setenv (*env, COPROC_ENV_TRANSPORT, "stdio", TRUE);
     }
   else
     {
@@ -898,12 +1055,12 @@ prepare_connection (CoprocWorkerResource  *self,
       /* The child gets its end as fd 3; the launcher owns our copy of it. */
       g_subprocess_launcher_take_fd (launcher, fds[1], COPROC_WORKER_FD);
       fd_string = g_strdup_printf ("%d", COPROC_WORKER_FD);
-      g_subprocess_launcher_setenv (launcher, COPROC_ENV_FD, fd_string, TRUE);
-      g_subprocess_launcher_unsetenv (launcher, COPROC_ENV_TRANSPORT);
+      *env = g_environ_setenv (*env, COPROC_ENV_FD, fd_string, TRUE);
+      *env = g_environ_unsetenv (*env, COPROC_ENV_TRANSPORT);
       /* A worker of protocol 1.2 or later announces its minor version in
        * its handshake once it knows that this side reads it. */
-      g_subprocess_launcher_setenv (launcher, COPROC_ENV_PROTOCOL_MINOR,
-                                    G_STRINGIFY (COPROC_WIRE_MINOR), TRUE);
+      *env = g_environ_setenv (*env, COPROC_ENV_PROTOCOL_MINOR,
+                               G_STRINGIFY (COPROC_WIRE_MINOR), TRUE);
     }
 
   return messenger;
@@ -918,8 +1075,10 @@ prepare_connection (CoprocWorkerResource  *self,
  * messenger for the host's end, attached to the thread-default context.
  *
  * Returns: `TRUE` on success; `FALSE` with
- *   %COPROC_ERROR_WORKER_ALREADY_ALIVE when the worker is running, or the
- *   error that kept the program from starting
+ *   %COPROC_ERROR_WORKER_ALREADY_ALIVE when the worker is running, with
+ *   `G_IO_ERROR_NOT_SUPPORTED` when the sandbox asked for cannot be set up
+ *   (see [property@Coproc.WorkerResource:sandbox]), or the error that kept
+ *   the program from starting
  *
  * Since: 1.0
  */
@@ -930,6 +1089,10 @@ coproc_worker_resource_start (CoprocWorkerResource  *self,
   g_autoptr(GSubprocessLauncher) launcher = NULL;
   g_autoptr(GSubprocess) subprocess = NULL;
   g_autoptr(CoprocMessenger) messenger = NULL;
+  g_autoptr(CoprocSandboxPlan) plan = NULL;
+  g_auto(GStrv) env = NULL;
+  g_auto(GStrv) command = NULL;
+  const char * const *argv = (const char * const *) self->argv;
   HangupReport *report;
   ExitWait *wait;
   const char *identifier;
@@ -944,23 +1107,34 @@ coproc_worker_resource_start (CoprocWorkerResource  *self,
       return FALSE;
     }
 
+  /* A sandbox that cannot be set up fails here, before anything runs. */
+  if (self->sandbox != COPROC_SANDBOX_NONE)
+    {
+      plan = _coproc_sandbox_plan_new (self->sandbox, self->sandbox_paths, self->transport,
+                                       error);
+      if (plan == NULL)
+        return FALSE;
+      env = _coproc_sandbox_environ ();
+    }
+  else
+    env = g_get_environ ();
+
   launcher = g_subprocess_launcher_new (G_SUBPROCESS_FLAGS_NONE);
 
   /* The messenger comes first: its handshake then waits in the socket
    * (or pipe), and a worker that exits at once cannot make this fail. */
-  messenger = prepare_connection (self, launcher, error);
+  messenger = prepare_connection (self, launcher, &env, error);
   if (messenger == NULL)
     {
       g_subprocess_launcher_close (launcher);
       return FALSE;
     }
 
-  g_subprocess_launcher_setenv (launcher, COPROC_ENV_MESSENGER_TYPE,
-                                g_type_name (self->messenger_type), TRUE);
+  env = g_environ_setenv (env, COPROC_ENV_MESSENGER_TYPE, g_type_name (self->messenger_type), TRUE);
   if (self->worker_name != NULL)
-    g_subprocess_launcher_setenv (launcher, COPROC_ENV_WORKER, self->worker_name, TRUE);
+    env = g_environ_setenv (env, COPROC_ENV_WORKER, self->worker_name, TRUE);
   else
-    g_subprocess_launcher_unsetenv (launcher, COPROC_ENV_WORKER);
+    env = g_environ_unsetenv (env, COPROC_ENV_WORKER);
 
   for (guint i = 0; i < self->environment->len; i++)
     {
@@ -968,10 +1142,23 @@ coproc_worker_resource_start (CoprocWorkerResource  *self,
       const char *eq = strchr (entry, '=');
       g_autofree char *variable = g_strndup (entry, eq - entry);
 
-      g_subprocess_launcher_setenv (launcher, variable, eq + 1, TRUE);
+      env = g_environ_setenv (env, variable, eq + 1, TRUE);
     }
 
-  subprocess = g_subprocess_launcher_spawnv (launcher, (const char * const *) self->argv, error);
+  g_subprocess_launcher_set_environ (launcher, env);
+  if (plan != NULL)
+    {
+      command = _coproc_sandbox_plan_command (plan, argv, (const char * const *) env);
+      argv = (const char * const *) command;
+      if (g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN) == FALSE)
+        {
+          g_autofree char *text = g_strjoinv (" ", command);
+
+          g_debug ("Starting a sandboxed worker: %s", text);
+        }
+    }
+
+  subprocess = g_subprocess_launcher_spawnv (launcher, argv, error);
 
   /* Close our copy of the child's end at once, so that the worker's death
    * is a hang-up on our end. */
@@ -986,6 +1173,7 @@ coproc_worker_resource_start (CoprocWorkerResource  *self,
   report = g_new0 (HangupReport, 1);
   report->subprocess = g_object_ref (subprocess);
   report->pid = self->pid;
+  report->wrapped = plan != NULL;
   _coproc_messenger_set_hangup_error (messenger, COPROC_ERROR_WORKER_DIED,
                                       hangup_message, hangup_watch, report,
                                       hangup_report_free);
@@ -1000,6 +1188,7 @@ coproc_worker_resource_start (CoprocWorkerResource  *self,
 
   self->wait_cancellable = g_cancellable_new ();
   wait = exit_wait_new (self, subprocess);
+  wait->wrapped = plan != NULL;
   g_clear_pointer (&self->exit_wait, exit_wait_unref);
   self->exit_wait = exit_wait_ref (wait);
   g_subprocess_wait_async (subprocess, self->wait_cancellable, exited_cb, wait);

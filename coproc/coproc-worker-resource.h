@@ -39,6 +39,31 @@ typedef enum
 COPROC_AVAILABLE_IN_1_2
 GType coproc_worker_transport_get_type (void) G_GNUC_CONST;
 
+/**
+ * CoprocSandbox:
+ * @COPROC_SANDBOX_NONE: no sandbox: the worker runs as this process does
+ * @COPROC_SANDBOX_AUTO: %COPROC_SANDBOX_FLATPAK_SPAWN inside a Flatpak,
+ *   %COPROC_SANDBOX_BWRAP elsewhere
+ * @COPROC_SANDBOX_BWRAP: bubblewrap (`bwrap`), found in `PATH`
+ * @COPROC_SANDBOX_FLATPAK_SPAWN: `flatpak-spawn --sandbox --no-network`,
+ *   only inside a Flatpak
+ *
+ * How a worker is confined: see [property@Coproc.WorkerResource:sandbox].
+ *
+ * Since: 1.2
+ */
+typedef enum
+{
+  COPROC_SANDBOX_NONE,
+  COPROC_SANDBOX_AUTO,
+  COPROC_SANDBOX_BWRAP,
+  COPROC_SANDBOX_FLATPAK_SPAWN,
+} CoprocSandbox;
+
+#define COPROC_TYPE_SANDBOX (coproc_sandbox_get_type ())
+COPROC_AVAILABLE_IN_1_2
+GType coproc_sandbox_get_type (void) G_GNUC_CONST;
+
 #define COPROC_TYPE_WORKER_RESOURCE (coproc_worker_resource_get_type ())
 
 COPROC_AVAILABLE_IN_ALL
@@ -72,6 +97,15 @@ CoprocWorkerTransport coproc_worker_resource_get_transport    (CoprocWorkerResou
 COPROC_AVAILABLE_IN_1_2
 void                  coproc_worker_resource_set_transport    (CoprocWorkerResource *self,
                                                                CoprocWorkerTransport transport);
+COPROC_AVAILABLE_IN_1_2
+CoprocSandbox         coproc_worker_resource_get_sandbox      (CoprocWorkerResource *self);
+COPROC_AVAILABLE_IN_1_2
+void                  coproc_worker_resource_set_sandbox      (CoprocWorkerResource *self,
+                                                               CoprocSandbox         sandbox);
+COPROC_AVAILABLE_IN_1_2
+void                  coproc_worker_resource_add_sandbox_path (CoprocWorkerResource *self,
+                                                               const char           *path,
+                                                               gboolean              writable);
 
 COPROC_AVAILABLE_IN_ALL
 gboolean              coproc_worker_resource_start            (CoprocWorkerResource *self,
