@@ -51,9 +51,11 @@
  *                           must reach stderr, not the host)
  *   sandbox-probe           answers requests (s): "tcp PORT" tries to
  *                           connect to 127.0.0.1:PORT, "create PATH" to
- *                           create a file, "getenv NAME" reads a variable;
- *                           each reply is a string; exits 0 on a close
- *                           request
+ *                           create a file, "read PATH" reads one, "exists
+ *                           PATH" checks that one is there, "getenv NAME"
+ *                           reads a variable, "caps" gives the effective
+ *                           capabilities; each reply is a string; exits 0
+ *                           on a close request
  *
  * Unexpected failures exit with status 99 and a message on stderr.
  */
@@ -626,7 +628,13 @@ static gboolean
 in_child_pid_namespace (void)
 {
   g_autofree char *status = NULL;
+  g_autofree char *init = NULL;
   const char *line;
+
+  /* In bubblewrap's PID namespace, with its own /proc, pid 1 is bwrap. */
+  if (g_file_get_contents ("/proc/1/comm", &init, NULL, NULL) &&
+      g_str_equal (g_strchomp (init), "bwrap"))
+    return TRUE;
 
   if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL))
     return FALSE;
@@ -673,6 +681,32 @@ probe (const char *what)
         }
       close (fd);
       return g_strdup ("created");
+    }
+
+  if (g_str_has_prefix (what, "read "))
+    {
+      g_autofree char *contents = NULL;
+      g_autoptr(GError) error = NULL;
+
+      if (!g_file_get_contents (what + 5, &contents, NULL, &error))
+        return g_strdup_printf ("failed: %s", error->message);
+      return g_strdup_printf ("read: %s", contents);
+    }
+
+  if (g_str_has_prefix (what, "exists "))
+    return g_strdup (g_file_test (what + 7, G_FILE_TEST_EXISTS) ? "exists" : "missing");
+
+  if (g_str_equal (what, "caps"))
+    {
+      g_autofree char *status = NULL;
+      const char *line;
+
+      if (!g_file_get_contents ("/proc/self/status", &status, NULL, NULL) ||
+          (line = strstr (status, "\nCapEff:")) == NULL)
+        return g_strdup ("failed: no CapEff in /proc/self/status");
+      line += strlen ("\nCapEff:");
+      line += strspn (line, " \t");
+      return g_strndup (line, strcspn (line, "\n"));
     }
 
   if (g_str_has_prefix (what, "getenv "))
