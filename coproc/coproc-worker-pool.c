@@ -98,6 +98,9 @@ struct _CoprocWorkerPool
   guint         max_attempts;       /* ≥ 1 */
   guint         max_restarts;
   guint         restart_period;     /* seconds, ≥ 1 */
+  CoprocSandbox sandbox;            /* passed to each worker */
+  CoprocWorkerTransport transport;  /* passed to each worker */
+  GPtrArray    *sandbox_paths;      /* owned; "r:PATH" or "w:PATH", passed to each worker */
 
   GMainContext *context;            /* owned: thread-default at construction */
   GPtrArray    *workers;            /* owned, of PoolWorker; made at first use */
@@ -178,6 +181,8 @@ enum {
   PROP_MAX_RESTARTS,
   PROP_RESTART_PERIOD,
   PROP_FAILED,
+  PROP_SANDBOX,
+  PROP_TRANSPORT,
   N_PROPS
 };
 
@@ -412,6 +417,14 @@ ensure_workers (CoprocWorkerPool *self)
       else
         w->resource = coproc_worker_resource_new ((const char * const *) self->argv,
                                                   self->messenger_type);
+      coproc_worker_resource_set_sandbox (w->resource, self->sandbox);
+      coproc_worker_resource_set_transport (w->resource, self->transport);
+      for (guint j = 0; j < self->sandbox_paths->len; j++)
+        {
+          const char *entry = g_ptr_array_index (self->sandbox_paths, j);
+
+          coproc_worker_resource_add_sandbox_path (w->resource, entry + 2, entry[0] == 'w');
+        }
       w->exited_id = g_signal_connect (w->resource, "exited", G_CALLBACK (exited_cb), w);
       w->down = TRUE;
       g_ptr_array_add (self->workers, w);
@@ -824,6 +837,7 @@ coproc_worker_pool_finalize (GObject *object)
   g_clear_pointer (&self->function_name, g_free);
   g_clear_pointer (&self->restart_times, g_array_unref);
   g_clear_pointer (&self->cancel_groups, g_hash_table_unref);
+  g_clear_pointer (&self->sandbox_paths, g_ptr_array_unref);
   g_clear_pointer (&self->context, g_main_context_unref);
 
   G_OBJECT_CLASS (coproc_worker_pool_parent_class)->finalize (object);
@@ -869,6 +883,14 @@ coproc_worker_pool_get_property (GObject    *object,
 
     case PROP_FAILED:
       g_value_set_boolean (value, self->failed);
+      break;
+
+    case PROP_SANDBOX:
+      g_value_set_enum (value, self->sandbox);
+      break;
+
+    case PROP_TRANSPORT:
+      g_value_set_enum (value, self->transport);
       break;
 
     default:
@@ -935,6 +957,34 @@ coproc_worker_pool_set_property (GObject      *object,
 
     case PROP_RESTART_PERIOD:
       set_uint_prop (self, &self->restart_period, g_value_get_uint (value), prop_id);
+      break;
+
+    case PROP_SANDBOX:
+      if (self->sandbox != (CoprocSandbox) g_value_get_enum (value))
+        {
+          self->sandbox = g_value_get_enum (value);
+          for (guint i = 0; self->workers != NULL && i < self->workers->len; i++)
+            {
+              PoolWorker *w = g_ptr_array_index (self->workers, i);
+
+              coproc_worker_resource_set_sandbox (w->resource, self->sandbox);
+            }
+          g_object_notify_by_pspec (object, pspec);
+        }
+      break;
+
+    case PROP_TRANSPORT:
+      if (self->transport != (CoprocWorkerTransport) g_value_get_enum (value))
+        {
+          self->transport = g_value_get_enum (value);
+          for (guint i = 0; self->workers != NULL && i < self->workers->len; i++)
+            {
+              PoolWorker *w = g_ptr_array_index (self->workers, i);
+
+              coproc_worker_resource_set_transport (w->resource, self->transport);
+            }
+          g_object_notify_by_pspec (object, pspec);
+        }
       break;
 
     default:
@@ -1066,6 +1116,41 @@ coproc_worker_pool_class_init (CoprocWorkerPoolClass *klass)
     g_param_spec_boolean ("failed", NULL, NULL, FALSE,
                           G_PARAM_READABLE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
+  /**
+   * CoprocWorkerPool:sandbox:
+   *
+   * How the pool's workers are confined, as
+   * [property@Coproc.WorkerResource:sandbox] says; each worker, restarted
+   * ones included, gets it, with the paths of
+   * [method@Coproc.WorkerPool.add_sandbox_path]. Set it before
+   * [method@Coproc.WorkerPool.start]. A sandbox that cannot be set up
+   * fails [method@Coproc.WorkerPool.start] with `G_IO_ERROR_NOT_SUPPORTED`.
+   *
+   * Since: 1.2
+   */
+  properties[PROP_SANDBOX] =
+    g_param_spec_enum ("sandbox", NULL, NULL,
+                       COPROC_TYPE_SANDBOX,
+                       COPROC_SANDBOX_NONE,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * CoprocWorkerPool:transport:
+   *
+   * How the pool reaches its workers, as
+   * [property@Coproc.WorkerResource:transport] says: with
+   * %COPROC_WORKER_TRANSPORT_STDIO the argument vector may be
+   * `ssh HOST PROGRAM`, and the pool's workers run on another machine. Set
+   * it before [method@Coproc.WorkerPool.start].
+   *
+   * Since: 1.2
+   */
+  properties[PROP_TRANSPORT] =
+    g_param_spec_enum ("transport", NULL, NULL,
+                       COPROC_TYPE_WORKER_TRANSPORT,
+                       COPROC_WORKER_TRANSPORT_SOCKET,
+                       G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
   /**
@@ -1118,6 +1203,7 @@ coproc_worker_pool_init (CoprocWorkerPool *self)
   self->context = g_main_context_ref_thread_default ();
   self->restart_times = g_array_new (FALSE, FALSE, sizeof (gint64));
   self->cancel_groups = g_hash_table_new_full (NULL, NULL, NULL, (GDestroyNotify) cancel_group_free);
+  self->sandbox_paths = g_ptr_array_new_with_free_func (g_free);
   self->state = POOL_NEW;
 }
 
@@ -1730,4 +1816,33 @@ coproc_worker_pool_get_failed (CoprocWorkerPool *self)
   g_return_val_if_fail (COPROC_IS_WORKER_POOL (self), FALSE);
 
   return self->failed;
+}
+
+/**
+ * coproc_worker_pool_add_sandbox_path:
+ * @self: a pool
+ * @path: (type filename): a file or directory of the host
+ * @writable: whether the workers may change it
+ *
+ * Grants @path to each sandboxed worker of the pool, as
+ * [method@Coproc.WorkerResource.add_sandbox_path] does for one worker.
+ * Call it before [method@Coproc.WorkerPool.start].
+ *
+ * Since: 1.2
+ */
+void
+coproc_worker_pool_add_sandbox_path (CoprocWorkerPool *self,
+                                     const char       *path,
+                                     gboolean          writable)
+{
+  g_return_if_fail (COPROC_IS_WORKER_POOL (self));
+  g_return_if_fail (path != NULL && *path != '\0');
+
+  g_ptr_array_add (self->sandbox_paths, g_strconcat (writable ? "w:" : "r:", path, NULL));
+  for (guint i = 0; self->workers != NULL && i < self->workers->len; i++)
+    {
+      PoolWorker *w = g_ptr_array_index (self->workers, i);
+
+      coproc_worker_resource_add_sandbox_path (w->resource, path, writable);
+    }
 }

@@ -31,6 +31,11 @@ CoprocWorkerPool     *coproc_worker_pool_new_for_function (const char           
                                                            GType                 messenger_type);
 
 COPROC_AVAILABLE_IN_1_2
+void                  coproc_worker_pool_add_sandbox_path (CoprocWorkerPool     *self,
+                                                           const char           *path,
+                                                           gboolean              writable);
+
+COPROC_AVAILABLE_IN_1_2
 gboolean              coproc_worker_pool_start            (CoprocWorkerPool     *self,
                                                            GError              **error);
 COPROC_AVAILABLE_IN_1_2

@@ -627,6 +627,141 @@ test_property (void)
                    "flatpak-spawn");
 }
 
+typedef struct
+{
+  guint n_started;
+  guint n_exited;
+  gint  last_status;
+} PoolWatch;
+
+static void
+pool_started_cb (CoprocWorkerPool *pool,
+                 guint             index,
+                 gpointer          user_data)
+{
+  ((PoolWatch *) user_data)->n_started++;
+}
+
+static void
+pool_exited_cb (CoprocWorkerPool *pool,
+                guint             index,
+                gint              status,
+                gpointer          user_data)
+{
+  PoolWatch *watch = user_data;
+
+  watch->n_exited++;
+  watch->last_status = status;
+}
+
+static void
+submit_cb (GObject      *source,
+           GAsyncResult *result,
+           gpointer      user_data)
+{
+  Outcome *o = user_data;
+
+  o->n_calls++;
+  o->reply = coproc_worker_pool_submit_finish (COPROC_WORKER_POOL (source), result, &o->error);
+}
+
+static gboolean
+is_bwrap (GPid pid)
+{
+  g_autofree char *path = g_strdup_printf ("/proc/%d/comm", (int) pid);
+  g_autofree char *comm = NULL;
+
+  return g_file_get_contents (path, &comm, NULL, NULL) && g_str_equal (g_strchomp (comm), "bwrap");
+}
+
+/* A sandboxed pool answers jobs; when its worker is killed (SIGKILL of
+ * its pid, bwrap's), the job in flight runs again on the restarted
+ * worker, which is sandboxed too. */
+static void
+test_pool (void)
+{
+  const char *argv[] = { worker_path, "serve", NULL };
+  g_autoptr(CoprocWorkerPool) pool = coproc_worker_pool_new (argv, 1, G_TYPE_NONE);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) reply = NULL;
+  g_autofree char *granted = make_dir ("pool");
+  CoprocSandbox sandbox = COPROC_SANDBOX_NONE;
+  CoprocWorkerResource *worker;
+  PoolWatch watch = { 0 };
+  Outcome held = { 0 };
+  GPid first_pid, second_pid;
+  const char *names[] = { NULL };
+
+  g_object_set (pool, "sandbox", COPROC_SANDBOX_BWRAP, "jobs-per-worker", 2, NULL);
+  coproc_worker_pool_add_sandbox_path (pool, granted, TRUE);
+  g_object_get (pool, "sandbox", &sandbox, NULL);
+  g_assert_cmpint (sandbox, ==, COPROC_SANDBOX_BWRAP);
+  g_signal_connect (pool, "worker-started", G_CALLBACK (pool_started_cb), &watch);
+  g_signal_connect (pool, "worker-exited", G_CALLBACK (pool_exited_cb), &watch);
+
+  g_assert_true (coproc_worker_pool_start (pool, &error));
+  g_assert_no_error (error);
+  worker = coproc_worker_pool_get_worker (pool, 0);
+  g_assert_cmpint (coproc_worker_resource_get_sandbox (worker), ==, COPROC_SANDBOX_BWRAP);
+
+  for (gint32 i = 0; i < 10; i++)
+    {
+      reply = coproc_worker_pool_submit (pool, g_variant_new ("(si)", "echo", i), NULL, &error);
+      g_assert_no_error (error);
+      g_assert_cmpint (g_variant_get_int32 (reply), ==, i);
+      g_clear_pointer (&reply, g_variant_unref);
+    }
+
+  first_pid = coproc_worker_resource_get_pid (worker);
+  g_assert_true (is_bwrap (first_pid));
+
+  /* A job in flight on the worker, then the worker killed. */
+  coproc_worker_pool_submit_async (pool, g_variant_new ("(si)", "hold", 7), NULL, submit_cb, &held);
+  reply = coproc_worker_pool_submit (pool, g_variant_new ("(si)", "echo", 8), NULL, &error);
+  g_assert_no_error (error);
+  g_clear_pointer (&reply, g_variant_unref);
+  g_assert_cmpint (kill (first_pid, SIGKILL), ==, 0);
+
+  while (watch.n_exited == 0 || watch.n_started < 2)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_true (WIFSIGNALED (watch.last_status));
+  g_assert_cmpint (WTERMSIG (watch.last_status), ==, SIGKILL);
+  g_assert_cmpuint (held.n_calls, ==, 0);
+
+  second_pid = coproc_worker_resource_get_pid (worker);
+  g_assert_cmpint (second_pid, !=, first_pid);
+  g_assert_true (is_bwrap (second_pid));
+
+  /* The held job runs again there: releasing answers it. */
+  reply = coproc_worker_pool_submit (pool, g_variant_new ("(si)", "release", 9), NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (g_variant_get_int32 (reply), ==, 9);
+  while (held.n_calls == 0)
+    g_main_context_iteration (NULL, TRUE);
+  g_assert_cmpuint (held.n_calls, ==, 1);
+  g_assert_no_error (held.error);
+  g_assert_cmpint (g_variant_get_int32 (held.reply), ==, 7);
+  g_clear_pointer (&held.reply, g_variant_unref);
+
+  g_assert_true (coproc_worker_pool_join (pool, NULL, &error));
+  g_assert_no_error (error);
+  remove_dir (granted, names);
+}
+
+/* A pool whose sandbox cannot be set up does not start. */
+static void
+test_pool_start_fails (void)
+{
+  const char *argv[] = { worker_path, "serve", NULL };
+  g_autoptr(CoprocWorkerPool) pool = coproc_worker_pool_new (argv, 2, G_TYPE_NONE);
+  g_autoptr(GError) error = NULL;
+
+  g_object_set (pool, "sandbox", COPROC_SANDBOX_FLATPAK_SPAWN, NULL);
+  g_assert_false (coproc_worker_pool_start (pool, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED);
+  g_assert_cmpuint (count_children (), ==, 0);
+}
+
 static char *
 find_test_worker (void)
 {
@@ -679,6 +814,8 @@ main (int    argc,
   g_test_add_data_func ("/Coproc/Sandbox/function/stdio",
                         GINT_TO_POINTER (COPROC_WORKER_TRANSPORT_STDIO), test_function);
   g_test_add_func ("/Coproc/Sandbox/property", test_property);
+  g_test_add_func ("/Coproc/Sandbox/pool/jobs-and-restart", test_pool);
+  g_test_add_func ("/Coproc/Sandbox/pool/start-fails", test_pool_start_fails);
 
   status = g_test_run ();
   g_free (worker_path);

@@ -599,6 +599,59 @@ find_test_worker (void)
   return path;
 }
 
+static void
+pool_submit_cb (GObject      *source,
+                GAsyncResult *result,
+                gpointer      user_data)
+{
+  Outcome *o = user_data;
+
+  o->n_calls++;
+  o->reply = coproc_worker_pool_submit_finish (COPROC_WORKER_POOL (source), result, &o->error);
+}
+
+/* A pool whose workers are reached over ssh: jobs spread over both, each
+ * answered once, and a failed job fails alone. */
+static void
+test_pool_over_ssh (void)
+{
+  g_auto(GStrv) argv = route_argv (ROUTE_SSH, COPROC_TYPE_PRIORITY_MESSENGER, "serve");
+  g_autoptr(CoprocWorkerPool) pool =
+    coproc_worker_pool_new ((const char * const *) argv, 2, G_TYPE_NONE);
+  g_autoptr(GError) error = NULL;
+  Outcome outcomes[20];
+  CoprocWorkerTransport transport = COPROC_WORKER_TRANSPORT_SOCKET;
+
+  g_object_set (pool, "transport", COPROC_WORKER_TRANSPORT_STDIO, NULL);
+  g_object_get (pool, "transport", &transport, NULL);
+  g_assert_cmpint (transport, ==, COPROC_WORKER_TRANSPORT_STDIO);
+  g_assert_true (coproc_worker_pool_start (pool, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < 2; i++)
+    g_assert_cmpint (coproc_worker_resource_get_transport (coproc_worker_pool_get_worker (pool, i)),
+                     ==, COPROC_WORKER_TRANSPORT_STDIO);
+
+  memset (outcomes, 0, sizeof outcomes);
+  for (gint32 i = 0; i < 20; i++)
+    coproc_worker_pool_submit_async (pool, op (i == 13 ? "fail" : "echo", i), NULL,
+                                     pool_submit_cb, &outcomes[i]);
+  for (gint32 i = 0; i < 20; i++)
+    {
+      wait_outcome (&outcomes[i]);
+      if (i == 13)
+        g_assert_error (outcomes[i].error, g_quark_from_string (TEST_ERROR_DOMAIN), 13);
+      else
+        {
+          g_assert_no_error (outcomes[i].error);
+          g_assert_cmpint (g_variant_get_int32 (outcomes[i].reply), ==, i);
+        }
+      outcome_clear (&outcomes[i]);
+    }
+
+  g_assert_true (coproc_worker_pool_join (pool, NULL, &error));
+  g_assert_no_error (error);
+}
+
 int
 main (int    argc,
       char **argv)
@@ -635,6 +688,7 @@ main (int    argc,
           }
     }
   g_test_add_func ("/Coproc/WorkerResource/stdio/function-worker", test_function_worker);
+  g_test_add_func ("/Coproc/WorkerPool/stdio/over-ssh", test_pool_over_ssh);
   g_test_add_func ("/Coproc/Messenger/new-for-stdio/no-stdin", test_no_stdin);
 
   status = g_test_run ();
