@@ -171,3 +171,40 @@ def write_to_passed_fds(messenger):
         for fd in fds:
             os.close(fd)
         message.reply(text.upper())
+
+
+# Functions for the sandbox tests: each says what it could do.
+
+def try_connect(port):
+    '''Tries a TCP connection to 127.0.0.1:port.'''
+    import socket
+    try:
+        with socket.create_connection(('127.0.0.1', port), timeout=5):
+            return 'connected'
+    except OSError as error:
+        return 'failed: %s' % error.strerror
+
+
+def getenv(name):
+    '''The worker's value of an environment variable, or None.'''
+    return os.environ.get(name)
+
+
+def try_create(path):
+    '''Tries to create a file.'''
+    try:
+        with open(path, 'x') as f:
+            f.write('sandboxed')
+        return 'created'
+    except OSError as error:
+        return 'failed: %s' % error.strerror
+
+
+def sandbox_probe(messenger):
+    '''Answers requests (what, argument) with what the function of that
+    name returns; for a WorkerResource.'''
+    functions = {'connect': try_connect, 'getenv': getenv, 'create': try_create}
+    while True:
+        message = messenger.receive_message_blocking()
+        what, argument = message.payload
+        message.reply(functions[what](argument))

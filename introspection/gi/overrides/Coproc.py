@@ -177,6 +177,13 @@ Workers (:class:`WorkerResource`, :class:`BaseWorkerProcess`)
     worker and waits until it has ended (killing it when it is still there
     after ``exit_timeout`` seconds, 5 by default), and it never raises
     because the worker had already ended.
+
+    ``WorkerResource(target, transport=..., sandbox=...)`` set the
+    ``transport`` and ``sandbox`` properties; a sandboxed Python target
+    (``sandbox=Coproc.Sandbox.BWRAP``, or ``AUTO``) still runs, as the
+    sandbox keeps what the bootstrap needs (``PYTHONPATH``,
+    ``GI_TYPELIB_PATH``, ``LD_LIBRARY_PATH`` and a readable file system).
+    ``Pool(..., sandbox=...)`` sandboxes each of its workers the same way.
 """
 
 import ast
@@ -1238,7 +1245,7 @@ class WorkerResource(Coproc.WorkerResource):
     exit_timeout = 5.0
 
     def __init__(self, target=None, messenger_type=None, method=None, *,
-                 worker_process_type=None, transport=None):
+                 worker_process_type=None, transport=None, sandbox=None):
         if worker_process_type is not None:
             # The name of the target in the original library's first version.
             if target is not None:
@@ -1278,6 +1285,12 @@ class WorkerResource(Coproc.WorkerResource):
         super().__init__(argv=argv, messenger_type=gtype)
         if transport is not None:
             self.set_transport(transport)
+        if sandbox is not None:
+            # A Python target runs sandboxed too: the bootstrap finds the
+            # overrides through PYTHONPATH (set below) and the typelib
+            # through GI_TYPELIB_PATH and LD_LIBRARY_PATH, which the
+            # sandbox's environment keeps; the file system is readable.
+            self.set_sandbox(sandbox)
 
         if self._python is not None:
             root = _overrides_root()
