@@ -24,6 +24,7 @@ void      _coproc_sandbox_path_free     (gpointer data);
 typedef struct _CoprocSandboxPlan CoprocSandboxPlan;
 
 CoprocSandboxPlan *_coproc_sandbox_plan_new  (CoprocSandbox           sandbox,
+                                              const char             *program,
                                               GPtrArray              *paths,
                                               CoprocWorkerTransport   transport,
                                               GError                **error);

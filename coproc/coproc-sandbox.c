@@ -217,6 +217,7 @@ probe_bwrap (GPtrArray  *prefix,
 
 static gboolean
 plan_bwrap (CoprocSandboxPlan  *plan,
+            const char         *program,
             GPtrArray          *paths,
             GError            **error)
 {
@@ -253,6 +254,14 @@ plan_bwrap (CoprocSandboxPlan  *plan,
       g_file_test (runtime_dir, G_FILE_TEST_IS_DIR) &&
       !is_under (runtime_dir, "/tmp") && !is_under (runtime_dir, "/run"))
     add (plan->prefix, "--tmpfs", runtime_dir, NULL);
+
+  /* The worker's program stays where it is, even in a directory the
+   * sandbox replaces (a program built in /tmp, say). */
+  if (program != NULL && g_path_is_absolute (program) &&
+      (is_under (program, "/tmp") || is_under (program, "/run") ||
+       (runtime_dir != NULL && g_path_is_absolute (runtime_dir) && is_under (program, runtime_dir))) &&
+      g_file_test (program, G_FILE_TEST_EXISTS))
+    add (plan->prefix, "--ro-bind", program, program, NULL);
 
   for (guint i = 0; paths != NULL && i < paths->len; i++)
     {
@@ -305,6 +314,7 @@ plan_flatpak_spawn (CoprocSandboxPlan  *plan,
 /* Decides how to confine a worker and checks that it can be done. */
 CoprocSandboxPlan *
 _coproc_sandbox_plan_new (CoprocSandbox           sandbox,
+                          const char             *program,
                           GPtrArray              *paths,
                           CoprocWorkerTransport   transport,
                           GError                **error)
@@ -325,7 +335,7 @@ _coproc_sandbox_plan_new (CoprocSandbox           sandbox,
   if (sandbox == COPROC_SANDBOX_FLATPAK_SPAWN)
     ok = plan_flatpak_spawn (plan, paths, error);
   else
-    ok = plan_bwrap (plan, paths, error);
+    ok = plan_bwrap (plan, program, paths, error);
 
   return ok ? g_steal_pointer (&plan) : NULL;
 }

@@ -601,7 +601,10 @@ coproc_worker_resource_class_init (CoprocWorkerResourceClass *klass)
    * read-only, with a private empty `/tmp` and `/run` (the session and
    * system buses, the display sockets), an empty `XDG_RUNTIME_DIR` wherever
    * it is, a minimal `/dev` and its own `/proc`, and the paths given to
-   * [method@Coproc.WorkerResource.add_sandbox_path]. Its environment is
+   * [method@Coproc.WorkerResource.add_sandbox_path]. A worker program
+   * (`argv[0]`, an absolute path) that lies in one of the directories the
+   * sandbox replaces is made visible, read-only, at its place; anything
+   * else the worker needs from there must be granted. Its environment is
    * clean: `PATH`, the locale (`LANG`, `LANGUAGE`, `LC_*`, `TZ`), what
    * Python and GObject Introspection need to start (`PYTHONPATH`,
    * `PYTHONHOME`, `GI_TYPELIB_PATH`, `LD_LIBRARY_PATH`), the debugging
@@ -1110,8 +1113,8 @@ coproc_worker_resource_start (CoprocWorkerResource  *self,
   /* A sandbox that cannot be set up fails here, before anything runs. */
   if (self->sandbox != COPROC_SANDBOX_NONE)
     {
-      plan = _coproc_sandbox_plan_new (self->sandbox, self->sandbox_paths, self->transport,
-                                       error);
+      plan = _coproc_sandbox_plan_new (self->sandbox, self->argv[0], self->sandbox_paths,
+                                       self->transport, error);
       if (plan == NULL)
         return FALSE;
       env = _coproc_sandbox_environ ();

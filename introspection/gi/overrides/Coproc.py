@@ -1236,6 +1236,32 @@ def _is_already_dead(error):
     return error.matches(Coproc.error_quark(), Coproc.Error.WORKER_ALREADY_DEAD)
 
 
+def _sandbox_hidden_paths():
+    # What a sandboxed Python worker must read that the sandbox hides (its
+    # /tmp and /run are its own, XDG_RUNTIME_DIR is emptied): the entries
+    # of sys.path and the main script's directory that lie there. They are
+    # granted read-only.
+    hidden = ['/tmp', '/run']
+    runtime_dir = os.environ.get('XDG_RUNTIME_DIR')
+    if runtime_dir and os.path.isabs(runtime_dir):
+        hidden.append(runtime_dir)
+    candidates = list(sys.path)
+    main = sys.modules.get('__main__')
+    main_file = getattr(main, '__file__', None)
+    if main_file:
+        candidates.append(os.path.dirname(os.path.abspath(main_file)))
+    paths = []
+    for entry in candidates:
+        if not entry:
+            entry = os.getcwd()
+        entry = os.path.abspath(entry)
+        if entry in paths or not os.path.isdir(entry):
+            continue
+        if any(entry == h or entry.startswith(h.rstrip('/') + '/') for h in hidden):
+            paths.append(entry)
+    return paths
+
+
 class WorkerResource(Coproc.WorkerResource):
     """Runs a worker process and holds the host's messenger to it (see the
     module documentation)."""
@@ -1259,6 +1285,7 @@ class WorkerResource(Coproc.WorkerResource):
         self.target = target
         self._python = None
         self._messenger_class = None
+        self._granted = set()
 
         gtype = Coproc.PriorityMessenger.__gtype__
         if messenger_type is not None:
@@ -1342,6 +1369,11 @@ class WorkerResource(Coproc.WorkerResource):
                 raise ValueError('The keyword arguments of the worker are too large: send '
                                  'large data with the messenger')
             self.setenv(_WORKER_ENV, value)
+            if self.get_sandbox() != Coproc.Sandbox.NONE:
+                for path in _sandbox_hidden_paths():
+                    if path not in self._granted:
+                        self.add_sandbox_path(path, False)
+                        self._granted.add(path)
         try:
             Coproc.WorkerResource.start(self)
         except GLib.Error as error:
@@ -1476,6 +1508,8 @@ class Pool:
                                          self._messenger_gtype)
             if self._sandbox is not None:
                 pool.set_property('sandbox', self._sandbox)
+                for path in _sandbox_hidden_paths():
+                    pool.add_sandbox_path(path, False)
             pool.start()
         except GLib.Error as error:
             _raise_translated(error)
