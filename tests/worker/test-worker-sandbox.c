@@ -14,12 +14,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/pidfd.h>
 #include <sys/socket.h>
-#include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -486,6 +488,127 @@ test_death (gconstpointer data)
   g_clear_error (&last.error);
 }
 
+/* The first descendant of @pid whose command is @comm, or 0. */
+static GPid
+find_descendant (GPid        pid,
+                 const char *comm)
+{
+  g_autoptr(GArray) tree = g_array_new (FALSE, FALSE, sizeof (GPid));
+
+  g_array_append_val (tree, pid);
+  for (guint i = 0; i < tree->len; i++)
+    {
+      g_autoptr(GDir) proc = g_dir_open ("/proc", 0, NULL);
+      const char *name;
+
+      while ((name = g_dir_read_name (proc)) != NULL)
+        {
+          g_autofree char *path = NULL;
+          g_autofree char *stat = NULL;
+          const char *p;
+          GPid child;
+
+          if (!g_ascii_isdigit (name[0]))
+            continue;
+          path = g_build_filename ("/proc", name, "stat", NULL);
+          if (!g_file_get_contents (path, &stat, NULL, NULL) || (p = strrchr (stat, ')')) == NULL)
+            continue;
+          if (atoi (p + 4) != g_array_index (tree, GPid, i))
+            continue;
+          child = atoi (name);
+          if (strncmp (strchr (stat, '(') + 1, comm, strlen (comm)) == 0 &&
+              strchr (stat, '(')[1 + strlen (comm)] == ')')
+            return child;
+          g_array_append_val (tree, child);
+        }
+    }
+
+  return 0;
+}
+
+/* Waits until @pid has ended: a pidfd becomes readable then. */
+static void
+wait_gone (GPid pid)
+{
+  int fd = pidfd_open (pid, 0);
+  struct pollfd poll_fd = { 0 };
+
+  if (fd < 0 && errno == ENOSYS)
+    {
+      /* valgrind does not know pidfd_open(): watch /proc instead. */
+      g_autofree char *path = g_strdup_printf ("/proc/%d/stat", (int) pid);
+
+      for (;;)
+        {
+          g_autofree char *stat = NULL;
+          const char *p;
+
+          if (!g_file_get_contents (path, &stat, NULL, NULL) ||
+              ((p = strrchr (stat, ')')) != NULL && (p[2] == 'Z' || p[2] == 'X')))
+            return;
+          g_usleep (1000);
+        }
+    }
+  if (fd < 0)
+    {
+      g_assert_cmpint (errno, ==, ESRCH);
+      return;
+    }
+  poll_fd.fd = fd;
+  poll_fd.events = POLLIN;
+  while (poll (&poll_fd, 1, -1) < 0)
+    g_assert_cmpint (errno, ==, EINTR);
+  close (fd);
+}
+
+/* The sandbox dies with its host: a host killed by SIGKILL, which can
+ * clean nothing up, takes bwrap and the worker with it. The worker is a
+ * plain `sleep`, which would otherwise outlive it. */
+static void
+test_dies_with_host (void)
+{
+  g_autofree char *record = g_strdup_printf ("%s/sandbox-host-%d",
+                                             g_test_get_dir (G_TEST_BUILT),
+                                             g_test_subprocess () ? (int) getppid ()
+                                                                  : (int) getpid ());
+  g_autofree char *contents = NULL;
+  g_auto(GStrv) pids = NULL;
+
+  if (g_test_subprocess ())
+    {
+      const char *argv[] = { "/bin/sleep", "1000", NULL };
+      g_autoptr(CoprocWorkerResource) worker = coproc_worker_resource_new (argv, G_TYPE_NONE);
+      g_autoptr(GError) error = NULL;
+      g_autofree char *text = NULL;
+      GPid bwrap, sleeper = 0;
+
+      coproc_worker_resource_set_sandbox (worker, COPROC_SANDBOX_BWRAP);
+      g_assert_true (coproc_worker_resource_start (worker, &error));
+      g_assert_no_error (error);
+      bwrap = coproc_worker_resource_get_pid (worker);
+      /* Until bwrap has set up the sandbox and started the worker. */
+      while ((sleeper = find_descendant (bwrap, "sleep")) == 0)
+        g_usleep (1000);
+
+      text = g_strdup_printf ("%d %d", (int) bwrap, (int) sleeper);
+      g_file_set_contents (record, text, -1, &error);
+      g_assert_no_error (error);
+      kill (getpid (), SIGKILL);
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+
+  g_assert_true (g_file_get_contents (record, &contents, NULL, NULL));
+  g_unlink (record);
+  pids = g_strsplit (contents, " ", 2);
+  g_assert_cmpuint (g_strv_length (pids), ==, 2);
+  g_test_message ("host killed; waiting for bwrap %s and the worker %s to end", pids[0], pids[1]);
+  wait_gone (atoi (pids[0]));
+  wait_gone (atoi (pids[1]));
+}
+
 /* A sandbox that cannot be set up fails start() with the reason, and
  * nothing runs. */
 static void
@@ -806,6 +929,7 @@ main (int    argc,
                         test_death);
   g_test_add_data_func ("/Coproc/Sandbox/death/abort-inside", GINT_TO_POINTER (FALSE),
                         test_death);
+  g_test_add_func ("/Coproc/Sandbox/death/host-killed", test_dies_with_host);
   g_test_add_func ("/Coproc/Sandbox/start-fails/no-bwrap", test_no_bwrap);
   g_test_add_func ("/Coproc/Sandbox/start-fails/missing-path", test_missing_path);
   g_test_add_func ("/Coproc/Sandbox/start-fails/flatpak-outside-flatpak", test_flatpak_outside);
