@@ -122,6 +122,32 @@ is_under (const char *path,
   return strncmp (path, dir, len) == 0 && (path[len] == '\0' || path[len] == '/');
 }
 
+/* The search paths of the environment a sandboxed worker keeps. */
+static const char * const search_paths[] = { "LD_LIBRARY_PATH", "GI_TYPELIB_PATH", "PYTHONPATH" };
+
+/* Binds @path read-only at its place when it lies in a directory that the
+ * sandbox replaces (/tmp, /run, XDG_RUNTIME_DIR) and exists. */
+static void
+keep_visible (GPtrArray  *args,
+              const char *path,
+              const char *runtime_dir)
+{
+  if (path == NULL || !g_path_is_absolute (path))
+    return;
+  if (!is_under (path, "/tmp") && !is_under (path, "/run") &&
+      !(runtime_dir != NULL && g_path_is_absolute (runtime_dir) && is_under (path, runtime_dir)))
+    return;
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    return;
+
+  for (guint i = 0; i + 2 < args->len; i++)
+    if (g_strcmp0 (g_ptr_array_index (args, i), "--ro-bind") == 0 &&
+        g_strcmp0 (g_ptr_array_index (args, i + 1), path) == 0)
+      return;
+
+  add (args, "--ro-bind", path, path, NULL);
+}
+
 static char *
 describe_command (GPtrArray *args)
 {
@@ -256,12 +282,21 @@ plan_bwrap (CoprocSandboxPlan  *plan,
     add (plan->prefix, "--tmpfs", runtime_dir, NULL);
 
   /* The worker's program stays where it is, even in a directory the
-   * sandbox replaces (a program built in /tmp, say). */
-  if (program != NULL && g_path_is_absolute (program) &&
-      (is_under (program, "/tmp") || is_under (program, "/run") ||
-       (runtime_dir != NULL && g_path_is_absolute (runtime_dir) && is_under (program, runtime_dir))) &&
-      g_file_test (program, G_FILE_TEST_EXISTS))
-    add (plan->prefix, "--ro-bind", program, program, NULL);
+   * sandbox replaces (a program built in /tmp, say), and so do the
+   * directories where it finds its libraries, typelibs and Python
+   * modules. */
+  keep_visible (plan->prefix, program, runtime_dir);
+  for (gsize i = 0; i < G_N_ELEMENTS (search_paths); i++)
+    {
+      const char *value = g_getenv (search_paths[i]);
+      g_auto(GStrv) dirs = NULL;
+
+      if (value == NULL)
+        continue;
+      dirs = g_strsplit (value, G_SEARCHPATH_SEPARATOR_S, -1);
+      for (guint j = 0; dirs[j] != NULL; j++)
+        keep_visible (plan->prefix, dirs[j], runtime_dir);
+    }
 
   for (guint i = 0; paths != NULL && i < paths->len; i++)
     {

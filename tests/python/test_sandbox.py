@@ -47,9 +47,9 @@ def accepted(sock):
 
 @pytest.fixture
 def outside_dir():
-    # Under the build directory: neither /tmp nor /run, which the sandbox
-    # replaces.
-    path = tempfile.mkdtemp(prefix='sandbox-py-', dir=os.environ['G_TEST_BUILDDIR'])
+    # In /var/tmp: neither /tmp nor /run, which the sandbox replaces (the
+    # build directory may be in /tmp).
+    path = tempfile.mkdtemp(prefix='coproc-sandbox-py-', dir='/var/tmp')
     yield path
     shutil.rmtree(path)
 

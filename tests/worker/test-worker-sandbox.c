@@ -91,14 +91,13 @@ join (CoprocWorkerResource *worker)
   g_assert_no_error (error);
 }
 
-/* A fresh directory under the build directory: neither /tmp nor /run,
- * which the sandbox replaces. */
+/* A fresh directory in /var/tmp: neither /tmp nor /run, which the
+ * sandbox replaces (the build directory may be in /tmp). */
 static char *
 make_dir (const char *name)
 {
-  g_autofree char *template = g_strdup_printf ("sandbox-%s-XXXXXX", name);
-  g_autofree char *relative = g_test_build_filename (G_TEST_BUILT, template, NULL);
-  char *path = g_canonicalize_filename (relative, NULL);
+  g_autofree char *template = g_strdup_printf ("coproc-sandbox-%s-XXXXXX", name);
+  char *path = g_build_filename ("/var/tmp", template, NULL);
 
   g_assert_nonnull (g_mkdtemp (path));
   return path;
