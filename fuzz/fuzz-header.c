@@ -67,7 +67,7 @@ check_header (const guint8 *in)
   g_assert_no_error (error);
   g_assert_cmpuint (header.kind, >=, COPROC_WIRE_KIND_NOREQUEST);
   g_assert_cmpuint (header.kind, <=, COPROC_WIRE_KIND_LAST);
-  g_assert_cmpuint (header.flags & ~COPROC_WIRE_FLAG_PAYLOAD_FD, ==, 0);
+  g_assert_cmpuint (header.flags & ~COPROC_WIRE_FLAGS, ==, 0);
   g_assert_cmpuint (header.n_fds, <=, COPROC_WIRE_MAX_FDS);
 
   /* Decoding is exact: every bit of an accepted header means something. */
@@ -80,15 +80,23 @@ check_header (const guint8 *in)
   in_stream = header.channel_size;
   if (header.flags & COPROC_WIRE_FLAG_PAYLOAD_FD)
     {
-      /* Exactly one descriptor, for the payload of a data message. */
-      g_assert_cmpuint (header.n_fds, ==, 1);
+      /* One descriptor, first, for the payload of a data message. */
+      g_assert_cmpuint (header.n_fds, >=, 1);
       g_assert_cmpuint (header.kind, <=, COPROC_WIRE_KIND_REPLY);
     }
   else
+    in_stream += header.payload_size;
+
+  /* The message's own descriptors (protocol 1.2) come with their flag,
+   * one at least and a bounded number, on data messages only. */
+  if (header.flags & COPROC_WIRE_FLAG_MESSAGE_FDS)
     {
-      g_assert_cmpuint (header.n_fds, ==, 0);
-      in_stream += header.payload_size;
+      g_assert_cmpuint (coproc_wire_message_fds (&header), >=, 1);
+      g_assert_cmpuint (coproc_wire_message_fds (&header), <=, COPROC_WIRE_MAX_MESSAGE_FDS);
+      g_assert_cmpuint (header.kind, <=, COPROC_WIRE_KIND_REPLY);
     }
+  else
+    g_assert_cmpuint (coproc_wire_message_fds (&header), ==, 0);
   g_assert_cmpuint (frame_size % 8, ==, 0);
   g_assert_cmpuint (frame_size, >=, COPROC_WIRE_HEADER_SIZE + in_stream);
   g_assert_cmpuint (frame_size, <, COPROC_WIRE_HEADER_SIZE + in_stream + 16);
