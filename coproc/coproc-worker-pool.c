@@ -226,8 +226,9 @@ static gboolean
 completion_idle_cb (gpointer user_data)
 {
   CoprocWorkerPool *self = user_data;
-  g_autoptr(CoprocWorkerPool) hold = g_object_ref (self);
+  g_autoptr(CoprocWorkerPool) hold = NULL;
 
+  hold = g_object_ref (self);
   g_clear_pointer (&self->completion_idle, g_source_unref);
 
   while (!g_queue_is_empty (&self->completions))
@@ -1475,9 +1476,10 @@ cancel_group_cb (GCancellable *cancellable,
 {
   CancelGroup *group = user_data;
   CoprocWorkerPool *self = group->pool;
-  g_autoptr(CoprocWorkerPool) hold = g_object_ref (self);
+  g_autoptr(CoprocWorkerPool) hold = NULL;
 
   /* A waiting job never starts; a running one's answer is dropped. */
+  hold = g_object_ref (self);
   group->firing = TRUE;
   while (!g_queue_is_empty (&group->jobs))
     {
