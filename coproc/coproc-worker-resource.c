@@ -151,6 +151,20 @@ subprocess_running (GSubprocess *subprocess)
   return subprocess != NULL && g_subprocess_get_identifier (subprocess) != NULL;
 }
 
+/* Whether child @pid has exited, without reaping it: GSubprocess does. */
+static gboolean
+process_has_exited (GPid pid)
+{
+  siginfo_t info = { 0 };
+
+  if (pid <= 0)
+    return FALSE;
+  if (waitid (P_PID, (id_t) pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0)
+    return errno == ECHILD;  /* reaped meanwhile */
+
+  return info.si_pid == pid;
+}
+
 static ExitWait *
 exit_wait_new (CoprocWorkerResource *self,
                GSubprocess          *subprocess)
@@ -234,6 +248,11 @@ exited_cb (GObject      *object,
  * waits: the messenger reports the hang-up from there once the status is
  * known (hangup_watch()), or after as long without it. */
 #define HANGUP_STATUS_WAIT_MS 100
+
+/* How long it waits more for a worker that has exited but that GLib has
+ * not reaped yet (its worker thread may be slow to run, under valgrind or
+ * a heavy load): the status is on its way, never "still running". */
+#define HANGUP_REAP_WAIT_MS 10000
 
 typedef struct
 {
@@ -322,6 +341,8 @@ hangup_message (gpointer        user_data,
 
     case COPROC_HANGUP_WAIT:
       reaped = wait_reaped (report->subprocess, HANGUP_STATUS_WAIT_MS);
+      if (!reaped && process_has_exited (report->pid))
+        reaped = wait_reaped (report->subprocess, HANGUP_REAP_WAIT_MS);
       break;
 
     case COPROC_HANGUP_NOW:
