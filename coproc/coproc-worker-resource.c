@@ -151,18 +151,29 @@ subprocess_running (GSubprocess *subprocess)
   return subprocess != NULL && g_subprocess_get_identifier (subprocess) != NULL;
 }
 
-/* Whether child @pid has exited, without reaping it: GSubprocess does. */
+/* The wait status of child @pid when it has exited, read without reaping
+ * it (GSubprocess does, in GLib's worker thread, which may be slow to run
+ * under valgrind or a heavy load). */
 static gboolean
-process_has_exited (GPid pid)
+peek_exit_status (GPid  pid,
+                  int  *status)
 {
   siginfo_t info = { 0 };
 
-  if (pid <= 0)
+  if (pid <= 0 || waitid (P_PID, (id_t) pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+      info.si_pid != pid)
     return FALSE;
-  if (waitid (P_PID, (id_t) pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0)
-    return errno == ECHILD;  /* reaped meanwhile */
 
-  return info.si_pid == pid;
+  if (info.si_code == CLD_EXITED)
+    *status = (info.si_status & 0xff) << 8;
+  else if (info.si_code == CLD_KILLED)
+    *status = info.si_status & 0x7f;
+  else if (info.si_code == CLD_DUMPED)
+    *status = (info.si_status & 0x7f) | 0x80;
+  else
+    return FALSE;
+
+  return TRUE;
 }
 
 static ExitWait *
@@ -248,11 +259,6 @@ exited_cb (GObject      *object,
  * waits: the messenger reports the hang-up from there once the status is
  * known (hangup_watch()), or after as long without it. */
 #define HANGUP_STATUS_WAIT_MS 100
-
-/* How long it waits more for a worker that has exited but that GLib has
- * not reaped yet (its worker thread may be slow to run, under valgrind or
- * a heavy load): the status is on its way, never "still running". */
-#define HANGUP_REAP_WAIT_MS 10000
 
 typedef struct
 {
@@ -341,8 +347,6 @@ hangup_message (gpointer        user_data,
 
     case COPROC_HANGUP_WAIT:
       reaped = wait_reaped (report->subprocess, HANGUP_STATUS_WAIT_MS);
-      if (!reaped && process_has_exited (report->pid))
-        reaped = wait_reaped (report->subprocess, HANGUP_REAP_WAIT_MS);
       break;
 
     case COPROC_HANGUP_NOW:
@@ -351,11 +355,15 @@ hangup_message (gpointer        user_data,
       break;
     }
 
-  if (!reaped)
-    return g_strdup_printf ("Worker process %d hung up: it closed its connection and is "
-                            "still running", (int) report->pid);
-
-  status = g_subprocess_get_status (report->subprocess);
+  if (reaped)
+    status = g_subprocess_get_status (report->subprocess);
+  else if (!peek_exit_status (report->pid, &status))
+    {
+      if (subprocess_running (report->subprocess))
+        return g_strdup_printf ("Worker process %d hung up: it closed its connection and is "
+                                "still running", (int) report->pid);
+      status = g_subprocess_get_status (report->subprocess);  /* reaped meanwhile */
+    }
   if (report->wrapped)
     status = _coproc_sandbox_wait_status (status);
   if (WIFEXITED (status))
