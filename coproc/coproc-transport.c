@@ -112,6 +112,7 @@ typedef struct
   CoprocTransport *transport;   /* borrowed: the transport destroys us when it closes
                                  * or is freed */
   gpointer         tag;         /* socket backend: the fd's tag while polled, else NULL */
+  GIOCondition     events;      /* socket backend: what the fd is polled for, with tag */
   GSource         *in_child;    /* stream backend: owned, while input is wanted */
   GSource         *out_child;   /* stream backend: owned, while output is buffered */
   gboolean         yielded;     /* the last dispatch ran out of time: the next one
@@ -605,8 +606,12 @@ socket_watch_update (CoprocTransport *t,
     }
   else if (ws->tag == NULL)
     ws->tag = g_source_add_unix_fd ((GSource *) ws, t->fd, events);
-  else
+  else if (events != ws->events)
     g_source_modify_unix_fd ((GSource *) ws, ws->tag, events);
+  /* Each change wakes the context up (an eventfd write, then one more
+   * iteration), so one that changes nothing is not made: the watch is
+   * updated after every dispatch and every send. */
+  ws->events = events;
 }
 
 static GIOCondition
