@@ -82,6 +82,18 @@ def test_unsendable_result_fails_its_item():
         assert pool.apply(workers.square, 3) == 9
 
 
+def test_unsendable_item_in_a_later_chunk():
+    # Chunks go out as they are made: one that cannot be made names its
+    # item, the chunks already sent are called back, and the pool goes on.
+    items = list(range(30)) + [{1, 2}] + list(range(9))
+    for call in ('map', 'imap', 'map_unordered'):
+        with Coproc.Pool(2) as pool:
+            with pytest.raises(TypeError, match=r'^items\[30\]: set'):
+                list(getattr(pool, call)(workers.square, items, chunksize=10))
+            assert pool._pool.get_pending() == 0
+            assert pool.map(workers.square, range(5)) == [0, 1, 4, 9, 16]
+
+
 def test_work_is_shared_between_workers():
     with Coproc.Pool(2) as pool:
         pids = set(pool.map(workers.worker_pid, range(40)))

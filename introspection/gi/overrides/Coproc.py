@@ -1153,12 +1153,22 @@ def _bound_names(nodes):
 def _main_guarded_names(path):
     # The top-level names a script binds only under
     # `if __name__ == '__main__':`: a worker, which runs the script again as
-    # __mp_main__, never has them.
+    # __mp_main__, never has them. Parsed once per version of the file, as
+    # each call of a pool asks.
+    try:
+        status = os.stat(path)
+    except OSError:
+        return frozenset()
+    return _parse_main_guarded_names(path, status.st_mtime_ns, status.st_size)
+
+
+@functools.lru_cache(maxsize=8)
+def _parse_main_guarded_names(path, mtime_ns, size):
     try:
         with open(path, 'rb') as source:
             tree = ast.parse(source.read(), path)
     except (OSError, SyntaxError, ValueError):
-        return set()
+        return frozenset()
 
     guarded = set()
     visible = set()
@@ -1172,7 +1182,7 @@ def _main_guarded_names(path):
         else:
             visible |= _bound_names(statement.body)
             guarded |= _bound_names(statement.orelse)
-    return guarded - visible
+    return frozenset(guarded - visible)
 
 
 def _describe(obj, what):
@@ -1447,6 +1457,8 @@ _POOL_MAP = 'map'
 # The chunks map() keeps in flight on each worker when it chose their size.
 _MAP_JOBS_PER_WORKER = 2
 _POOL_APPLY = 'apply'
+# The reply of a chunk whose items all succeeded with numbers of one type.
+_POOL_PACKED_REPLY_TYPES = frozenset(('ax', 'ad'))
 
 
 def _pool_worker_argv(config):
@@ -1561,62 +1573,99 @@ class Pool:
             self._context.pop_thread_default()
 
     def _chunks(self, func, mode, items, chunksize):
+        # The payload of each chunk, as (number of chunks, iterator): each is
+        # made when the one before is on its way, so that the workers start
+        # while the host still converts. What is wrong with the call itself
+        # is raised here, before anything is sent; an item that cannot be
+        # sent, when its chunk is made.
         if not isinstance(chunksize, int) or chunksize < 1:
             raise ValueError('chunksize must be a positive integer, not %r' % (chunksize,))
         description = json.dumps(_describe(func, 'The function'))
-        chunks = []
-        for start in range(0, len(items), chunksize):
-            chunk = items[start:start + chunksize]
-            packed = _codec.packed_numbers(chunk)
-            chunks.append(to_variant([description, mode, chunk if packed is None else packed],
-                                     'items[%d:%d]' % (start, start + len(chunk))))
-        return chunks
 
-    def _outcomes(self, payloads, cancellable=None, jobs_per_worker=1):
-        # Submits each chunk; yields (index, values, errors) as chunks end:
-        # the value of each item, and by index the exception of each item
-        # that failed. A chunk that failed as a whole (its worker died too
-        # often, the pool failed) gives values None and its exception as
-        # errors. jobs_per_worker chunks are in flight on each worker. With
-        # a cancellable, what
-        # still runs when the caller stops early is cancelled (each job then
-        # costs the pool a source: generators only).
+        def payloads():
+            for start in range(0, len(items), chunksize):
+                chunk = items[start:start + chunksize]
+                packed = _codec.packed_numbers(chunk)
+                try:
+                    payload = to_variant([description, mode, chunk if packed is None else packed])
+                except (TypeError, ValueError):
+                    # Again, item by item, to name the one that cannot go.
+                    for at, item in enumerate(chunk, start):
+                        to_variant(item, 'items[%d]' % at)
+                    raise
+                yield payload
+
+        return -(-len(items) // chunksize), payloads()
+
+    def _outcomes(self, chunks, cancellable=None, jobs_per_worker=1):
+        # Submits each chunk of (number, payloads) from _chunks(); yields
+        # (index, values, errors) as chunks end: the value of each item, and
+        # by index the exception of each item that failed. A chunk that
+        # failed as a whole (its worker died too often, the pool failed)
+        # gives values None and its exception as errors. jobs_per_worker
+        # chunks are in flight on each worker. What still runs when the
+        # caller stops early, or when a later chunk cannot be made, is
+        # cancelled.
+        n_chunks, payloads = chunks
         self.start()
         pool = self._pool
         pool.set_property('jobs-per-worker', jobs_per_worker)
+        if cancellable is None:
+            cancellable = Gio.Cancellable()
         ended = collections.deque()
 
         def done(source, result, index):
             try:
-                values, errors = from_variant(source.submit_finish(result))
+                reply = source.submit_finish(result)
+            except GLib.Error as error:
+                ended.append((index, None, exception_from_error(error)))
+                return
+            if reply.get_type_string() in _POOL_PACKED_REPLY_TYPES:
+                # Every item succeeded: the values alone.
+                ended.append((index, from_variant(reply), None))
+                return
+            try:
+                values, errors = from_variant(reply)
             except GLib.Error as error:
                 ended.append((index, None, exception_from_error(error)))
                 return
             ended.append((index, values,
-                          {at: _pool_exception(error) for at, error in errors.items()}))
+                          {at: _pool_exception(error) for at, error in errors.items()} or None))
 
-        # The callbacks run on the context that is thread-default at the call.
+        # The callbacks run on the context that is thread-default at the
+        # call; between two chunks, the replies that came are taken, and
+        # the chunks waiting in the pool go to the workers that sent them.
+        n_submitted = 0
         self._context.push_thread_default()
         try:
             for index, payload in enumerate(payloads):
                 pool.submit_async(payload, cancellable, done, index)
+                n_submitted += 1
+                self._context.iteration(False)
+        except BaseException:
+            # A chunk that cannot be made: those sent are not wanted.
+            cancellable.cancel()
+            while len(ended) < n_submitted:
+                self._context.iteration(True)
+            raise
         finally:
             self._context.pop_thread_default()
+        assert n_submitted == n_chunks
 
         n_done = 0
         try:
-            while n_done < len(payloads):
+            while n_done < n_chunks:
                 while not ended:
                     self._iteration()
                 entry = ended.popleft()
                 n_done += 1
                 if self.verbose:
-                    print('Coproc.Pool: %d of %d chunks done' % (n_done, len(payloads)),
+                    print('Coproc.Pool: %d of %d chunks done' % (n_done, n_chunks),
                           file=sys.stderr)
                 yield entry
         finally:
             # A generator closed early: what still runs is not wanted.
-            if n_done < len(payloads) and cancellable is not None:
+            if n_done < n_chunks:
                 cancellable.cancel()
 
     @staticmethod
@@ -1633,10 +1682,10 @@ class Pool:
     def imap(self, func, iterable, chunksize=1):
         """Yields ``func(item)`` for each item, in the order of the items."""
         items = list(iterable)
-        payloads = self._chunks(func, _POOL_MAP, items, chunksize)
+        chunks = self._chunks(func, _POOL_MAP, items, chunksize)
         waiting = {}
         next_index = 0
-        for index, values, errors in self._outcomes(payloads, Gio.Cancellable()):
+        for index, values, errors in self._outcomes(chunks):
             waiting[index] = (values, errors)
             while next_index in waiting:
                 yield from self._values(*waiting.pop(next_index))
@@ -1659,28 +1708,28 @@ class Pool:
             # Chunks of one size: while a worker runs one, the next waits in
             # its socket, so that it never waits for the host.
             jobs_per_worker = _MAP_JOBS_PER_WORKER
-        payloads = self._chunks(func, _POOL_MAP, items, chunksize)
-        chunks = [None] * len(payloads)
-        for index, values, errors in self._outcomes(payloads, None, jobs_per_worker):
-            chunks[index] = (values, errors)
+        chunks = self._chunks(func, _POOL_MAP, items, chunksize)
+        outcomes = [None] * chunks[0]
+        for index, values, errors in self._outcomes(chunks, None, jobs_per_worker):
+            outcomes[index] = (values, errors)
         results = []
-        for values, errors in chunks:
+        for values, errors in outcomes:
             results.extend(self._values(values, errors))
         return results
 
     def map_unordered(self, func, iterable, chunksize=1):
         """Yields ``func(item)`` for each item as each ends, in no set order."""
         items = list(iterable)
-        payloads = self._chunks(func, _POOL_MAP, items, chunksize)
-        for _, values, errors in self._outcomes(payloads, Gio.Cancellable()):
+        chunks = self._chunks(func, _POOL_MAP, items, chunksize)
+        for _, values, errors in self._outcomes(chunks):
             yield from self._values(values, errors)
 
     imap_unordered = map_unordered
 
     def apply(self, func, *args, **kwargs):
         """Returns ``func(*args, **kwargs)``, computed by a worker."""
-        payloads = self._chunks(func, _POOL_APPLY, [[list(args), kwargs]], 1)
-        for _, values, errors in self._outcomes(payloads):
+        chunks = self._chunks(func, _POOL_APPLY, [[list(args), kwargs]], 1)
+        for _, values, errors in self._outcomes(chunks):
             (value,) = self._values(values, errors)
             return value
 
@@ -1705,9 +1754,9 @@ class LazyPool(Pool):
     start at each call and stop once it has returned (or, for a generator,
     once it is exhausted)."""
 
-    def _outcomes(self, payloads, cancellable=None, jobs_per_worker=1):
+    def _outcomes(self, chunks, cancellable=None, jobs_per_worker=1):
         try:
-            yield from super()._outcomes(payloads, cancellable, jobs_per_worker)
+            yield from super()._outcomes(chunks, cancellable, jobs_per_worker)
         finally:
             self.join()
 

@@ -161,7 +161,8 @@ def _serve_pool(messenger):
     # items], the function described as a worker target is. The reply is
     # [values, errors]: the value of each item (None for one that failed)
     # and, by index, the exception each failed item raised, as [domain,
-    # code, message].
+    # code, message]; or, when every item succeeded and the values are all
+    # ints (or all floats), the values alone as one "ax" (or "ad").
     from gi.overrides import _coproc_codec
 
     functions = {}
@@ -199,7 +200,12 @@ def _serve_pool(messenger):
                 values.append(None)
         packed = _coproc_codec.packed_numbers(values)
         try:
-            messenger.send_reply([values if packed is None else packed, errors])
+            if packed is not None and not errors:
+                # The common case in a form the messengers check at once:
+                # numbers alone, no [values, errors] around them.
+                messenger.send_reply(packed)
+            else:
+                messenger.send_reply([values if packed is None else packed, errors])
         except TypeError:
             # A result that cannot be sent fails its item alone.
             for at, value in enumerate(values):
