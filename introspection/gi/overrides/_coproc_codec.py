@@ -50,7 +50,6 @@ Classes that cross as themselves
     loaded, with values of the plain types above.
 """
 
-import array
 import dataclasses
 import struct
 import sys
@@ -147,9 +146,10 @@ def packed_numbers(values):
     # packed, nor are ints among floats).
     if len(set(map(type, values))) != 1:
         return None
+    # struct reads a tuple of ints twice as fast as array.array a list.
     try:
-        data = array.array(code, values).tobytes()
-    except OverflowError:
+        data = struct.pack('=%d%s' % (len(values), code), *values)
+    except struct.error:
         return None
     return GLib.Variant.new_from_bytes(variant_type, GLib.Bytes.new(data), True)
 
