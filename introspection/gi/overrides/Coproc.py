@@ -1624,13 +1624,9 @@ class Pool:
                 # Every item succeeded: the values alone.
                 ended.append((index, from_variant(reply), None))
                 return
-            try:
-                values, errors = from_variant(reply)
-            except GLib.Error as error:
-                ended.append((index, None, exception_from_error(error)))
-                return
+            values, errors = from_variant(reply)
             ended.append((index, values,
-                          {at: _pool_exception(error) for at, error in errors.items()} or None))
+                          {at: _pool_exception(error) for at, error in errors.items()}))
 
         # The callbacks run on the context that is thread-default at the
         # call; between two chunks, the replies that came are taken, and
